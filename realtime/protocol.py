@@ -1,0 +1,401 @@
+"""The v1 wire protocol: every client command and server event as a msgspec Struct.
+
+Two tagged unions (``ClientMessage`` and ``ServerMessage``) are the contract; the
+JSON Schema served at ``/api/v1/protocol/schema.json`` and docs/protocol.md are
+generated from / checked against these types.  Evolution rules (msgspec's): a new
+field always has a default, a field's type never changes, nothing named in
+PROTOCOL.md is renamed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = [
+    "CLIENT_DECODER",
+    "MAX_ID_LENGTH",
+    "Ack",
+    "Ballot",
+    "Candidate",
+    "CandidatesEvent",
+    "Chat",
+    "ChatEvent",
+    "ClientMessage",
+    "ErrorEvent",
+    "Film",
+    "Hello",
+    "ImportDone",
+    "ImportFailed",
+    "ImportProgress",
+    "MemberInfo",
+    "MemberJoined",
+    "MemberLeft",
+    "Ping",
+    "Playback",
+    "PlaybackEvent",
+    "Pong",
+    "Presence",
+    "Reaction",
+    "ReactionEvent",
+    "Ready",
+    "ReadyEvent",
+    "RoundClose",
+    "RoundResult",
+    "RoundStart",
+    "RoundStarted",
+    "RoundTally",
+    "ServerMessage",
+    "SessionEnded",
+    "Snapshot",
+    "Veto",
+    "Vote",
+    "Welcome",
+    "decode_client",
+    "encode",
+]
+
+MAX_ID_LENGTH = 64
+"""Longest client command ``id`` accepted (characters)."""
+
+CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+FilmId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+RoundId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+MemberId = str
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+
+class _Base(msgspec.Struct, kw_only=True, tag_field="type", forbid_unknown_fields=False):
+    """Common base: ``type`` is the tag; unknown fields are ignored for forward compatibility."""
+
+
+# ---------------------------------------------------------------- shared shapes
+
+
+class Film(msgspec.Struct, kw_only=True):
+    """A film of the public catalogue (never linked to who imported it)."""
+
+    id: str
+    title: str
+    year: int | None = None
+    slug: str | None = None
+    poster_url: str | None = None
+
+
+class Candidate(msgspec.Struct, kw_only=True):
+    film: Film
+    wanted_by: int
+
+
+class MemberInfo(msgspec.Struct, kw_only=True):
+    """A member as every other member sees them."""
+
+    member_id: str
+    name: str
+    bot: bool = False
+    host: bool = False
+    online: bool = False
+    import_state: Literal["none", "running", "done", "failed"] = "none"
+    films: int | None = None
+
+
+class Snapshot(msgspec.Struct, kw_only=True):
+    """The whole state of a session at ``seq`` (``GET /sessions/{id}`` and ``welcome``)."""
+
+    session_id: str
+    title: str
+    state: Literal["lobby", "ended"]
+    host_id: str
+    seq: int
+    members: list[MemberInfo]
+    created_at: int
+
+
+# ---------------------------------------------------------------- client → server
+
+
+class Hello(_Base, tag="hello", kw_only=True):
+    token: Annotated[str, msgspec.Meta(max_length=256)]
+    last_seq: Seq | None = None
+
+
+class Ping(_Base, tag="ping", kw_only=True):
+    t: float
+
+
+class RoundStart(_Base, tag="round.start", kw_only=True):
+    mode: Literal["match", "poll", "veto"]
+    method: Literal["approval", "borda", "irv", "schulze"] = "schulze"
+    films: Annotated[list[FilmId], msgspec.Meta(max_length=200)] | None = None
+    size: Annotated[int, msgspec.Meta(ge=2, le=200)] | None = None
+    hidden: bool = False
+    deadline_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] | None = None
+    id: CommandId | None = None
+
+
+class RoundClose(_Base, tag="round.close", kw_only=True):
+    round_id: RoundId
+    id: CommandId | None = None
+
+
+class Vote(_Base, tag="vote", kw_only=True):
+    round_id: RoundId
+    film_id: FilmId
+    choice: Literal["yes", "no"]
+    id: CommandId | None = None
+
+
+class Ballot(_Base, tag="ballot", kw_only=True):
+    round_id: RoundId
+    ranking: Annotated[list[FilmId], msgspec.Meta(max_length=200)]
+    id: CommandId | None = None
+
+
+class Veto(_Base, tag="veto", kw_only=True):
+    round_id: RoundId
+    film_id: FilmId
+    id: CommandId | None = None
+
+
+class Ready(_Base, tag="ready", kw_only=True):
+    ready: bool
+    id: CommandId | None = None
+
+
+class Playback(_Base, tag="playback", kw_only=True):
+    action: Literal["play", "pause", "seek", "rate"]
+    position_ms: int | None = None
+    rate: float | None = None
+    id: CommandId | None = None
+
+
+class Chat(_Base, tag="chat", kw_only=True):
+    text: Annotated[str, msgspec.Meta(max_length=2000)]
+    id: CommandId | None = None
+
+
+class Reaction(_Base, tag="reaction", kw_only=True):
+    emoji: Annotated[str, msgspec.Meta(max_length=16)]
+    id: CommandId | None = None
+
+
+ClientMessage = (
+    Hello
+    | Ping
+    | RoundStart
+    | RoundClose
+    | Vote
+    | Ballot
+    | Veto
+    | Ready
+    | Playback
+    | Chat
+    | Reaction
+)
+
+# ---------------------------------------------------------------- server → client
+
+
+class Welcome(_Base, tag="welcome", kw_only=True):
+    member_id: str
+    seq: int
+    resumed: bool
+    session: Snapshot
+    server_time: int
+
+
+class MemberJoined(_Base, tag="member.joined", kw_only=True):
+    seq: int
+    member: MemberInfo
+
+
+class MemberLeft(_Base, tag="member.left", kw_only=True):
+    seq: int
+    member_id: str
+    reason: Literal["left", "removed"] = "left"
+    new_host_id: str | None = None
+
+
+class Presence(_Base, tag="presence", kw_only=True):
+    """Ephemeral (no ``seq``): who is connected right now."""
+
+    member_id: str
+    online: bool
+    online_members: list[str]
+
+
+class ImportProgress(_Base, tag="import.progress", kw_only=True):
+    import_id: str
+    member_id: str
+    pages: int
+    pages_total: int | None = None
+    films: int
+
+
+class ImportDone(_Base, tag="import.done", kw_only=True):
+    seq: int
+    import_id: str
+    member_id: str
+    films: int
+
+
+class ImportFailed(_Base, tag="import.failed", kw_only=True):
+    seq: int
+    import_id: str
+    member_id: str
+    reason: str
+    message: str
+
+
+class CandidatesEvent(_Base, tag="candidates", kw_only=True):
+    seq: int
+    member_count: int
+    candidates: list[Candidate]
+
+
+class RoundStarted(_Base, tag="round.started", kw_only=True):
+    seq: int
+    round_id: str
+    mode: Literal["match", "poll", "veto"]
+    method: str | None = None
+    films: list[Film]
+    order: list[str] = msgspec.field(default_factory=list)
+    hidden: bool = False
+    deadline: int | None = None
+
+
+class RoundTally(_Base, tag="round.tally", kw_only=True):
+    round_id: str
+    voted: int
+    eligible: int
+    turn: str | None = None
+    remaining: list[str] | None = None
+    standings: dict[str, Any] | None = None
+    seq: int | None = None
+
+
+class RoundResult(_Base, tag="round.result", kw_only=True):
+    seq: int
+    round_id: str
+    mode: str
+    method: str | None = None
+    winner: Film | None = None
+    tied: list[str] = msgspec.field(default_factory=list)
+    explanation: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ReadyEvent(_Base, tag="ready", kw_only=True):
+    seq: int
+    member_id: str
+    ready: bool
+    all_ready: bool
+
+
+class PlaybackEvent(_Base, tag="playback", kw_only=True):
+    seq: int
+    state: Literal["playing", "paused"]
+    position_ms: int
+    rate: float
+    at: int
+    by: str
+
+
+class ChatEvent(_Base, tag="chat", kw_only=True):
+    seq: int
+    member_id: str
+    text: str
+    at: int
+
+
+class ReactionEvent(_Base, tag="reaction", kw_only=True):
+    member_id: str
+    emoji: str
+    at: int
+
+
+class SessionEnded(_Base, tag="session.ended", kw_only=True):
+    seq: int
+    reason: Literal["ended_by_host", "expired"] = "ended_by_host"
+
+
+class Ack(_Base, tag="ack", kw_only=True):
+    id: str
+    seq: int | None = None
+
+
+class ErrorEvent(_Base, tag="error", kw_only=True):
+    code: str
+    message: str
+    id: str | None = None
+    retry_after_ms: int | None = None
+
+
+class Pong(_Base, tag="pong", kw_only=True):
+    t: float
+    server_time: int
+
+
+ServerMessage = (
+    Welcome
+    | MemberJoined
+    | MemberLeft
+    | Presence
+    | ImportProgress
+    | ImportDone
+    | ImportFailed
+    | CandidatesEvent
+    | RoundStarted
+    | RoundTally
+    | RoundResult
+    | ReadyEvent
+    | PlaybackEvent
+    | ChatEvent
+    | ReactionEvent
+    | SessionEnded
+    | Ack
+    | ErrorEvent
+    | Pong
+)
+
+CLIENT_DECODER: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)
+SERVER_DECODER: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
+_ENCODER = msgspec.json.Encoder()
+
+
+def decode_client(frame: str | bytes) -> ClientMessage:
+    """Decode and validate one client frame in a single step (raises ``msgspec.DecodeError``)."""
+    return CLIENT_DECODER.decode(frame)
+
+
+def decode_server(frame: str | bytes) -> ServerMessage:
+    """Decode one server frame (used by the bot client and the tests)."""
+    return SERVER_DECODER.decode(frame)
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    """Encode a message once; the same bytes go to every recipient."""
+    return _ENCODER.encode(message)
+
+
+def client_message_types() -> list[str]:
+    """Every ``type`` a client may send."""
+    return [t.__struct_config__.tag for t in ClientMessage.__args__]
+
+
+def server_message_types() -> list[str]:
+    """Every ``type`` the server may send."""
+    return [t.__struct_config__.tag for t in ServerMessage.__args__]
+
+
+def protocol_json_schema() -> dict[str, Any]:
+    """JSON Schema of both unions, generated from the same types (cannot drift)."""
+    (client, server), components = msgspec.json.schema_components(
+        [ClientMessage, ServerMessage], ref_template="#/$defs/{name}"
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "filmnight WebSocket protocol v1",
+        "$defs": components,
+        "properties": {"client": client, "server": server},
+    }

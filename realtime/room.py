@@ -1,0 +1,181 @@
+"""Per-process rooms: deliver each session's events to its local connections, in ``seq`` order.
+
+Events reach a process through the hub, possibly out of order (two processes
+commit ``seq`` 5 and 6 and publish in the other order) or not at all (a Redis
+outage).  A :class:`Room` delivers durable events strictly in order: it holds an
+early event back, and when the gap does not close within ``gap_timeout_s`` — or
+the hub reports a reconnect — it reads the missing events from the durable log.
+Every payload is encoded once and the same text goes to every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Protocol
+
+import msgspec
+import structlog
+
+from realtime.framing import EPHEMERAL, channel_for, unpack
+from realtime.hub import Hub
+
+__all__ = ["EventSource", "Recipient", "Room", "Rooms"]
+
+log = structlog.get_logger(__name__)
+
+
+class _Left(msgspec.Struct):
+    member_id: str
+
+
+class EventSource(Protocol):
+    """The durable event log (supplied by the server)."""
+
+    async def events_after(
+        self, session_id: str, seq: int, limit: int = ...
+    ) -> list[tuple[int, bytes]] | None: ...
+
+
+class Recipient(Protocol):
+    """A connection as the room sees it."""
+
+    @property
+    def member_id(self) -> str: ...
+
+    def deliver(self, seq: int, text: str) -> None: ...
+
+    def end(self, reason: str) -> None:
+        """The seat is gone (member left, session ended): close after what is queued."""
+        ...
+
+
+_LEFT = '{"type":"member.left"'
+_ENDED = '{"type":"session.ended"'
+
+
+class Room:
+    """One session's fan-out in this process."""
+
+    def __init__(self, session_id: str, source: EventSource, gap_timeout_s: float) -> None:
+        self.session_id = session_id
+        self.recipients: set[Recipient] = set()
+        self.next_seq: int | None = None
+        self._source = source
+        self._gap_timeout_s = gap_timeout_s
+        self._early: dict[int, str] = {}
+        self._gap_task: asyncio.Task[None] | None = None
+        self.unsubscribe: Callable[[], None] | None = None
+
+    def baseline(self, seq: int) -> None:
+        """The first connection read the log up to ``seq``: later events start after it."""
+        if self.next_seq is None:
+            self.next_seq = seq + 1
+            self._drain()
+
+    def on_payload(self, payload: bytes) -> None:
+        try:
+            seq, body = unpack(payload)
+            text = body.decode()
+        except (ValueError, UnicodeDecodeError):
+            log.warning("room.bad_payload")
+            return
+        if seq == EPHEMERAL:
+            self._send(EPHEMERAL, text)
+            return
+        if self.next_seq is not None and seq < self.next_seq:
+            return  # already delivered (a resync raced the hub)
+        self._early[seq] = text
+        self._drain()
+
+    def _drain(self) -> None:
+        if self.next_seq is None:
+            return
+        for seq in sorted(s for s in self._early if s < self.next_seq):
+            del self._early[seq]
+        while self.next_seq in self._early:
+            self._send(self.next_seq, self._early.pop(self.next_seq))
+            self.next_seq += 1
+        if self._early and (self._gap_task is None or self._gap_task.done()):
+            self._gap_task = asyncio.get_running_loop().create_task(self._fill_gap())
+
+    async def _fill_gap(self) -> None:
+        await asyncio.sleep(self._gap_timeout_s)
+        if self._early:
+            await self.resync()
+
+    async def resync(self) -> None:
+        """Read what this room has not delivered from the durable log."""
+        if self.next_seq is None:
+            return
+        events = await self._source.events_after(self.session_id, self.next_seq - 1)
+        if events is None:
+            log.warning("room.resync_lost_history", missing_from=self.next_seq)
+            return
+        for seq, body in events:
+            self._early.setdefault(seq, body.decode())
+        self._drain()
+
+    def _send(self, seq: int, text: str) -> None:
+        for recipient in list(self.recipients):
+            recipient.deliver(seq, text)
+        if text.startswith(_ENDED):
+            for recipient in list(self.recipients):
+                recipient.end("session ended")
+        elif text.startswith(_LEFT):
+            gone = msgspec.json.decode(text, type=_Left).member_id
+            for recipient in list(self.recipients):
+                if recipient.member_id == gone:
+                    recipient.end("you left the session")
+
+    def close(self) -> None:
+        if self._gap_task is not None:
+            self._gap_task.cancel()
+        if self.unsubscribe is not None:
+            self.unsubscribe()
+
+
+class Rooms:
+    """The rooms of this process, subscribed on the hub while they have connections."""
+
+    def __init__(self, hub: Hub, source: EventSource, *, gap_timeout_s: float = 0.25) -> None:
+        self._hub = hub
+        self._source = source
+        self._gap_timeout_s = gap_timeout_s
+        self._rooms: dict[str, Room] = {}
+        hub.on_resync(self.resync_all)
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def get(self, session_id: str) -> Room | None:
+        return self._rooms.get(session_id)
+
+    def join(self, session_id: str, recipient: Recipient) -> Room:
+        room = self._rooms.get(session_id)
+        if room is None:
+            room = Room(session_id, self._source, self._gap_timeout_s)
+            self._rooms[session_id] = room
+            room.unsubscribe = self._hub.subscribe(channel_for(session_id), room.on_payload)
+        room.recipients.add(recipient)
+        return room
+
+    def leave(self, session_id: str, recipient: Recipient) -> None:
+        room = self._rooms.get(session_id)
+        if room is None:
+            return
+        room.recipients.discard(recipient)
+        if not room.recipients:
+            room.close()
+            del self._rooms[session_id]
+
+    async def resync_all(self) -> None:
+        for room in list(self._rooms.values()):
+            with contextlib.suppress(Exception):
+                await room.resync()
+
+    def close(self) -> None:
+        for room in self._rooms.values():
+            room.close()
+        self._rooms.clear()

@@ -1,0 +1,211 @@
+"""The application factory: one place that wires settings, storage, the hub and the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from realtime.connection import ConnectionLimits
+from realtime.hub import Hub, create_hub
+from realtime.presence import PresenceStore, create_presence
+from realtime.room import Rooms
+from server.db.engine import create_engine, create_session_factory
+from server.errors import ApiError
+from server.health import healthz, protocol_schema, readyz
+from server.live.commands import ChatCommands
+from server.live.gateway import CommandRouter, LiveGateway
+from server.live.socket import session_socket
+from server.observability import audit, configure_logging
+from server.ratelimit import RateLimits
+from server.security import security_headers_middleware
+from server.session_engine import SessionEngine
+from server.sessions.controllers import InviteController, SessionController
+from server.sessions.service import SessionService
+from server.settings import Settings, load_settings
+from server.web import web_router
+
+__all__ = ["Services", "create_app"]
+
+log = structlog.get_logger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+@dataclass
+class Services:
+    """Everything the routes need, built once per app."""
+
+    settings: Settings
+    hub: Hub
+    presence: PresenceStore
+    engine: SessionEngine
+    service: SessionService
+    rooms: Rooms
+    gateway: LiveGateway
+    rate_limits: RateLimits
+    router: CommandRouter
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def build_services(settings: Settings) -> tuple[Services, list[object]]:
+    write_engine = create_engine(settings.database_url)
+    hub = create_hub(settings.redis_url or None)
+    presence = create_presence(settings.redis_url or None, ttl_s=settings.presence_ttl_s)
+    engine = SessionEngine(
+        create_session_factory(write_engine),
+        hub,
+        serialize_writes=settings.sqlite,
+        event_log_max=settings.event_log_max,
+    )
+    service = SessionService(
+        engine, max_members=settings.max_members, invite_default_ttl_s=settings.invite_default_ttl_s
+    )
+    router = CommandRouter()
+    ChatCommands().register(router)
+    gateway = LiveGateway(service, engine, presence, router, clock_ms=_now_ms)
+    rooms = Rooms(hub, engine)
+    rate_limits = RateLimits(
+        {
+            "invite_lookups": settings.invite_lookups_per_minute,
+            "joins": settings.joins_per_minute,
+            "sessions": settings.sessions_per_minute,
+        },
+        settings.redis_url,
+    )
+    services = Services(
+        settings, hub, presence, engine, service, rooms, gateway, rate_limits, router
+    )
+    return services, [write_engine]
+
+
+def _error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[dict[str, str]]:
+    return Response({"code": code, "message": message}, status_code=status, headers=headers)
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, str]]:
+    return _error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+def _validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, str]]:
+    detail = exc.detail if isinstance(exc.detail, str) else "Invalid request."
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    if extra and isinstance(extra[0], dict) and "message" in extra[0]:
+        detail = f"{detail}: {extra[0]['message']}"
+    return _error_response(400, "invalid_body", detail[:300])
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:
+    if exc.status_code >= 500:
+        return _internal_error(request, exc)
+    code = _STATUS_CODES.get(exc.status_code, "http_error")
+    return _error_response(exc.status_code, code, str(exc.detail)[:300], dict(exc.headers or {}))
+
+
+def _internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    log.error("request.failed", error=type(exc).__name__, exc_info=exc)
+    return _error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the Litestar app (``litestar run`` finds it through ``LITESTAR_APP``)."""
+    settings = settings or load_settings()
+    configure_logging(settings)
+    services, engines = build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await services.hub.start()
+        heartbeat = asyncio.create_task(
+            services.gateway.run_presence_heartbeat(settings.presence_ttl_s / 3)
+        )
+        audit("server.start", "ok")
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            services.rooms.close()
+            await services.hub.stop()
+            await services.presence.close()
+            for engine in engines:
+                await engine.dispose()  # type: ignore[attr-defined]
+
+    def _value(value: object) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    limits = ConnectionLimits(
+        hello_timeout_s=settings.hello_timeout_s,
+        max_frame_bytes=settings.ws_max_frame_bytes,
+        commands_per_second=settings.ws_commands_per_second,
+        command_burst=settings.ws_command_burst,
+        bad_frames_before_close=settings.ws_bad_frames_before_close,
+        send_queue=settings.ws_send_queue,
+        idle_timeout_s=settings.ws_idle_timeout_s,
+    )
+    prometheus = PrometheusConfig(app_name="filmnight", prefix="filmnight", group_path=True)
+    app = Litestar(
+        route_handlers=[
+            SessionController,
+            InviteController,
+            session_socket,
+            healthz,
+            readyz,
+            protocol_schema,
+            PrometheusController,
+            web_router(),
+        ],
+        dependencies={
+            "settings": _value(settings),
+            "service": _value(services.service),
+            "engine": _value(services.engine),
+            "hub": _value(services.hub),
+            "presence": _value(services.presence),
+            "rate_limits": _value(services.rate_limits),
+            "gateway": _value(services.gateway),
+            "rooms": _value(services.rooms),
+            "connection_limits": _value(limits),
+            "allowed_origins": _value(list(settings.allowed_origins)),
+        },
+        middleware=[prometheus.middleware, security_headers_middleware],
+        exception_handlers={
+            ApiError: _api_error,
+            ValidationException: _validation_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="filmnight", version="1.0.0", path="/schema"),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        debug=False,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,78 @@
+"""The ``filmnight`` command: ``serve``, ``db upgrade`` (more commands join as features land)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from server.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+APP_PATH = "server.app:create_app"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    if clean:
+        import msgspec
+
+        settings = msgspec.structs.replace(settings, **clean)
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """filmnight: pick a film together, then watch it in sync."""
+    os.environ.setdefault("LITESTAR_APP", APP_PATH)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default: litestar.toml `host`).")
+@click.option("--port", type=int, default=None, help="Port (default: litestar.toml `port`).")
+def serve(host: str | None, port: int | None) -> None:
+    """Apply migrations, then serve HTTP and WebSocket."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.db.migrate import upgrade
+
+    settings = _settings(host=host, port=port)
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_interval_s,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from server.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at revision {revision}")

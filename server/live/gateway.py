@@ -1,0 +1,178 @@
+"""The server's half of a WebSocket connection (implements ``realtime.connection.Gateway``).
+
+Authentication, the welcome snapshot or replay, presence, and every command: each
+command that changes state runs in one engine transaction together with its event
+and, when it carries an ``id``, the record that makes a resend harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from realtime.presence import PresenceStore
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from realtime.connection import CloseCode, Member, Rejected, WelcomePlan
+from realtime.protocol import Ack, ClientMessage, ErrorEvent, Presence, Welcome, encode
+from server.db.models import AppliedCommand
+from server.errors import ApiError
+from server.session_engine import SessionEngine, Transaction, utcnow
+from server.sessions.service import SessionService
+
+__all__ = ["CommandRouter", "LiveGateway"]
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]
+"""Applies one command in ``tx``; returns the ``seq`` of the event it wrote, if any."""
+
+
+class CommandRouter:
+    """Maps a command ``type`` to the use case that applies it."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type, Handler] = {}
+
+    def register(self, command: type, handler: Handler) -> None:
+        self._handlers[command] = handler
+
+    def get(self, command: ClientMessage) -> Handler | None:
+        return self._handlers.get(type(command))
+
+
+class LiveGateway:
+    """Connects the wire to the session service, the engine and presence."""
+
+    def __init__(
+        self,
+        service: SessionService,
+        engine: SessionEngine,
+        presence: PresenceStore,
+        router: CommandRouter,
+        *,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self.service = service
+        self.engine = engine
+        self.presence = presence
+        self.router = router
+        self._clock_ms = clock_ms
+        self.connections: dict[str, Member] = {}
+
+    async def authenticate(self, session_id: str, token: str) -> Member | Rejected:
+        identity = await self.service.authenticate(token)
+        if identity is None:
+            return Rejected(CloseCode.UNAUTHORIZED, "unknown or expired token")
+        if str(identity.session_id) != session_id:
+            return Rejected(CloseCode.FORBIDDEN, "this token belongs to another session")
+        return Member(session_id, str(identity.member_id))
+
+    async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
+        online = await self.presence.online(member.session_id) | {member.member_id}
+        snapshot = await self.service.snapshot(uuid.UUID(member.session_id), online)
+        replay: list[tuple[int, str]] = []
+        resumed = False
+        if last_seq is not None and last_seq <= snapshot.seq:
+            events = await self.engine.events_after(member.session_id, last_seq)
+            if events is not None:
+                resumed = True
+                replay = [(seq, body.decode()) for seq, body in events]
+        welcome = Welcome(
+            member_id=member.member_id,
+            seq=snapshot.seq,
+            resumed=resumed,
+            session=snapshot,
+            server_time=self._clock_ms(),
+        )
+        newest = max([snapshot.seq, *(seq for seq, _ in replay)])
+        return WelcomePlan(encode(welcome).decode(), newest, replay)
+
+    async def connected(self, member: Member, conn_id: str) -> None:
+        self.connections[conn_id] = member
+        if await self.presence.connect(member.session_id, member.member_id, conn_id):
+            await self._announce(member, online=True)
+
+    async def disconnected(self, member: Member, conn_id: str) -> None:
+        self.connections.pop(conn_id, None)
+        if await self.presence.disconnect(member.session_id, member.member_id, conn_id):
+            await self._announce(member, online=False)
+
+    async def _announce(self, member: Member, *, online: bool) -> None:
+        members = sorted(await self.presence.online(member.session_id))
+        event = Presence(member_id=member.member_id, online=online, online_members=members)
+        await self.engine.publish_ephemeral(uuid.UUID(member.session_id), event)
+
+    async def refresh_presence(self) -> None:
+        """Heartbeat every live connection's presence (a dead process's members expire)."""
+        for conn_id, member in list(self.connections.items()):
+            with contextlib.suppress(Exception):
+                await self.presence.refresh(member.session_id, member.member_id, conn_id)
+
+    async def run_presence_heartbeat(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.refresh_presence()
+
+    async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
+        command_id: str | None = getattr(command, "id", None)
+        handler = self.router.get(command)
+        if handler is None:
+            return ErrorEvent(
+                code="unsupported",
+                message=f"The server does not accept {command.__struct_config__.tag!r} yet.",
+                id=command_id,
+            )
+        try:
+            return await self._apply(member, command, command_id, handler)
+        except ApiError as exc:
+            return ErrorEvent(code=exc.code, message=exc.message, id=command_id)
+        except IntegrityError:
+            # The same id raced in on another connection: it was applied once.
+            if command_id is None:
+                raise
+            return await self._previous_ack(member, command_id) or ErrorEvent(
+                code="conflict", message="The command conflicted; retry.", id=command_id
+            )
+
+    async def _apply(
+        self, member: Member, command: ClientMessage, command_id: str | None, handler: Handler
+    ) -> Ack | ErrorEvent | None:
+        async with self.engine.transaction() as tx:
+            if command_id is not None:
+                previous = await self._applied(tx, member, command_id)
+                if previous is not None:
+                    return previous
+            seq = await handler(tx, member, command)
+            if command_id is not None:
+                tx.db.add(
+                    AppliedCommand(
+                        session_id=uuid.UUID(member.session_id),
+                        member_id=uuid.UUID(member.member_id),
+                        command_id=command_id,
+                        seq=seq,
+                        created_at=utcnow(),
+                    )
+                )
+                await tx.db.flush()
+        return Ack(id=command_id, seq=seq) if command_id is not None else None
+
+    @staticmethod
+    async def _applied(tx: Transaction, member: Member, command_id: str) -> Ack | None:
+        row = (
+            await tx.db.execute(
+                select(AppliedCommand.seq).where(
+                    AppliedCommand.member_id == uuid.UUID(member.member_id),
+                    AppliedCommand.command_id == command_id,
+                )
+            )
+        ).first()
+        return None if row is None else Ack(id=command_id, seq=row[0])
+
+    async def _previous_ack(self, member: Member, command_id: str) -> Ack | None:
+        async with self.engine.transaction() as tx:
+            return await self._applied(tx, member, command_id)

@@ -1,0 +1,1 @@
+"""Sessions, members and invites: rules, service, HTTP controllers."""

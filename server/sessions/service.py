@@ -1,0 +1,421 @@
+"""Session use cases: create, invite, join, snapshot, leave, end.
+
+Each use case runs in one :class:`~server.session_engine.Transaction`, so its state
+change and its event are committed together.  Controllers and the WebSocket
+handler call these; they hold no HTTP or socket concerns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import func, select, update
+
+from realtime.protocol import MemberInfo, MemberJoined, MemberLeft, SessionEnded, Snapshot
+from server.db.engine import DbSession
+from server.db.models import InviteRow, MemberRow, SessionRow
+from server.errors import ApiError
+from server.observability import audited
+from server.session_engine import SessionEngine, Transaction, utcnow
+from server.sessions import rules
+
+T = TypeVar("T")
+
+__all__ = ["CreatedSession", "Identity", "InviteInfo", "JoinedMember", "SessionService"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An authenticated member."""
+
+    session_id: uuid.UUID
+    member_id: uuid.UUID
+    is_host: bool
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedSession:
+    session_id: uuid.UUID
+    member_id: uuid.UUID
+    token: str
+    invite_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedMember:
+    session_id: uuid.UUID
+    member_id: uuid.UUID
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvitePreview:
+    session_id: uuid.UUID
+    title: str
+    host_name: str
+    member_count: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class InviteInfo:
+    invite_id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime | None
+    max_members: int | None
+    uses: int
+    revoked: bool
+    code: str | None = None
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+INVITE_NOT_FOUND = ApiError(
+    404, "invite_not_found", "This invite link is unknown or no longer valid."
+)
+
+
+class SessionService:
+    """The session use cases over one :class:`SessionEngine`."""
+
+    def __init__(
+        self, engine: SessionEngine, *, max_members: int, invite_default_ttl_s: int
+    ) -> None:
+        self.engine = engine
+        self.max_members = max_members
+        self.invite_default_ttl_s = invite_default_ttl_s
+
+    # ------------------------------------------------------------ create and invites
+
+    @audited("session.create")
+    async def create_session(self, host_name: str, title: str | None) -> CreatedSession:
+        name = self._rule(rules.validate_name, host_name)
+        clean_title = self._rule(rules.validate_title, title)
+        now = utcnow()
+        token = rules.new_member_token()
+        async with self.engine.transaction() as tx:
+            session = SessionRow(
+                title=clean_title, state="lobby", created_at=now, last_activity_at=now
+            )
+            tx.db.add(session)
+            await tx.db.flush()
+            host = MemberRow(
+                session_id=session.id,
+                name=name,
+                bot=False,
+                token_hash=rules.hash_secret(token),
+                joined_at=now,
+            )
+            tx.db.add(host)
+            await tx.db.flush()
+            session.host_member_id = host.id
+            ttl = self.invite_default_ttl_s
+            invite_code = await self._add_invite(
+                tx, session.id, now + timedelta(seconds=ttl) if ttl else None, None
+            )
+            await tx.emit(
+                session.id, lambda seq: MemberJoined(seq=seq, member=_info(host, host.id))
+            )
+        return CreatedSession(session.id, host.id, token, invite_code)
+
+    async def _add_invite(
+        self,
+        tx: Transaction,
+        session_id: uuid.UUID,
+        expires_at: datetime | None,
+        max_members: int | None,
+    ) -> str:
+        code = rules.new_invite_code()
+        tx.db.add(
+            InviteRow(
+                session_id=session_id,
+                code_hash=rules.hash_secret(code),
+                created_at=utcnow(),
+                expires_at=expires_at,
+                max_members=max_members,
+                uses=0,
+            )
+        )
+        return code
+
+    @audited("invite.create")
+    async def create_invite(
+        self, who: Identity, *, expires_in_s: int | None, max_members: int | None
+    ) -> InviteInfo:
+        self._require_host(who)
+        now = utcnow()
+        expires_at = now + timedelta(seconds=expires_in_s) if expires_in_s else None
+        async with self.engine.transaction() as tx:
+            await self._live_session(tx, who.session_id)
+            code = await self._add_invite(tx, who.session_id, expires_at, max_members)
+            row = (
+                await tx.db.execute(
+                    select(InviteRow).where(InviteRow.code_hash == rules.hash_secret(code))
+                )
+            ).scalar_one()
+            return _invite_info(row, code)
+
+    @audited("invite.list")
+    async def list_invites(self, who: Identity) -> list[InviteInfo]:
+        self._require_host(who)
+        async with self.engine.reader() as db:
+            rows = (
+                await db.execute(
+                    select(InviteRow)
+                    .where(InviteRow.session_id == who.session_id)
+                    .order_by(InviteRow.created_at)
+                )
+            ).scalars()
+            return [_invite_info(row) for row in rows]
+
+    @audited("invite.revoke")
+    async def revoke_invite(self, who: Identity, invite_id: str) -> None:
+        self._require_host(who)
+        try:
+            iid = uuid.UUID(invite_id)
+        except ValueError:
+            raise ApiError.not_found(
+                "invite_not_found", "No such invite in this session."
+            ) from None
+        async with self.engine.transaction() as tx:
+            result = await tx.db.execute(
+                update(InviteRow)
+                .where(
+                    InviteRow.id == iid,
+                    InviteRow.session_id == who.session_id,
+                    InviteRow.revoked_at.is_(None),
+                )
+                .values(revoked_at=utcnow())
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise ApiError.not_found("invite_not_found", "No such invite in this session.")
+
+    async def _usable_invite(
+        self, db: DbSession, code: str, *, for_join: bool = False
+    ) -> tuple[InviteRow, SessionRow]:
+        if not code or len(code) > 64:
+            raise INVITE_NOT_FOUND
+        row = (
+            await db.execute(
+                select(InviteRow, SessionRow)
+                .join(SessionRow, SessionRow.id == InviteRow.session_id)
+                .where(InviteRow.code_hash == rules.hash_secret(code))
+            )
+        ).first()
+        if row is None:
+            raise INVITE_NOT_FOUND
+        invite, session = row
+        state = rules.invite_state(
+            now=utcnow(),
+            expires_at=invite.expires_at,
+            revoked_at=invite.revoked_at,
+            session_state=session.state,
+            max_members=invite.max_members,
+            uses=invite.uses,
+        )
+        if state.reason == "full" and for_join:
+            raise ApiError(409, "invite_full", "This invite has reached its member limit.")
+        if not state.usable and state.reason != "full":
+            raise INVITE_NOT_FOUND
+        return invite, session
+
+    @audited("invite.preview")
+    async def preview_invite(self, code: str) -> InvitePreview:
+        async with self.engine.reader() as db:
+            _invite, session = await self._usable_invite(db, code)
+            host_name = (
+                await db.execute(
+                    select(MemberRow.name).where(MemberRow.id == session.host_member_id)
+                )
+            ).scalar_one_or_none() or ""
+            count = await self._member_count(db, session.id)
+        return InvitePreview(session.id, session.title, host_name, count, session.state)
+
+    # ------------------------------------------------------------ join, auth, snapshot
+
+    @audited("member.join")
+    async def join(self, code: str, name: str, bot: bool) -> JoinedMember:
+        clean_name = self._rule(rules.validate_name, name)
+        token = rules.new_member_token()
+        now = utcnow()
+        async with self.engine.transaction() as tx:
+            invite, session = await self._usable_invite(tx.db, code, for_join=True)
+            if await self._member_count(tx.db, session.id) >= self.max_members:
+                raise ApiError(409, "session_full", "This session is full.")
+            member = MemberRow(
+                session_id=session.id,
+                name=clean_name,
+                bot=bot,
+                token_hash=rules.hash_secret(token),
+                joined_at=now,
+                invite_id=invite.id,
+            )
+            tx.db.add(member)
+            invite.uses += 1
+            await tx.db.flush()
+            await tx.emit(
+                session.id,
+                lambda seq: MemberJoined(seq=seq, member=_info(member, session.host_member_id)),
+            )
+        return JoinedMember(session.id, member.id, token)
+
+    async def authenticate(self, token: str | None) -> Identity | None:
+        """The member a bearer token belongs to, or ``None`` (unknown, left, or session ended)."""
+        if not token or len(token) > 256:
+            return None
+        async with self.engine.reader() as db:
+            row = (
+                await db.execute(
+                    select(MemberRow, SessionRow)
+                    .join(SessionRow, SessionRow.id == MemberRow.session_id)
+                    .where(
+                        MemberRow.token_hash == rules.hash_secret(token),
+                        MemberRow.left_at.is_(None),
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        member, session = row
+        if session.state == "ended":
+            return None
+        return Identity(session.id, member.id, session.host_member_id == member.id, member.name)
+
+    @audited("session.snapshot")
+    async def snapshot(self, session_id: uuid.UUID, online: set[str]) -> Snapshot:
+        async with self.engine.reader() as db:
+            return await self.snapshot_in(db, session_id, online)
+
+    async def snapshot_in(self, db: DbSession, session_id: uuid.UUID, online: set[str]) -> Snapshot:
+        session = await db.get(SessionRow, session_id)
+        if session is None:
+            raise ApiError.not_found("session_not_found", "No such session.")
+        members = (
+            await db.execute(
+                select(MemberRow)
+                .where(MemberRow.session_id == session_id, MemberRow.left_at.is_(None))
+                .order_by(MemberRow.joined_at, MemberRow.id)
+            )
+        ).scalars()
+        infos = [_info(m, session.host_member_id, online=str(m.id) in online) for m in members]
+        return Snapshot(
+            session_id=str(session.id),
+            title=session.title,
+            state="ended" if session.state == "ended" else "lobby",
+            host_id=str(session.host_member_id),
+            seq=session.last_seq,
+            members=infos,
+            created_at=_ms(session.created_at),
+        )
+
+    # ------------------------------------------------------------ leave and end
+
+    @audited("member.leave")
+    async def leave(self, who: Identity) -> None:
+        """The member leaves; if they were the host, the longest-present human member takes over."""
+        async with self.engine.transaction() as tx:
+            session = await self._live_session(tx, who.session_id)
+            member = await tx.db.get(MemberRow, who.member_id)
+            if member is None or member.left_at is not None:
+                raise ApiError(401, "unauthorized", "Unknown or expired token.")
+            member.left_at = utcnow()
+            new_host: uuid.UUID | None = None
+            if session.host_member_id == member.id:
+                successor = (
+                    await tx.db.execute(
+                        select(MemberRow.id)
+                        .where(
+                            MemberRow.session_id == session.id,
+                            MemberRow.left_at.is_(None),
+                            MemberRow.id != member.id,
+                        )
+                        .order_by(MemberRow.bot, MemberRow.joined_at, MemberRow.id)
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+                new_host = successor
+                session.host_member_id = successor
+                if successor is None:
+                    session.state = "ended"
+                    session.ended_at = utcnow()
+            await tx.db.flush()
+            await tx.emit(
+                session.id,
+                lambda seq: MemberLeft(
+                    seq=seq,
+                    member_id=str(member.id),
+                    new_host_id=str(new_host) if new_host else None,
+                ),
+            )
+            if session.state == "ended":
+                await tx.emit(session.id, lambda seq: SessionEnded(seq=seq, reason="ended_by_host"))
+
+    @audited("session.end")
+    async def end(self, who: Identity) -> None:
+        self._require_host(who)
+        async with self.engine.transaction() as tx:
+            session = await self._live_session(tx, who.session_id)
+            session.state = "ended"
+            session.ended_at = utcnow()
+            await tx.emit(session.id, lambda seq: SessionEnded(seq=seq, reason="ended_by_host"))
+
+    # ------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _rule(check: Callable[[T], str], value: T) -> str:
+        try:
+            return check(value)
+        except rules.RuleViolation as exc:
+            raise ApiError.bad_request(exc.code, exc.message) from None
+
+    @staticmethod
+    def _require_host(who: Identity) -> None:
+        if not who.is_host:
+            raise ApiError(403, "host_only", "Only the host can do this.")
+
+    @staticmethod
+    async def _live_session(tx: Transaction, session_id: uuid.UUID) -> SessionRow:
+        session = await tx.db.get(SessionRow, session_id, with_for_update=True)
+        if session is None or session.state == "ended":
+            raise ApiError(410, "session_ended", "This session has ended.")
+        return session
+
+    @staticmethod
+    async def _member_count(db: DbSession, session_id: uuid.UUID) -> int:
+        count = (
+            await db.execute(
+                select(func.count())
+                .select_from(MemberRow)
+                .where(MemberRow.session_id == session_id, MemberRow.left_at.is_(None))
+            )
+        ).scalar_one()
+        return int(count)
+
+
+def _info(member: MemberRow, host_id: uuid.UUID | None, *, online: bool = False) -> MemberInfo:
+    return MemberInfo(
+        member_id=str(member.id),
+        name=member.name,
+        bot=member.bot,
+        host=member.id == host_id,
+        online=online,
+    )
+
+
+def _invite_info(row: InviteRow, code: str | None = None) -> InviteInfo:
+    return InviteInfo(
+        invite_id=row.id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        max_members=row.max_members,
+        uses=row.uses,
+        revoked=row.revoked_at is not None,
+        code=code,
+    )

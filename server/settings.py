@@ -1,0 +1,157 @@
+"""One typed settings object: ``litestar.toml`` defaults, then ``FILMNIGHT_*`` overrides.
+
+Litestar does not read ``litestar.toml`` itself, so we do: the file is decoded into
+:class:`Settings` (unknown keys are refused), then every ``FILMNIGHT_<KEY>``
+environment variable replaces the key of the same name.  A bad value stops start-up
+with a message naming the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = ["ENV_PREFIX", "Settings", "SettingsError", "load_settings"]
+
+ENV_PREFIX = "FILMNIGHT_"
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "litestar.toml"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing, unknown or invalid."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """Every setting of filmnight; ``litestar.toml`` documents each one."""
+
+    host: str = "127.0.0.1"
+    """Address ``filmnight serve`` binds to."""
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    """TCP port ``filmnight serve`` listens on."""
+    public_url: str = ""
+    """Base URL used in invite links; empty: derived from each request's Host."""
+    database_url: str = "sqlite+aiosqlite:///data/filmnight.db"
+    """SQLAlchemy URL: ``sqlite+aiosqlite:///…`` (embedded) or ``postgresql+asyncpg://…``."""
+    redis_url: str = ""
+    """Empty: in-memory fan-out (one process). Set: Redis pub/sub across processes."""
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    """Extra origins allowed to open WebSockets (same-origin is always allowed)."""
+    data_dir: str = "data"
+    """Where the embedded database and the master key file live."""
+    master_key: str = ""
+    """``kid:base64url`` master keys (first is current); empty: the key file is used."""
+    master_key_file: str = "data/master.key"
+    """Key file created on first run with owner-only permissions."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_file: str = ""
+    """Optional rotating JSON log file (empty: stdout only)."""
+    log_file_max_bytes: Positive = 10 * 1024 * 1024
+    log_file_backups: Annotated[int, msgspec.Meta(ge=0)] = 5
+    # invites and members
+    invite_default_ttl_s: Annotated[int, msgspec.Meta(ge=0)] = 7 * 24 * 3600
+    """Lifetime of the host's first invite (0: never expires)."""
+    max_members: Positive = 1000
+    """Hard cap of members in one session."""
+    max_body_bytes: Positive = 64 * 1024
+    """Largest JSON request body."""
+    invite_lookups_per_minute: Positive = 30
+    joins_per_minute: Positive = 10
+    sessions_per_minute: Positive = 10
+    # websocket limits
+    hello_timeout_s: PositiveFloat = 10.0
+    ws_max_frame_bytes: Positive = 16 * 1024
+    ws_commands_per_second: PositiveFloat = 20.0
+    ws_command_burst: Positive = 40
+    ws_bad_frames_before_close: Positive = 20
+    ws_send_queue: Positive = 256
+    """Frames buffered per connection before it is closed with 4000 (resume)."""
+    ws_connections_per_member: Positive = 5
+    ws_idle_timeout_s: PositiveFloat = 60.0
+    ws_ping_interval_s: PositiveFloat = 20.0
+    presence_ttl_s: PositiveFloat = 30.0
+    event_log_max: Positive = 10_000
+    """Durable events kept per live session for resume."""
+    # imports
+    letterboxd_url: str = "https://letterboxd.com"
+    """The only address the spider fetches."""
+    import_max_pages: Positive = 100
+    import_max_films: Positive = 5000
+    import_timeout_s: PositiveFloat = 120.0
+    import_delay_s: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    import_concurrency: Positive = 1
+    imports_per_process: Positive = 4
+    upload_max_bytes: Positive = 10 * 1024 * 1024
+    upload_max_uncompressed_bytes: Positive = 50 * 1024 * 1024
+    retention_hours: PositiveFloat = 24.0
+
+    @property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _env_value(name: str, raw: str, field_type: Any) -> Any:
+    """Parse one environment string into the field's type."""
+    origin = typing.get_origin(field_type)
+    if origin is Annotated:
+        return _env_value(name, raw, typing.get_args(field_type)[0])
+    if origin is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if field_type is str or origin is Literal:
+        return raw
+    if field_type is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+    if isinstance(field_type, types.UnionType):
+        return raw
+    try:
+        return msgspec.json.decode(raw.strip())
+    except msgspec.DecodeError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``litestar.toml`` and apply ``FILMNIGHT_*`` overrides; raise :class:`SettingsError`."""
+    environ = os.environ if environ is None else environ
+    path = Path(environ.get(f"{ENV_PREFIX}CONFIG", "") or config_file or DEFAULT_CONFIG_FILE)
+    values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            values = msgspec.toml.decode(path.read_bytes())
+        except msgspec.DecodeError as exc:
+            raise SettingsError(f"{path.name}: not valid TOML ({exc})") from None
+        known = set(Settings.__struct_fields__)
+        for key in values:
+            if key not in known:
+                raise SettingsError(f"{path.name}: unknown key {key!r}")
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    sources = dict.fromkeys(values, path.name)
+    for field in Settings.__struct_fields__:
+        env_name = f"{ENV_PREFIX}{field.upper()}"
+        if env_name in environ:
+            values[field] = _env_value(env_name, environ[env_name], hints[field])
+            sources[field] = env_name
+    try:
+        return msgspec.convert(values, Settings)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        found = re.search(r"\$\.(\w+)", message)
+        key = found.group(1) if found else ""
+        where = sources.get(key, "defaults")
+        reason = message.split(" - at ", 1)[0]
+        raise SettingsError(f"invalid setting {key!r} (from {where}): {reason}") from None

@@ -1,0 +1,108 @@
+"""Commands over the socket: acks, at-most-once ids, validation, chat and reactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import LiveServer
+from tests.live.test_socket import http_create, http_join
+from tests.support.wsclient import connect_member
+
+
+async def test_chat_is_acked_reaches_everyone_and_is_applied_once_per_id(live: LiveServer) -> None:
+    host = await http_create(live)
+    ben_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+
+    text = "<img src=x onerror=alert(1)> popcorn?"
+    await ana.send({"type": "chat", "text": text, "id": "c-1"})
+    mine = await ana.recv_type("chat")
+    ack = await ana.recv_type("ack")
+    assert ack == {"type": "ack", "id": "c-1", "seq": mine["seq"]}
+    theirs = await ben.recv_type("chat")
+    assert theirs == mine
+    assert theirs["text"] == text and theirs["member_id"] == host["member_id"]
+    assert isinstance(theirs["at"], int)
+
+    # The same id again (a resend after a reconnect): acknowledged, not applied twice.
+    await ana.send({"type": "chat", "text": text, "id": "c-1"})
+    again = await ana.recv_type("ack")
+    assert again == ack
+    assert [f for f in await ben.quiet(0.3) if f["type"] == "chat"] == []
+    await ana.close()
+    await ben.close()
+
+
+async def test_bad_chat_gets_stable_codes_and_changes_nothing(live: LiveServer) -> None:
+    host = await http_create(live)
+    ana, welcome = await connect_member(live.ws_url, host["session_id"], host["token"])
+    assert welcome is not None
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"type": "chat", "text": "   ", "id": "e1"}, "chat_empty"),
+        ({"type": "chat", "text": "x" * 501, "id": "e2"}, "chat_too_long"),
+        ({"type": "chat", "text": "bell\x07", "id": "e3"}, "bad_text"),
+        ({"type": "reaction", "emoji": "💩", "id": "e4"}, "bad_reaction"),
+    ]
+    for frame, code in cases:
+        await ana.send(frame)
+        error = await ana.recv_type("error")
+        assert (error["code"], error["id"]) == (code, frame["id"])
+    # a 10 KB message never reaches the handler: the frame limit or the schema refuses it
+    await ana.send({"type": "chat", "text": "y" * 10_000, "id": "e5"})
+    error = await ana.recv_type("error")
+    assert error["code"] == "bad_message"
+    # nothing was written: a resume from the welcome's seq replays nothing
+    await ana.close()
+    again, resumed = await connect_member(
+        live.ws_url, host["session_id"], host["token"], last_seq=welcome["seq"]
+    )
+    assert resumed is not None and resumed["resumed"] is True and resumed["seq"] == welcome["seq"]
+    await again.close()
+
+
+async def test_a_chat_flood_is_rate_limited_per_member(live: LiveServer) -> None:
+    host = await http_create(live)
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    codes = []
+    for i in range(8):
+        await ana.send({"type": "chat", "text": f"spam {i}", "id": f"s{i}"})
+        reply = await ana.recv_type("ack", "error")
+        codes.append(reply.get("code", "ok"))
+    assert codes[:5] == ["ok"] * 5
+    assert "rate_limited" in codes[5:]
+    await ana.close()
+
+
+async def test_chat_is_kept_for_resume_but_reactions_are_not(live: LiveServer) -> None:
+    host = await http_create(live)
+    ben_seat = await http_join(live, host["invite_code"], "Ben")
+    ben, welcome = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+    assert welcome is not None
+    await ben.close()
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    await ana.send({"type": "reaction", "emoji": "🍿", "id": "r1"})
+    reaction = await ana.recv_type("reaction")
+    assert reaction["emoji"] == "🍿" and "seq" not in reaction
+    assert (await ana.recv_type("ack"))["seq"] is None
+    await ana.send({"type": "chat", "text": "starting soon", "id": "c1"})
+    await ana.recv_type("ack")
+
+    ben, resumed = await connect_member(
+        live.ws_url, host["session_id"], ben_seat["token"], last_seq=welcome["seq"]
+    )
+    assert resumed is not None and resumed["resumed"] is True
+    replayed = await ben.recv_type("chat")
+    assert replayed["text"] == "starting soon"
+    assert [f for f in await ben.quiet(0.3) if f["type"] == "reaction"] == []
+    await ana.close()
+    await ben.close()
+
+
+async def test_commands_not_yet_supported_say_so(live: LiveServer) -> None:
+    host = await http_create(live)
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    await ana.send({"type": "round.close", "round_id": "r1", "id": "x1"})
+    error = await ana.recv_type("error")
+    assert error["id"] == "x1" and error["code"] in {"unsupported", "no_round"}
+    await ana.close()

@@ -1,0 +1,85 @@
+"""The Python bot client against the real server: join, typed events, acks, reconnect + resume."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from realtime.client import CommandFailed, FilmnightClient, SeatLost
+from realtime.protocol import Chat, ChatEvent, MemberJoined, Welcome
+from tests.conftest import LiveServer
+from tests.live.test_socket import http_create, http_join
+
+
+async def test_a_bot_joins_by_invite_url_and_chats_with_acks(live: LiveServer) -> None:
+    host = await http_create(live)
+    invite_url = f"{live.base_url}/join/{host['invite_code']}"
+    async with await FilmnightClient.join(invite_url, "Robo") as bot:
+        assert isinstance(bot.welcome, Welcome)
+        assert [m.name for m in bot.welcome.session.members] == ["Ana", "Robo"]
+        assert bot.welcome.session.members[1].bot is True
+        ack = await bot.send(Chat(text="beep"))
+        event = await bot.next_event(ChatEvent)
+        assert event.text == "beep" and event.seq == ack.seq
+        with pytest.raises(CommandFailed) as refused:
+            await bot.send(Chat(text="   "))
+        assert refused.value.code == "chat_empty"
+        # the clock estimate comes from ping/pong
+        for _ in range(50):
+            if bot.clock.rtt_ms is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.clock.rtt_ms is not None
+        # server and client share this machine's clock, so the estimated offset is about zero
+        assert abs(bot.server_now_ms() - time.time() * 1000) < 1000
+
+
+async def test_a_bot_can_join_by_code_and_base_url(live: LiveServer) -> None:
+    host = await http_create(live)
+    async with await FilmnightClient.join(
+        host["invite_code"], "Robo", base_url=live.base_url
+    ) as bot:
+        assert bot.seat.session_id == host["session_id"]
+    with pytest.raises(CommandFailed) as unknown:
+        await FilmnightClient.join("no-such-code-0000000000", "Robo", base_url=live.base_url)
+    assert unknown.value.code == "invite_not_found"
+    with pytest.raises(ValueError, match="invite"):
+        await FilmnightClient.join("https://example.test/nope", "Robo")
+    with pytest.raises(ValueError, match="base_url"):
+        await FilmnightClient.join("code-only", "Robo")
+
+
+async def test_the_client_reconnects_and_resumes_without_loss(live: LiveServer) -> None:
+    host = await http_create(live)
+    async with await FilmnightClient.join(
+        f"{live.base_url}/join/{host['invite_code']}", "Robo", max_backoff_s=0.2
+    ) as bot:
+        await bot.next_event(Welcome)
+        assert bot._ws is not None
+        await bot._ws.close(code=4000)  # as the server does for a slow consumer
+        for i in range(3):
+            await http_join(live, host["invite_code"], f"while-away-{i}")
+        names = [(await bot.next_event(MemberJoined)).member.name for _ in range(3)]
+        assert names == ["while-away-0", "while-away-1", "while-away-2"]
+        assert bot.reconnects >= 1
+        assert bot.welcome is not None and bot.welcome.resumed is True
+
+
+async def test_a_lost_seat_ends_the_event_stream(live: LiveServer) -> None:
+    host = await http_create(live)
+    bot = await FilmnightClient.join(f"{live.base_url}/join/{host['invite_code']}", "Robo")
+    try:
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            await http.delete(
+                f"/api/v1/sessions/{host['session_id']}",
+                headers={"Authorization": f"Bearer {host['token']}"},
+            )
+        with pytest.raises(SeatLost) as lost:
+            async for _event in bot.events():
+                pass
+        assert lost.value.code == 4410
+    finally:
+        await bot.close()
