@@ -72,7 +72,11 @@ async def _handshakes(
         done = 0
         while queue:
             token = queue.pop()
-            async with websockets.connect(f"{ws_url}/ws/v1/sessions/{session_id}") as ws:
+            # max_queue=None: keep reading presence frames, so the close handshake is not stuck
+            # behind a full receive buffer.
+            async with websockets.connect(
+                f"{ws_url}/ws/v1/sessions/{session_id}", max_queue=None
+            ) as ws:
                 await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
                 while json.loads(await ws.recv())["type"] != "welcome":
                     pass

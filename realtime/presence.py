@@ -1,43 +1,133 @@
-"""Presence (provisional memory-only version; replaced by the full module)."""
+"""Who is connected right now, shared by every server process.
+
+Each connection is an entry ``member_id|conn_id`` with an expiry; a process
+refreshes its own entries on a heartbeat, so when a process dies (even by SIGKILL)
+its members drop out after the TTL instead of staying "online" for ever.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
+
+import redis.asyncio as aioredis
+
+__all__ = ["MemoryPresence", "PresenceStore", "RedisPresence", "create_presence"]
 
 
 @runtime_checkable
 class PresenceStore(Protocol):
-    async def connect(self, session_id: str, member_id: str, conn_id: str) -> bool: ...
+    async def connect(self, session_id: str, member_id: str, conn_id: str) -> bool:
+        """Register a connection; True when the member went from offline to online."""
+        ...
+
     async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None: ...
-    async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool: ...
+
+    async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
+        """Drop a connection; True when it was the member's last one."""
+        ...
+
     async def online(self, session_id: str) -> set[str]: ...
+
     async def close(self) -> None: ...
 
 
+def _member(entry: str) -> str:
+    return entry.split("|", 1)[0]
+
+
 class MemoryPresence:
-    def __init__(self) -> None:
-        self._conns: dict[str, dict[str, set[str]]] = {}
+    """Presence for one process (same rules, in a dict)."""
+
+    def __init__(self, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[str, dict[str, float]] = {}
+
+    def _live(self, session_id: str) -> dict[str, float]:
+        now = self._clock()
+        entries = self._entries.setdefault(session_id, {})
+        for entry in [e for e, expires in entries.items() if expires <= now]:
+            del entries[entry]
+        return entries
 
     async def connect(self, session_id: str, member_id: str, conn_id: str) -> bool:
-        members = self._conns.setdefault(session_id, {})
-        first = not members.get(member_id)
-        members.setdefault(member_id, set()).add(conn_id)
-        return first
+        entries = self._live(session_id)
+        was_online = any(_member(e) == member_id for e in entries)
+        entries[f"{member_id}|{conn_id}"] = self._clock() + self._ttl_s
+        return not was_online
 
     async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None:
-        return None
+        self._live(session_id)[f"{member_id}|{conn_id}"] = self._clock() + self._ttl_s
 
     async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
-        conns = self._conns.get(session_id, {}).get(member_id, set())
-        conns.discard(conn_id)
-        return not conns
+        entries = self._live(session_id)
+        entries.pop(f"{member_id}|{conn_id}", None)
+        if not entries:
+            del self._entries[session_id]
+        return not any(_member(e) == member_id for e in entries)
 
     async def online(self, session_id: str) -> set[str]:
-        return {m for m, c in self._conns.get(session_id, {}).items() if c}
+        return {_member(e) for e in self._live(session_id)}
 
     async def close(self) -> None:
-        return None
+        self._entries.clear()
+
+
+class RedisPresence:
+    """Presence in Redis: a sorted set per session scored by each entry's expiry time."""
+
+    def __init__(self, url: str, ttl_s: float = 30.0) -> None:
+        self._client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._ttl_s = ttl_s
+
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return f"fn:presence:{session_id}"
+
+    async def _change(
+        self, session_id: str, member_id: str, conn_id: str, *, add: bool
+    ) -> set[str]:
+        """Apply one change; return the members with another live connection (one round trip)."""
+        now = time.time()
+        key = self._key(session_id)
+        entry = f"{member_id}|{conn_id}"
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zrangebyscore(key, now, "+inf")
+        if add:
+            pipe.zadd(key, {entry: now + self._ttl_s})
+        else:
+            pipe.zrem(key, entry)
+        pipe.expire(key, int(self._ttl_s * 2) + 1)
+        results = await pipe.execute()
+        before = {_member(e.decode()) for e in results[1] if e.decode() != entry}
+        return before
+
+    async def connect(self, session_id: str, member_id: str, conn_id: str) -> bool:
+        others = await self._change(session_id, member_id, conn_id, add=True)
+        return member_id not in others
+
+    async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None:
+        key = self._key(session_id)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zadd(key, {f"{member_id}|{conn_id}": time.time() + self._ttl_s})
+        pipe.expire(key, int(self._ttl_s * 2) + 1)
+        await pipe.execute()
+
+    async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
+        others = await self._change(session_id, member_id, conn_id, add=False)
+        return member_id not in others
+
+    async def online(self, session_id: str) -> set[str]:
+        entries = await self._client.zrangebyscore(self._key(session_id), time.time(), "+inf")
+        return {_member(bytes(e).decode()) for e in entries}  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 def create_presence(redis_url: str | None, ttl_s: float = 30.0) -> PresenceStore:
-    return MemoryPresence()
+    """Redis when a URL is configured, else in memory."""
+    return RedisPresence(redis_url, ttl_s) if redis_url else MemoryPresence(ttl_s)

@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtime.connection import ConnectionLimits
 from realtime.hub import Hub, create_hub
@@ -70,13 +71,20 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def build_services(settings: Settings) -> tuple[Services, list[object]]:
+def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     write_engine = create_engine(settings.database_url)
+    engines = [write_engine]
+    read_factory = None
+    if settings.sqlite:
+        read_engine = create_engine(settings.database_url, writer=False)
+        engines.append(read_engine)
+        read_factory = create_session_factory(read_engine)
     hub = create_hub(settings.redis_url or None)
     presence = create_presence(settings.redis_url or None, ttl_s=settings.presence_ttl_s)
     engine = SessionEngine(
         create_session_factory(write_engine),
         hub,
+        read_factory=read_factory,
         serialize_writes=settings.sqlite,
         event_log_max=settings.event_log_max,
     )
@@ -84,7 +92,7 @@ def build_services(settings: Settings) -> tuple[Services, list[object]]:
         engine, max_members=settings.max_members, invite_default_ttl_s=settings.invite_default_ttl_s
     )
     router = CommandRouter()
-    ChatCommands().register(router)
+    ChatCommands(per_second=settings.chat_per_second, burst=settings.chat_burst).register(router)
     gateway = LiveGateway(service, engine, presence, router, clock_ms=_now_ms)
     rooms = Rooms(hub, engine)
     rate_limits = RateLimits(
@@ -98,7 +106,7 @@ def build_services(settings: Settings) -> tuple[Services, list[object]]:
     services = Services(
         settings, hub, presence, engine, service, rooms, gateway, rate_limits, router
     )
-    return services, [write_engine]
+    return services, engines
 
 
 def _error_response(
@@ -156,7 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await services.hub.stop()
             await services.presence.close()
             for engine in engines:
-                await engine.dispose()  # type: ignore[attr-defined]
+                await engine.dispose()
 
     def _value(value: object) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)

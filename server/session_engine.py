@@ -20,11 +20,11 @@ from typing import TypeVar
 
 import msgspec
 import structlog
-from realtime.hub import Hub
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from realtime.framing import EPHEMERAL, channel_for, pack
+from realtime.hub import Hub
 from realtime.protocol import encode
 from server.db.engine import DbSession
 from server.db.models import EventRow, SessionRow
@@ -92,10 +92,12 @@ class SessionEngine:
         session_factory: async_sessionmaker[DbSession],
         hub: Hub,
         *,
+        read_factory: async_sessionmaker[DbSession] | None = None,
         serialize_writes: bool,
         event_log_max: int,
     ) -> None:
         self._session_factory = session_factory
+        self._read_factory = read_factory or session_factory
         self._hub = hub
         self._event_log_max = event_log_max
         # SQLite has one writer: queueing writers here is cheaper than busy retries.
@@ -116,7 +118,7 @@ class SessionEngine:
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[DbSession]:
         """A read-only database session (no write lock)."""
-        async with self._session_factory() as db:
+        async with self._read_factory() as db:
             yield db
 
     async def publish(self, channel: str, payload: bytes) -> None:

@@ -79,6 +79,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     ws_idle_timeout_s: PositiveFloat = 60.0
     ws_ping_interval_s: PositiveFloat = 20.0
     presence_ttl_s: PositiveFloat = 30.0
+    chat_per_second: PositiveFloat = 1.0
+    """Chat messages and reactions a member may send per second, after the burst."""
+    chat_burst: Positive = 5
     event_log_max: Positive = 10_000
     """Durable events kept per live session for resume."""
     # imports

@@ -19,8 +19,13 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the engine; SQLite gets foreign keys, WAL, a busy timeout and BEGIN IMMEDIATE."""
+def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> AsyncEngine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
+
+    On SQLite a ``writer`` engine begins every transaction IMMEDIATE (deferred
+    transactions that upgrade to writes deadlock under concurrency); a reader engine
+    begins deferred ones, which in WAL mode never wait for the writer.
+    """
     if not url.startswith("sqlite"):
         return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
     _prepare_sqlite_file(url)
@@ -28,8 +33,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, emit BEGIN, so that it can be IMMEDIATE:
-        # deferred transactions that upgrade to writes deadlock under concurrency.
+        # Let SQLAlchemy, not the driver, emit BEGIN, so that it can be IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -38,9 +42,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
     return engine
 

@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
-from realtime.presence import PresenceStore
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from realtime.connection import CloseCode, Member, Rejected, WelcomePlan
+from realtime.presence import PresenceStore
 from realtime.protocol import Ack, ClientMessage, ErrorEvent, Presence, Welcome, encode
 from server.db.models import AppliedCommand
 from server.errors import ApiError
@@ -63,6 +63,7 @@ class LiveGateway:
         self.router = router
         self._clock_ms = clock_ms
         self.connections: dict[str, Member] = {}
+        self._last_online: dict[str, set[str]] = {}
 
     async def authenticate(self, session_id: str, token: str) -> Member | Rejected:
         identity = await self.service.authenticate(token)
@@ -108,10 +109,29 @@ class LiveGateway:
         await self.engine.publish_ephemeral(uuid.UUID(member.session_id), event)
 
     async def refresh_presence(self) -> None:
-        """Heartbeat every live connection's presence (a dead process's members expire)."""
+        """Heartbeat this process's connections; announce members whose presence expired.
+
+        A process that dies stops refreshing, so its members' entries expire; every
+        process still serving the session notices on its next beat and tells its
+        members (clients treat a repeated ``presence`` as idempotent).
+        """
+        sessions: set[str] = set()
         for conn_id, member in list(self.connections.items()):
+            sessions.add(member.session_id)
             with contextlib.suppress(Exception):
                 await self.presence.refresh(member.session_id, member.member_id, conn_id)
+        for session_id in sessions:
+            with contextlib.suppress(Exception):
+                online = await self.presence.online(session_id)
+                gone = self._last_online.get(session_id, set()) - online
+                self._last_online[session_id] = online
+                for member_id in sorted(gone):
+                    event = Presence(
+                        member_id=member_id, online=False, online_members=sorted(online)
+                    )
+                    await self.engine.publish_ephemeral(uuid.UUID(session_id), event)
+        for session_id in set(self._last_online) - sessions:
+            del self._last_online[session_id]
 
     async def run_presence_heartbeat(self, interval_s: float) -> None:
         while True:

@@ -1,0 +1,39 @@
+"""The in-memory hub: one process, no backend (the embedded default)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from realtime.hub.base import Listener, LocalListeners
+
+__all__ = ["MemoryHub"]
+
+
+class MemoryHub:
+    """Publish delivers to this process's listeners, synchronously and in order."""
+
+    def __init__(self) -> None:
+        self._listeners = LocalListeners()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self._listeners.clear()
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        self._listeners.deliver(channel, payload)
+
+    def subscribe(self, channel: str, listener: Listener) -> Callable[[], None]:
+        self._listeners.add(channel, listener)
+
+        def unsubscribe() -> None:
+            self._listeners.remove(channel, listener)
+
+        return unsubscribe
+
+    def on_resync(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Nothing is ever missed in one process."""
+
+    async def healthy(self) -> bool:
+        return True
