@@ -218,11 +218,10 @@ class MemberLeft(_Base, tag="member.left", kw_only=True):
 
 
 class Presence(_Base, tag="presence", kw_only=True):
-    """Ephemeral (no ``seq``): who is connected right now."""
+    """Ephemeral (no ``seq``): one member came online or went offline (a diff)."""
 
     member_id: str
     online: bool
-    online_members: list[str]
 
 
 class ImportProgress(_Base, tag="import.progress", kw_only=True):

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import msgspec
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from realtime.framing import EPHEMERAL, channel_for, pack
@@ -61,8 +61,8 @@ class Transaction:
         seq = result.scalar_one()
         event = build(seq)
         body = encode(event)
-        self.db.add(
-            EventRow(
+        await self.db.execute(
+            insert(EventRow).values(
                 session_id=session_id,
                 seq=seq,
                 type=event.__struct_config__.tag,

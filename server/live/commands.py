@@ -10,6 +10,8 @@ import time
 import unicodedata
 import uuid
 
+from sqlalchemy import select
+
 from realtime.connection import Member
 from realtime.protocol import Chat, ChatEvent, ClientMessage, Reaction, ReactionEvent
 from realtime.ratelimit import TokenBucket
@@ -39,12 +41,20 @@ def validate_chat(text: str) -> str:
 async def require_seat(tx: Transaction, member: Member) -> tuple[uuid.UUID, uuid.UUID]:
     """The session is live and the member still has their seat (checked in the transaction)."""
     session_id, member_id = uuid.UUID(member.session_id), uuid.UUID(member.member_id)
-    session = await tx.db.get(SessionRow, session_id)
-    if session is None or session.state == "ended":
-        raise ApiError(410, "session_ended", "This session has ended.")
-    row = await tx.db.get(MemberRow, member_id)
+    # One Core round trip: this runs for every command.
+    row = (
+        await tx.db.execute(
+            select(SessionRow.state, MemberRow.left_at)
+            .join(SessionRow, SessionRow.id == MemberRow.session_id)
+            .where(MemberRow.id == member_id, MemberRow.session_id == session_id)
+        )
+    ).first()
     if row is None or row.left_at is not None:
+        if row is not None and row.state == "ended":
+            raise ApiError(410, "session_ended", "This session has ended.")
         raise ApiError(401, "not_a_member", "You are no longer a member of this session.")
+    if row.state == "ended":
+        raise ApiError(410, "session_ended", "This session has ended.")
     return session_id, member_id
 
 

@@ -104,8 +104,9 @@ class LiveGateway:
             await self._announce(member, online=False)
 
     async def _announce(self, member: Member, *, online: bool) -> None:
-        members = sorted(await self.presence.online(member.session_id))
-        event = Presence(member_id=member.member_id, online=online, online_members=members)
+        # A diff, never the whole list: a full list per change makes a 1,000-member room
+        # filling up cost O(N^3) bytes. The whole list is in each welcome.
+        event = Presence(member_id=member.member_id, online=online)
         await self.engine.publish_ephemeral(uuid.UUID(member.session_id), event)
 
     async def refresh_presence(self) -> None:
@@ -126,9 +127,7 @@ class LiveGateway:
                 gone = self._last_online.get(session_id, set()) - online
                 self._last_online[session_id] = online
                 for member_id in sorted(gone):
-                    event = Presence(
-                        member_id=member_id, online=False, online_members=sorted(online)
-                    )
+                    event = Presence(member_id=member_id, online=False)
                     await self.engine.publish_ephemeral(uuid.UUID(session_id), event)
         for session_id in set(self._last_online) - sessions:
             del self._last_online[session_id]

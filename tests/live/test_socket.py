@@ -66,7 +66,6 @@ async def test_two_members_see_each_other_join_and_come_online(live: LiveServer)
         "type": "presence",
         "member_id": ben_seat["member_id"],
         "online": True,
-        "online_members": sorted([host["member_id"], ben_seat["member_id"]]),
     }
     await ben.close()
     offline = await ana.recv_type("presence")

@@ -1,0 +1,400 @@
+"""Realtime benchmark: fan-out latency and throughput, idle connections, against the raw floor.
+
+    uv run python -m bench.realtime [--quick]
+
+Starts one filmnight server process (embedded default: SQLite, in-memory fan-out,
+with the per-member chat and command limits lifted) and, in the same run, a minimal
+broadcast server written directly on ``websockets`` (the floor for Python on this
+machine). This process drives both with ``websockets`` clients over loopback and
+prints a table; filmnight's figures are also given as a ratio to the floor.
+
+The event that fans out is a chat message: on filmnight it is validated, written to
+the durable event log with its ``seq`` in one SQLite transaction, then sent to every
+member of the room. Latency is from the sender's command to the last member's
+receipt of the event (both clocks are this machine's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import msgspec
+import uvloop
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.support.server_process import server_process
+from tests.support.services import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER_ENV = {
+    "FILMNIGHT_MAX_MEMBERS": "100000",
+    "FILMNIGHT_SESSIONS_PER_MINUTE": "1000000",
+    "FILMNIGHT_JOINS_PER_MINUTE": "1000000",
+    "FILMNIGHT_INVITE_LOOKUPS_PER_MINUTE": "1000000",
+    "FILMNIGHT_CHAT_PER_SECOND": "100000",
+    "FILMNIGHT_CHAT_BURST": "100000",
+    "FILMNIGHT_WS_COMMANDS_PER_SECOND": "100000",
+    "FILMNIGHT_WS_COMMAND_BURST": "100000",
+    "FILMNIGHT_WS_SEND_QUEUE": "4096",
+    "FILMNIGHT_WS_IDLE_TIMEOUT_S": "600",
+    "FILMNIGHT_LOG_LEVEL": "warning",
+}
+
+
+class Frame(msgspec.Struct):
+    type: str
+    seq: int | None = None
+    text: str | None = None
+
+
+_decode = msgspec.json.Decoder(Frame).decode
+
+
+@dataclass
+class Room:
+    """One room's clients and what they received (seq → time of the last receipt)."""
+
+    sender: ClientConnection
+    members: list[ClientConnection]
+    sent_at: dict[str, float] = field(default_factory=dict)
+    seq_of: dict[int, str] = field(default_factory=dict)
+    received: dict[int, int] = field(default_factory=dict)
+    last_receipt: dict[int, float] = field(default_factory=dict)
+    complete: asyncio.Event = field(default_factory=asyncio.Event)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return (
+        ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] if ordered else float("nan")
+    )
+
+
+async def _read(room: Room, ws: ClientConnection) -> None:
+    size = len(room.members)
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in ws:
+            frame = _decode(raw)
+            if frame.type != "chat" or frame.seq is None or frame.text is None:
+                continue
+            now = time.perf_counter()
+            count = room.received.get(frame.seq, 0) + 1
+            room.received[frame.seq] = count
+            room.seq_of.setdefault(frame.seq, frame.text)
+            if count == size:
+                room.last_receipt[frame.seq] = now
+                room.complete.set()
+
+
+# ------------------------------------------------------------------ servers
+
+
+class Target(Protocol):
+    """A server under test: makes rooms of connected members."""
+
+    name: str
+
+    async def room(self, size: int) -> Room: ...
+
+    def rss_kib(self) -> int: ...
+
+
+class Filmnight:
+    name = "filmnight"
+
+    def __init__(self, base_url: str, pid: int) -> None:
+        self.base_url = base_url
+        self.ws_url = base_url.replace("http", "ws", 1)
+        self.pid = pid
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=60)
+
+    async def room(self, size: int) -> Room:
+        host = (await self.http.post("/api/v1/sessions", json={"host_name": "bench"})).json()
+        sem = asyncio.Semaphore(16)
+
+        async def seat(i: int) -> str:
+            async with sem:
+                response = await self.http.post(
+                    f"/api/v1/invites/{host['invite_code']}/join",
+                    json={"name": f"m{i}", "bot": True},
+                )
+                return str(response.json()["token"])
+
+        tokens = [host["token"], *await asyncio.gather(*(seat(i) for i in range(size - 1)))]
+        url = f"{self.ws_url}/ws/v1/sessions/{host['session_id']}"
+
+        async def connect(token: str) -> ClientConnection:
+            async with sem:
+                ws = await websockets.connect(
+                    url, max_queue=None, compression=None, open_timeout=60
+                )
+                await ws.send(msgspec.json.encode({"type": "hello", "token": token}).decode())
+                while _decode(await ws.recv()).type != "welcome":
+                    pass
+                return ws
+
+        members = list(await asyncio.gather(*(connect(t) for t in tokens)))
+        return Room(sender=members[0], members=members)
+
+    def rss_kib(self) -> int:
+        return _rss_kib(self.pid)
+
+
+class RawFloor:
+    name = "raw websockets"
+
+    def __init__(self, port: int, pid: int) -> None:
+        self.url = f"ws://127.0.0.1:{port}"
+        self.pid = pid
+        self.rooms = 0
+
+    async def room(self, size: int) -> Room:
+        self.rooms += 1
+        url = f"{self.url}/room/{self.rooms}"
+
+        async def connect() -> ClientConnection:
+            ws = await websockets.connect(url, max_queue=None, compression=None, open_timeout=60)
+            await ws.send('{"type":"hello"}')
+            await ws.recv()
+            return ws
+
+        members = list(await asyncio.gather(*(connect() for _ in range(size))))
+        return Room(sender=members[0], members=members)
+
+    def rss_kib(self) -> int:
+        return _rss_kib(self.pid)
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@contextlib.contextmanager
+def raw_floor() -> Iterator[RawFloor]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.realtime.raw_server", str(port)], cwd=REPO
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            time.sleep(0.05)
+        yield RawFloor(port, process.pid)
+    finally:
+        process.kill()
+        process.wait()
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+@contextlib.asynccontextmanager
+async def reading(room: Room) -> AsyncIterator[Room]:
+    room.readers = [asyncio.create_task(_read(room, ws)) for ws in room.members]
+    try:
+        yield room
+    finally:
+        for ws in room.members:
+            await ws.close()
+        for task in room.readers:
+            task.cancel()
+        await asyncio.gather(*room.readers, return_exceptions=True)
+
+
+async def _send(room: Room, n: int) -> None:
+    text = f"bench-{n}"
+    room.sent_at[text] = time.perf_counter()
+    await room.sender.send(msgspec.json.encode({"type": "chat", "text": text}).decode())
+
+
+def _latencies(room: Room) -> list[float]:
+    out = []
+    for seq, done in room.last_receipt.items():
+        text = room.seq_of.get(seq)
+        if text in room.sent_at:
+            out.append((done - room.sent_at[text]) * 1000)
+    return out
+
+
+async def steady(target: Target, size: int, rate: float, seconds: float) -> dict[str, float]:
+    async with reading(await target.room(size)) as room:
+        count = int(rate * seconds)
+        start = time.perf_counter()
+        for n in range(count):
+            await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
+            await _send(room, n)
+        await _drain(room, count)
+        lat = _latencies(room)
+    return {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "events": len(lat)}
+
+
+async def saturated(target: Target, size: int, seconds: float, window: int = 8) -> dict[str, float]:
+    async with reading(await target.room(size)) as room:
+        sent = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            while sent - len(room.last_receipt) < window:
+                await _send(room, sent)
+                sent += 1
+            room.complete.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(room.complete.wait(), 5)
+        await _drain(room, sent)
+        elapsed = time.perf_counter() - start
+        lat = _latencies(room)
+    delivered = sum(room.received.values())
+    return {
+        "p50": _pct(lat, 50),
+        "p99": _pct(lat, 99),
+        "events": len(lat),
+        "delivered_s": delivered / elapsed,
+    }
+
+
+async def _drain(room: Room, count: int, timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while len(room.last_receipt) < count and time.perf_counter() < deadline:
+        room.complete.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(room.complete.wait(), 1)
+
+
+async def many_rooms(target: Target, rooms: int, size: int, seconds: float) -> dict[str, float]:
+    """``rooms`` rooms of ``size``: idle memory per connection, then every room sending."""
+    before = target.rss_kib()
+    built = [await target.room(size) for _ in range(rooms)]
+    await asyncio.sleep(1)
+    after = target.rss_kib()
+    connections = rooms * size
+    per_conn = (after - before) / connections
+    delivered = 0
+    async with contextlib.AsyncExitStack() as stack:
+        live = [await stack.enter_async_context(reading(room)) for room in built]
+        start = time.perf_counter()
+        sent = [0] * len(live)
+        while time.perf_counter() - start < seconds:
+            for i, room in enumerate(live):
+                if sent[i] - len(room.last_receipt) < 1:
+                    await _send(room, sent[i])
+                    sent[i] += 1
+            await asyncio.sleep(0.001)
+        elapsed = time.perf_counter() - start
+        delivered = sum(sum(room.received.values()) for room in live)
+    return {
+        "connections": connections,
+        "kib_per_conn": per_conn,
+        "delivered_s": delivered / elapsed,
+    }
+
+
+# ------------------------------------------------------------------ main
+
+
+def _raise_fd_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def run(
+    targets: list[Target], sizes: list[int], seconds: float, rooms: int
+) -> list[list[str]]:
+    rows: list[list[str]] = []
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    for target in targets:
+        for size in sizes:
+            results[(target.name, f"steady {size}")] = await steady(target, size, 10.0, seconds)
+            results[(target.name, f"saturated {size}")] = await saturated(target, size, seconds)
+        results[(target.name, "rooms")] = await many_rooms(target, rooms, 10, seconds)
+    floor = targets[-1].name
+    for key in [f"steady {s}" for s in sizes] + [f"saturated {s}" for s in sizes]:
+        for target in targets:
+            r = results[(target.name, key)]
+            ratio = ""
+            if "delivered_s" in r and target.name != floor:
+                ratio = f"{r['delivered_s'] / results[(floor, key)]['delivered_s']:.2f}x"
+            rows.append(
+                [
+                    target.name,
+                    key,
+                    f"{r['p50']:.1f}",
+                    f"{r['p99']:.1f}",
+                    f"{r.get('delivered_s', 0):,.0f}" if "delivered_s" in r else "",
+                    ratio,
+                ]
+            )
+    for target in targets:
+        r = results[(target.name, "rooms")]
+        ratio = ""
+        if target.name != floor:
+            ratio = f"{r['delivered_s'] / results[(floor, 'rooms')]['delivered_s']:.2f}x"
+        rows.append(
+            [
+                target.name,
+                f"{rooms} rooms x 10 ({r['connections']:.0f} conns, "
+                f"{r['kib_per_conn']:.1f} KiB/conn)",
+                "",
+                "",
+                f"{r['delivered_s']:,.0f}",
+                ratio,
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small rooms and short runs (a smoke test)"
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--rooms", type=int, default=1000, help="rooms of 10 for the many-rooms case"
+    )
+    args = parser.parse_args()
+    sizes = [10, 100] if args.quick else [10, 100, 1000]
+    seconds = 1.0 if args.quick else args.seconds
+    rooms = 20 if args.quick else args.rooms
+    _raise_fd_limit()
+    uvloop.install()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        server_process(Path(tmp), SERVER_ENV) as server,
+        raw_floor() as floor,
+    ):
+        ours = Filmnight(server.base_url, server.process.pid)
+        rows = asyncio.run(run([ours, floor], sizes, seconds, rooms))
+    header = ["server", "scenario", "p50 ms", "p99 ms", "delivered/s", "vs floor"]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(f"\n(machine: {os.cpu_count()} cores; latency: command sent -> last member received)")
+
+
+if __name__ == "__main__":
+    main()

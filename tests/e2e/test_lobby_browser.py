@@ -1,0 +1,149 @@
+"""The lobby in real Chromium: create, invite, join, live presence, same seat on return."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+
+from tests.support.server_process import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+def member(page: Page, name: str) -> Locator:
+    return page.locator(".member", has=page.locator(".name", has_text=name))
+
+
+def test_three_friends_meet_in_the_lobby_and_a_friend_comes_back_to_the_same_seat(
+    browser: Browser, server: ServerProcess
+) -> None:
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def watch(page: Page) -> None:
+        page.on("dialog", on_dialog)
+
+    host_ctx, friend_ctx, other_ctx = (browser.new_context() for _ in range(3))
+    for ctx in (host_ctx, friend_ctx, other_ctx):
+        ctx.on("page", watch)
+    host = host_ctx.new_page()
+    host.goto(server.base_url)
+    host.get_by_label("Your name").fill("Ana")
+    host.get_by_label("What's the night called?").fill("Friday film night")
+    host.get_by_role("button", name="Start a film night").click()
+    expect(host.locator(".session-title")).to_have_text("Friday film night")
+    expect(host.get_by_role("status").filter(has_text="Live")).to_be_visible()
+    invite = host.get_by_label("Invite link", exact=True).input_value()
+    assert "/join/" in invite
+
+    friend = friend_ctx.new_page()
+    friend.goto(invite)
+    expect(friend.get_by_text("Ana invited you to")).to_be_visible()
+    friend.get_by_label("Your name").fill("Ben")
+    friend.get_by_role("button", name="Join").click()
+    expect(member(friend, "Ben")).to_contain_text("you")
+
+    other = other_ctx.new_page()
+    other.goto(invite)
+    other.get_by_label("Your name").fill(XSS_NAME)
+    other.get_by_role("button", name="Join").click()
+
+    for page in (host, friend, other):
+        expect(page.locator(".member")).to_have_count(3)
+        for name in ("Ana", "Ben", XSS_NAME):
+            expect(member(page, name)).to_have_class("member online")
+    # The name is text, not markup: no image element, no dialog.
+    expect(host.locator(".members img")).to_have_count(0)
+    assert dialogs == []
+    ben_id = member(host, "Ben").get_attribute("data-member-id")
+
+    # Ben closes the page: the others see him go offline.
+    friend.close()
+    for page in (host, other):
+        expect(member(page, "Ben")).to_have_class("member offline")
+
+    # He opens the invite link again in the same browser: same seat, not a duplicate.
+    friend = friend_ctx.new_page()
+    friend.goto(invite)
+    expect(member(friend, "Ben")).to_contain_text("you")
+    expect(member(host, "Ben")).to_have_class("member online")
+    expect(host.locator(".member")).to_have_count(3)
+    assert member(host, "Ben").get_attribute("data-member-id") == ben_id
+
+    # Chat reaches everyone as text.
+    friend.get_by_label("Chat message").fill("<b>popcorn</b> ready")
+    friend.get_by_role("button", name="Send").click()
+    expect(host.locator(".chat-log li")).to_contain_text("<b>popcorn</b> ready")
+    expect(host.locator(".chat-log b")).to_have_count(0)
+
+    # The host ends the session; the guests are told.
+    host.get_by_role("button", name="End session…").click()
+    host.get_by_role("button", name="Yes, end it").click()
+    expect(host.get_by_text("You ended the session.")).to_be_visible()
+    expect(friend.get_by_text("This session has ended")).to_be_visible()
+    expect(other.get_by_text("This session has ended")).to_be_visible()
+    for ctx in (host_ctx, friend_ctx, other_ctx):
+        ctx.close()
+
+
+def test_an_unknown_invite_says_so(browser: Browser, server: ServerProcess) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base_url}/join/not-a-real-code-000000")
+    expect(page.get_by_role("alert")).to_contain_text("unknown or no longer valid")
+    page.close()
+
+
+def test_forms_explain_bad_names_and_the_host_manages_invites(
+    browser: Browser, server: ServerProcess
+) -> None:
+    page = browser.new_page()
+    page.goto(server.base_url)
+    page.get_by_role("button", name="Start a film night").click()
+    expect(page.locator(".form-error")).to_contain_text("Tell your friends who you are")
+    page.get_by_label("Your name").fill("Host")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Host controls")).to_be_visible()
+
+    page.get_by_label("Member limit").fill("1")
+    page.get_by_label("Expiry").select_option("3600")
+    page.get_by_role("button", name="New invite link").click()
+    expect(page.locator(".invites li")).to_have_count(2)
+    capped = page.get_by_label("Invite link", exact=True).input_value()
+
+    guest = browser.new_page()
+    guest.goto(capped)
+    guest.get_by_label("Your name").fill("x" * 40)
+    guest.get_by_role("button", name="Join").click()
+    expect(guest.locator(".member")).to_have_count(2)
+
+    late = browser.new_page()
+    late.goto(capped)
+    late.get_by_label("Your name").fill("Late")
+    late.get_by_role("button", name="Join").click()
+    expect(late.locator(".form-error")).to_contain_text("member limit")
+
+    page.get_by_role("button", name="Revoke").first.click()
+    expect(page.locator(".invites li.revoked")).to_have_count(1)
+    for p in (page, guest, late):
+        p.close()
+
+
+def test_leaving_returns_nothing_on_reload(browser: Browser, server: ServerProcess) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.base_url)
+    page.get_by_label("Your name").fill("Solo")
+    page.get_by_role("button", name="Start a film night").click()
+    expect(page.locator(".member")).to_have_count(1)
+    url = page.url
+    assert "/s/" in url
+    page.get_by_role("button", name="Leave").click()
+    expect(page.get_by_text("You left this session.")).to_be_visible()
+    page.goto(url)
+    expect(page.get_by_text("You're not in this session")).to_be_visible()
+    context.close()

@@ -1,0 +1,106 @@
+// The session socket: hello, resume by last_seq, reconnect with back-off, pings.
+const TERMINAL = new Map([
+  [4401, "Your seat is no longer valid."],
+  [4403, "This seat belongs to another session."],
+  [4410, "This session has ended or you left it."],
+]);
+
+export class LiveSession {
+  constructor(sessionId, token, handlers) {
+    this.sessionId = sessionId;
+    this.token = token;
+    this.handlers = handlers;
+    this.lastSeq = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.socket = null;
+    this.pingTimer = null;
+    this.pending = new Map();
+    this.nextId = 1;
+  }
+
+  start() {
+    this.stopped = false;
+    this.open();
+  }
+
+  stop() {
+    this.stopped = true;
+    window.clearInterval(this.pingTimer);
+    if (this.socket) this.socket.close(1000, "bye");
+  }
+
+  open() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/v1/sessions/${this.sessionId}`);
+    this.socket = socket;
+    this.handlers.status?.(this.attempt ? "reconnecting" : "connecting");
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "hello", token: this.token, last_seq: this.lastSeq }));
+      this.ping();
+      window.clearInterval(this.pingTimer);
+      this.pingTimer = window.setInterval(() => this.ping(), 10000);
+    });
+    socket.addEventListener("message", (message) => this.receive(message.data));
+    socket.addEventListener("close", (event) => this.closed(event));
+  }
+
+  ping() {
+    if (this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "ping", t: Date.now() }));
+    }
+  }
+
+  send(command) {
+    if (this.socket?.readyState !== WebSocket.OPEN) {
+      return Promise.reject({ code: "offline", message: "Not connected — reconnecting…" });
+    }
+    const id = `w${Date.now().toString(36)}-${this.nextId++}`;
+    this.socket.send(JSON.stringify({ ...command, id }));
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      window.setTimeout(() => {
+        if (this.pending.delete(id)) reject({ code: "timeout", message: "No answer from the server." });
+      }, 10000);
+    });
+  }
+
+  receive(raw) {
+    let event;
+    try { event = JSON.parse(raw); } catch { return; }
+    if (event.type === "welcome") {
+      this.attempt = 0;
+      if (!event.resumed) this.lastSeq = event.seq;
+      this.handlers.status?.("connected");
+      this.handlers.welcome?.(event);
+      return;
+    }
+    if ((event.type === "ack" || event.type === "error") && event.id && this.pending.has(event.id)) {
+      const { resolve, reject } = this.pending.get(event.id);
+      this.pending.delete(event.id);
+      (event.type === "ack" ? resolve : reject)(event);
+      return;
+    }
+    if (typeof event.seq === "number" && event.type !== "ack") {
+      if (this.lastSeq !== null && event.seq <= this.lastSeq) return;
+      this.lastSeq = event.seq;
+    }
+    this.handlers.event?.(event);
+  }
+
+  closed(event) {
+    window.clearInterval(this.pingTimer);
+    for (const { reject } of this.pending.values()) reject({ code: "offline", message: "Connection lost." });
+    this.pending.clear();
+    if (this.stopped) return;
+    if (TERMINAL.has(event.code)) {
+      this.stopped = true;
+      this.handlers.gone?.(event.code, TERMINAL.get(event.code));
+      return;
+    }
+    this.attempt += 1;
+    const ceiling = Math.min(10000, 250 * 2 ** this.attempt);
+    this.handlers.status?.("reconnecting");
+    window.setTimeout(() => { if (!this.stopped) this.open(); }, ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+}
