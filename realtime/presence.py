@@ -30,6 +30,10 @@ class PresenceStore(Protocol):
 
     async def online(self, session_id: str) -> set[str]: ...
 
+    async def connections(self, session_id: str, member_id: str) -> int:
+        """How many live connections the member has, on every process."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -70,6 +74,9 @@ class MemoryPresence:
 
     async def online(self, session_id: str) -> set[str]:
         return {_member(e) for e in self._live(session_id)}
+
+    async def connections(self, session_id: str, member_id: str) -> int:
+        return sum(_member(e) == member_id for e in self._live(session_id))
 
     async def close(self) -> None:
         self._entries.clear()
@@ -123,6 +130,10 @@ class RedisPresence:
     async def online(self, session_id: str) -> set[str]:
         entries = await self._client.zrangebyscore(self._key(session_id), time.time(), "+inf")
         return {_member(bytes(e).decode()) for e in entries}  # type: ignore[arg-type]
+
+    async def connections(self, session_id: str, member_id: str) -> int:
+        entries = await self._client.zrangebyscore(self._key(session_id), time.time(), "+inf")
+        return sum(_member(bytes(e).decode()) == member_id for e in entries)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -218,10 +218,14 @@ class MemberLeft(_Base, tag="member.left", kw_only=True):
 
 
 class Presence(_Base, tag="presence", kw_only=True):
-    """Ephemeral (no ``seq``): one member came online or went offline (a diff)."""
+    """Ephemeral (no ``seq``): who came online and who went offline since the last one.
 
-    member_id: str
-    online: bool
+    Changes are coalesced per session on a short tick, so a room filling up sends a
+    few frames per member instead of one per join (O(N) rather than O(N^2)).
+    """
+
+    online: list[str] = msgspec.field(default_factory=list)
+    offline: list[str] = msgspec.field(default_factory=list)
 
 
 class ImportProgress(_Base, tag="import.progress", kw_only=True):

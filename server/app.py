@@ -93,7 +93,14 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     )
     router = CommandRouter()
     ChatCommands(per_second=settings.chat_per_second, burst=settings.chat_burst).register(router)
-    gateway = LiveGateway(service, engine, presence, router, clock_ms=_now_ms)
+    gateway = LiveGateway(
+        service,
+        engine,
+        presence,
+        router,
+        clock_ms=_now_ms,
+        connections_per_member=settings.ws_connections_per_member,
+    )
     rooms = Rooms(hub, engine)
     rate_limits = RateLimits(
         {
@@ -160,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+            await services.gateway.close()
             services.rooms.close()
             await services.hub.stop()
             await services.presence.close()

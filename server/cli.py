@@ -62,6 +62,35 @@ def serve(host: str | None, port: int | None) -> None:
     )
 
 
+@main.command()
+@click.option("--invite", required=True, help="Invite URL (https://host/join/CODE).")
+@click.option("--name", required=True, help="The bot's display name.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["yes-before-2000", "mirror-majority"]),
+    default="mirror-majority",
+    show_default=True,
+)
+def bot(invite: str, name: str, strategy: str) -> None:
+    """Join a session as a bot and play a built-in strategy until the session ends."""
+    import asyncio
+
+    from realtime.bots import STRATEGIES, run_bot
+    from realtime.client import CommandFailed, FilmnightClient, SeatLost
+
+    async def play() -> None:
+        async with await FilmnightClient.join(invite, name) as client:
+            click.echo(f"joined as {name} ({client.seat.member_id}); playing {strategy}")
+            await run_bot(client, STRATEGIES[strategy]())
+
+    try:
+        asyncio.run(play())
+    except SeatLost as lost:
+        click.echo(f"the seat is gone ({lost.code}: {lost.reason})")
+    except (CommandFailed, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

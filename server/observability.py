@@ -75,6 +75,7 @@ def configure_logging(settings: Settings) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_filmnight", False):
             root.removeHandler(handler)
+            handler.close()
     for handler in handlers:
         handler.setFormatter(formatter)
         handler._filmnight = True  # type: ignore[attr-defined]

@@ -211,8 +211,10 @@ def raw_floor() -> Iterator[RawFloor]:
 
 
 @contextlib.asynccontextmanager
-async def reading(room: Room) -> AsyncIterator[Room]:
+async def reading(room: Room, settle_s: float | None = None) -> AsyncIterator[Room]:
+    """Read every member's frames; measure only after the room has settled (joins done)."""
     room.readers = [asyncio.create_task(_read(room, ws)) for ws in room.members]
+    await asyncio.sleep(1.0 + len(room.members) / 1000 if settle_s is None else settle_s)
     try:
         yield room
     finally:
@@ -291,7 +293,8 @@ async def many_rooms(target: Target, rooms: int, size: int, seconds: float) -> d
     per_conn = (after - before) / connections
     delivered = 0
     async with contextlib.AsyncExitStack() as stack:
-        live = [await stack.enter_async_context(reading(room)) for room in built]
+        live = [await stack.enter_async_context(reading(room, settle_s=0)) for room in built]
+        await asyncio.sleep(2.0)
         start = time.perf_counter()
         sent = [0] * len(live)
         while time.perf_counter() - start < seconds:

@@ -56,12 +56,18 @@ class LiveGateway:
         router: CommandRouter,
         *,
         clock_ms: Callable[[], int],
+        connections_per_member: int = 5,
+        presence_tick_s: float = 0.1,
     ) -> None:
         self.service = service
         self.engine = engine
         self.presence = presence
         self.router = router
         self._clock_ms = clock_ms
+        self._connections_per_member = connections_per_member
+        self._presence_tick_s = presence_tick_s
+        self._presence_changes: dict[str, dict[str, bool]] = {}
+        self._presence_flush: set[asyncio.Task[None]] = set()
         self.connections: dict[str, Member] = {}
         self._last_online: dict[str, set[str]] = {}
 
@@ -71,7 +77,10 @@ class LiveGateway:
             return Rejected(CloseCode.UNAUTHORIZED, "unknown or expired token")
         if str(identity.session_id) != session_id:
             return Rejected(CloseCode.FORBIDDEN, "this token belongs to another session")
-        return Member(session_id, str(identity.member_id))
+        member_id = str(identity.member_id)
+        if await self.presence.connections(session_id, member_id) >= self._connections_per_member:
+            return Rejected(CloseCode.TOO_MANY_CONNECTIONS, "too many connections for this seat")
+        return Member(session_id, member_id)
 
     async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
         online = await self.presence.online(member.session_id) | {member.member_id}
@@ -104,10 +113,37 @@ class LiveGateway:
             await self._announce(member, online=False)
 
     async def _announce(self, member: Member, *, online: bool) -> None:
-        # A diff, never the whole list: a full list per change makes a 1,000-member room
-        # filling up cost O(N^3) bytes. The whole list is in each welcome.
-        event = Presence(member_id=member.member_id, online=online)
-        await self.engine.publish_ephemeral(uuid.UUID(member.session_id), event)
+        self._queue_presence(member.session_id, member.member_id, online=online)
+
+    def _queue_presence(self, session_id: str, member_id: str, *, online: bool) -> None:
+        """Coalesce presence changes per session for one tick, then send one diff.
+
+        Never the whole list (that made a filling 1,000-member room cost O(N^3)
+        bytes) and never one frame per change (O(N^2) frames); the whole list is in
+        each welcome.
+        """
+        changes = self._presence_changes.get(session_id)
+        if changes is None:
+            changes = self._presence_changes[session_id] = {}
+            task = asyncio.get_running_loop().create_task(self._flush_presence(session_id))
+            self._presence_flush.add(task)
+            task.add_done_callback(self._presence_flush.discard)
+        changes[member_id] = online
+
+    async def _flush_presence(self, session_id: str) -> None:
+        await asyncio.sleep(self._presence_tick_s)
+        changes = self._presence_changes.pop(session_id, {})
+        event = Presence(
+            online=sorted(m for m, up in changes.items() if up),
+            offline=sorted(m for m, up in changes.items() if not up),
+        )
+        await self.engine.publish_ephemeral(uuid.UUID(session_id), event)
+
+    async def close(self) -> None:
+        """Cancel presence flushes still waiting for their tick (at shutdown)."""
+        for task in list(self._presence_flush):
+            task.cancel()
+        await asyncio.gather(*self._presence_flush, return_exceptions=True)
 
     async def refresh_presence(self) -> None:
         """Heartbeat this process's connections; announce members whose presence expired.
@@ -126,9 +162,8 @@ class LiveGateway:
                 online = await self.presence.online(session_id)
                 gone = self._last_online.get(session_id, set()) - online
                 self._last_online[session_id] = online
-                for member_id in sorted(gone):
-                    event = Presence(member_id=member_id, online=False)
-                    await self.engine.publish_ephemeral(uuid.UUID(session_id), event)
+                for member_id in gone:
+                    self._queue_presence(session_id, member_id, online=False)
         for session_id in set(self._last_online) - sessions:
             del self._last_online[session_id]
 

@@ -62,14 +62,12 @@ async def test_two_members_see_each_other_join_and_come_online(live: LiveServer)
         "Ben": True,
     }
     presence = await ana.recv_type("presence")
-    assert presence == {
-        "type": "presence",
-        "member_id": ben_seat["member_id"],
-        "online": True,
-    }
+    while ben_seat["member_id"] not in presence["online"]:  # Ana's own arrival may come first
+        presence = await ana.recv_type("presence")
+    assert presence["offline"] == []
     await ben.close()
     offline = await ana.recv_type("presence")
-    assert offline["member_id"] == ben_seat["member_id"] and offline["online"] is False
+    assert offline == {"type": "presence", "online": [], "offline": [ben_seat["member_id"]]}
     await ana.close()
 
 
@@ -274,3 +272,22 @@ async def test_many_members_connect_concurrently_and_all_see_the_same_sequence(
     assert [s for s, _ in sequences[0]] == list(range(10, 15))
     for member in members:
         await member.close()
+
+
+async def test_connections_per_member_are_limited_4429(tmp_path: Any, database_url: str) -> None:
+    settings = make_settings(tmp_path, database_url, ws_connections_per_member=2)
+    from server.app import create_app
+
+    async with run_live(create_app(settings), settings) as live:
+        host = await http_create(live)
+        first, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+        second, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+        third, _ = await connect_member(live.ws_url, host["session_id"], None, hello=False)
+        await third.send({"type": "hello", "token": host["token"]})
+        assert await third.close_code() == 4429
+        await second.close()
+        await asyncio.sleep(0.2)
+        again, welcome = await connect_member(live.ws_url, host["session_id"], host["token"])
+        assert welcome is not None
+        await again.close()
+        await first.close()

@@ -45,6 +45,8 @@ async def test_first_connection_goes_online_last_goes_offline(
     assert await two.connect(session, "ana", "c2") is False  # a second tab, on another process
     assert await two.connect(session, "ben", "c3") is True
     assert await one.online(session) == {"ana", "ben"}
+    assert await one.connections(session, "ana") == 2
+    assert await two.connections(session, "ben") == 1
     assert await one.disconnect(session, "ana", "c1") is False
     assert await two.online(session) == {"ana", "ben"}
     assert await two.disconnect(session, "ana", "c2") is True

@@ -134,8 +134,12 @@ export function renderLobby(root, navigate, sessionId) {
           break;
         }
         case "presence":
-          if (state.members.has(event.member_id)) state.members.get(event.member_id).online = event.online;
-          announce(`${nameOf(event.member_id)} is ${event.online ? "online" : "offline"}`);
+          for (const id of event.online) if (state.members.has(id)) state.members.get(id).online = true;
+          for (const id of event.offline) if (state.members.has(id)) state.members.get(id).online = false;
+          if (event.online.length + event.offline.length === 1) {
+            const id = event.online[0] ?? event.offline[0];
+            announce(`${nameOf(id)} is ${event.online.length ? "online" : "offline"}`);
+          }
           break;
         case "chat":
           addChat(event);
