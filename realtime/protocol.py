@@ -23,6 +23,8 @@ __all__ = [
     "Chat",
     "ChatEvent",
     "ClientMessage",
+    "Countdown",
+    "CountdownEvent",
     "ErrorEvent",
     "Film",
     "Hello",
@@ -32,9 +34,13 @@ __all__ = [
     "MemberInfo",
     "MemberJoined",
     "MemberLeft",
+    "PartyEvent",
+    "PartyInfo",
+    "PartySetup",
     "Ping",
     "Playback",
     "PlaybackEvent",
+    "PlaybackInfo",
     "Pong",
     "Presence",
     "Reaction",
@@ -100,6 +106,28 @@ class MemberInfo(msgspec.Struct, kw_only=True):
     films: int | None = None
 
 
+class PlaybackInfo(msgspec.Struct, kw_only=True):
+    """The shared clock: ``position_ms`` held at server time ``at``, advancing at ``rate``."""
+
+    state: Literal["playing", "paused"] = "paused"
+    position_ms: int = 0
+    rate: float = 1.0
+    at: int = 0
+    by: str | None = None
+    version: int = 0
+
+
+class PartyInfo(msgspec.Struct, kw_only=True):
+    """The watch party's state (``Snapshot.party``)."""
+
+    film_title: str | None = None
+    media_url: str | None = None
+    control: Literal["host", "everyone"] = "host"
+    playback: PlaybackInfo = msgspec.field(default_factory=PlaybackInfo)
+    ready: list[str] = msgspec.field(default_factory=list)
+    countdown_ends_at: int | None = None
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     """The whole state of a session at ``seq`` (``GET /sessions/{id}`` and ``welcome``)."""
 
@@ -110,6 +138,7 @@ class Snapshot(msgspec.Struct, kw_only=True):
     seq: int
     members: list[MemberInfo]
     created_at: int
+    party: PartyInfo = msgspec.field(default_factory=PartyInfo)
 
 
 # ---------------------------------------------------------------- client → server
@@ -167,6 +196,21 @@ class Playback(_Base, tag="playback", kw_only=True):
     action: Literal["play", "pause", "seek", "rate"]
     position_ms: int | None = None
     rate: float | None = None
+    base_version: int | None = None
+    id: CommandId | None = None
+
+
+class PartySetup(_Base, tag="party.setup", kw_only=True):
+    film_title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    media_url: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    control: Literal["host", "everyone"] = "host"
+    id: CommandId | None = None
+
+
+class Countdown(_Base, tag="countdown", kw_only=True):
+    action: Literal["start", "cancel"]
+    seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
+    force: bool = False
     id: CommandId | None = None
 
 
@@ -190,6 +234,8 @@ ClientMessage = (
     | Veto
     | Ready
     | Playback
+    | PartySetup
+    | Countdown
     | Chat
     | Reaction
 )
@@ -302,6 +348,21 @@ class PlaybackEvent(_Base, tag="playback", kw_only=True):
     rate: float
     at: int
     by: str
+    version: int = 0
+
+
+class PartyEvent(_Base, tag="party", kw_only=True):
+    seq: int
+    film_title: str | None = None
+    media_url: str | None = None
+    control: Literal["host", "everyone"] = "host"
+
+
+class CountdownEvent(_Base, tag="countdown", kw_only=True):
+    seq: int
+    ends_at: int | None
+    by: str
+    forced: bool = False
 
 
 class ChatEvent(_Base, tag="chat", kw_only=True):
@@ -353,6 +414,8 @@ ServerMessage = (
     | RoundResult
     | ReadyEvent
     | PlaybackEvent
+    | PartyEvent
+    | CountdownEvent
     | ChatEvent
     | ReactionEvent
     | SessionEnded

@@ -37,6 +37,10 @@ class EventSource(Protocol):
         self, session_id: str, seq: int, limit: int = ...
     ) -> list[tuple[int, bytes]] | None: ...
 
+    async def latest_seqs(self, session_ids: list[str]) -> dict[str, int]:
+        """The newest ``seq`` of each session (one query for all)."""
+        ...
+
 
 class Recipient(Protocol):
     """A connection as the room sees it."""
@@ -174,6 +178,36 @@ class Rooms:
         for room in list(self._rooms.values()):
             with contextlib.suppress(Exception):
                 await room.resync()
+
+    async def catch_up(self) -> int:
+        """Resync every room that is behind the log; returns how many were.
+
+        A publish can be lost without anyone noticing (the publisher's connection to
+        Redis was stale just after an outage, say) and no later event reveals the
+        gap. This anti-entropy pass bounds how long such a room stays behind.
+        """
+        rooms = [room for room in self._rooms.values() if room.next_seq is not None]
+        if not rooms:
+            return 0
+        latest = await self._source.latest_seqs([room.session_id for room in rooms])
+        behind = [
+            r for r in rooms if r.next_seq is not None and latest.get(r.session_id, 0) >= r.next_seq
+        ]
+        for room in behind:
+            with contextlib.suppress(Exception):
+                await room.resync()
+        return len(behind)
+
+    async def run_catch_up(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                behind = await self.catch_up()
+            except Exception as exc:  # the database may be briefly unreachable
+                log.warning("rooms.catch_up_failed", error=type(exc).__name__)
+                continue
+            if behind:
+                log.warning("rooms.caught_up", rooms=behind)
 
     def close(self) -> None:
         for room in self._rooms.values():

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -28,6 +29,7 @@ from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
 from server.live.socket import session_socket
 from server.observability import audit, configure_logging
+from server.party.service import PartyCommands
 from server.ratelimit import RateLimits
 from server.security import security_headers_middleware
 from server.session_engine import SessionEngine
@@ -93,6 +95,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     )
     router = CommandRouter()
     ChatCommands(per_second=settings.chat_per_second, burst=settings.chat_burst).register(router)
+    PartyCommands(presence).register(router)
     gateway = LiveGateway(
         service,
         engine,
@@ -160,13 +163,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         heartbeat = asyncio.create_task(
             services.gateway.run_presence_heartbeat(settings.presence_ttl_s / 3)
         )
+        catch_up = asyncio.create_task(services.rooms.run_catch_up(settings.catch_up_interval_s))
         audit("server.start", "ok")
         try:
             yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for task in (heartbeat, catch_up):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.gateway.close()
             services.rooms.close()
             await services.hub.stop()
@@ -186,7 +191,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         send_queue=settings.ws_send_queue,
         idle_timeout_s=settings.ws_idle_timeout_s,
     )
-    prometheus = PrometheusConfig(app_name="filmnight", prefix="filmnight", group_path=True)
+    # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
+    # its own instruments in realtime/metrics.py).
+    prometheus = PrometheusConfig(
+        app_name="filmnight", prefix="filmnight", group_path=True, scopes={ScopeType.HTTP}
+    )
     app = Litestar(
         route_handlers=[
             SessionController,

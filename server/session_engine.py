@@ -130,6 +130,19 @@ class SessionEngine:
     async def publish_ephemeral(self, session_id: uuid.UUID, event: msgspec.Struct) -> None:
         await self.publish(channel_for(str(session_id)), pack(EPHEMERAL, encode(event)))
 
+    async def latest_seqs(self, session_ids: list[str]) -> dict[str, int]:
+        ids = []
+        for session_id in session_ids:
+            with contextlib.suppress(ValueError):
+                ids.append(uuid.UUID(session_id))
+        if not ids:
+            return {}
+        async with self.reader() as db:
+            rows = await db.execute(
+                select(SessionRow.id, SessionRow.last_seq).where(SessionRow.id.in_(ids))
+            )
+            return {str(sid): int(seq) for sid, seq in rows}
+
     async def events_after(
         self, session_id: str, seq: int, limit: int = 10_000
     ) -> list[tuple[int, bytes]] | None:

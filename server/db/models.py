@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-__all__ = ["AppliedCommand", "EventRow", "InviteRow", "MemberRow", "SessionRow"]
+__all__ = ["AppliedCommand", "EventRow", "InviteRow", "MemberRow", "PartyRow", "SessionRow"]
 
 
 class SessionRow(UUIDv7Base):
@@ -102,3 +102,19 @@ class AppliedCommand(DefaultBase):
     command_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class PartyRow(DefaultBase):
+    """The watch party's state (playback clock, ready check, media), one row per session.
+
+    ``state`` is the msgspec-encoded ``server.party.service.PartyRecord``; it changes
+    in the same transaction as the event that announces the change.
+    """
+
+    __tablename__ = "fn_party"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

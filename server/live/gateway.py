@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import structlog
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from server.sessions.service import SessionService
 __all__ = ["CommandRouter", "LiveGateway"]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 Handler = Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]
 """Applies one command in ``tx``; returns the ``seq`` of the event it wrote, if any."""
@@ -78,12 +80,25 @@ class LiveGateway:
         if str(identity.session_id) != session_id:
             return Rejected(CloseCode.FORBIDDEN, "this token belongs to another session")
         member_id = str(identity.member_id)
-        if await self.presence.connections(session_id, member_id) >= self._connections_per_member:
+        if (
+            await self._presence_call(self.presence.connections(session_id, member_id), 0)
+            >= self._connections_per_member
+        ):
             return Rejected(CloseCode.TOO_MANY_CONNECTIONS, "too many connections for this seat")
         return Member(session_id, member_id)
 
+    @staticmethod
+    async def _presence_call(call: Awaitable[T], fallback: T) -> T:
+        """Presence is a convenience: while its store (Redis) is down, degrade, don't fail."""
+        try:
+            return await call
+        except Exception as exc:
+            log.warning("presence.unavailable", error=type(exc).__name__)
+            return fallback
+
     async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
-        online = await self.presence.online(member.session_id) | {member.member_id}
+        online = await self._presence_call(self.presence.online(member.session_id), set())
+        online |= {member.member_id}
         snapshot = await self.service.snapshot(uuid.UUID(member.session_id), online)
         replay: list[tuple[int, str]] = []
         resumed = False
@@ -104,12 +119,16 @@ class LiveGateway:
 
     async def connected(self, member: Member, conn_id: str) -> None:
         self.connections[conn_id] = member
-        if await self.presence.connect(member.session_id, member.member_id, conn_id):
+        if await self._presence_call(
+            self.presence.connect(member.session_id, member.member_id, conn_id), True
+        ):
             await self._announce(member, online=True)
 
     async def disconnected(self, member: Member, conn_id: str) -> None:
         self.connections.pop(conn_id, None)
-        if await self.presence.disconnect(member.session_id, member.member_id, conn_id):
+        if await self._presence_call(
+            self.presence.disconnect(member.session_id, member.member_id, conn_id), True
+        ):
             await self._announce(member, online=False)
 
     async def _announce(self, member: Member, *, online: bool) -> None:

@@ -20,6 +20,7 @@ from server.db.engine import DbSession
 from server.db.models import InviteRow, MemberRow, SessionRow
 from server.errors import ApiError
 from server.observability import audited
+from server.party.record import load_party_info
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import rules
 
@@ -314,6 +315,7 @@ class SessionService:
             for member_id, name, bot in rows
         ]
         return Snapshot(
+            party=await load_party_info(db, session_id),
             session_id=str(session.id),
             title=session.title,
             state="ended" if session.state == "ended" else "lobby",

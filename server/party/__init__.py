@@ -1,0 +1,28 @@
+"""The watch party: pure rules for the shared playback clock and the ready check."""
+
+from server.party.playback import (
+    MAX_POSITION_MS,
+    MAX_RATE,
+    MIN_RATE,
+    PlaybackError,
+    PlaybackState,
+    apply_playback,
+    may_control,
+    position_at,
+    start_delay_ms,
+)
+from server.party.ready import ReadyCheck, ReadyError
+
+__all__ = [
+    "MAX_POSITION_MS",
+    "MAX_RATE",
+    "MIN_RATE",
+    "PlaybackError",
+    "PlaybackState",
+    "ReadyCheck",
+    "ReadyError",
+    "apply_playback",
+    "may_control",
+    "position_at",
+    "start_delay_ms",
+]

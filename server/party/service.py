@@ -1,0 +1,231 @@
+"""Watch-party commands: set up the party, ready check and countdown, the playback clock.
+
+Each handler loads the session's party record inside the command's transaction
+(a row lock on PostgreSQL), applies a pure rule from ``server.party``, stores the
+new record and writes the event: a restart loses nothing, and a reconnecting
+member gets the state from the snapshot or the events from the log.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert, select, update
+
+from realtime.connection import Member
+from realtime.presence import PresenceStore
+from realtime.protocol import (
+    ClientMessage,
+    Countdown,
+    CountdownEvent,
+    PartyEvent,
+    PartySetup,
+    Playback,
+    PlaybackEvent,
+    Ready,
+    ReadyEvent,
+)
+from server.db.models import PartyRow, SessionRow
+from server.errors import ApiError
+from server.live.commands import require_seat
+from server.live.gateway import CommandRouter
+from server.party.playback import PlaybackError, apply_playback, may_control
+from server.party.ready import ReadyError
+from server.party.record import PartyRecord, decode_record, encode_record
+from server.session_engine import Transaction, utcnow
+
+__all__ = ["PartyCommands", "validate_media_url"]
+
+START_DELAY_MS = 600
+"""Play starts this far ahead of the server's now, so every screen starts together."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def validate_media_url(url: str | None) -> str | None:
+    """An http(s) address for the browsers to play; the server never fetches it."""
+    if url is None or not url.strip():
+        return None
+    clean = url.strip()
+    parts = urlsplit(clean)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or any(c.isspace() for c in clean):
+        raise ApiError(400, "bad_media_url", "The video address must be an http(s) URL.")
+    return clean
+
+
+class PartyCommands:
+    """Registers the party's command handlers on the gateway's router."""
+
+    def __init__(self, presence: PresenceStore, clock_ms: Callable[[], int] = _now_ms) -> None:
+        self._presence = presence
+        self._clock_ms = clock_ms
+
+    def register(self, router: CommandRouter) -> None:
+        router.register(PartySetup, self._handler(self._setup))
+        router.register(Ready, self._handler(self._ready))
+        router.register(Countdown, self._handler(self._countdown))
+        router.register(Playback, self._handler(self._playback))
+
+    def _handler(
+        self,
+        apply: Callable[
+            [Transaction, Member, ClientMessage, PartyRecord, uuid.UUID | None], Awaitable[int]
+        ],
+    ) -> Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]:
+        async def handle(tx: Transaction, member: Member, command: ClientMessage) -> int | None:
+            session_id, _ = await require_seat(tx, member)
+            host_id = (
+                await tx.db.execute(
+                    select(SessionRow.host_member_id)
+                    .where(SessionRow.id == session_id)
+                    .with_for_update()
+                )
+            ).scalar_one()
+            row = (
+                await tx.db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
+            ).first()
+            record = decode_record(row[0]) if row else PartyRecord()
+            try:
+                seq = await apply(tx, member, command, record, host_id)
+            except (PlaybackError, ReadyError) as refused:
+                raise ApiError(400, refused.code, refused.message) from None
+            values = {"state": encode_record(record), "updated_at": utcnow()}
+            if row:
+                await tx.db.execute(
+                    update(PartyRow).where(PartyRow.session_id == session_id).values(**values)
+                )
+            else:
+                await tx.db.execute(insert(PartyRow).values(session_id=session_id, **values))
+            return seq
+
+        return handle
+
+    @staticmethod
+    def _require_host(member: Member, host_id: uuid.UUID | None) -> None:
+        if str(host_id) != member.member_id:
+            raise ApiError(403, "host_only", "Only the host can do this.")
+
+    async def _setup(
+        self,
+        tx: Transaction,
+        member: Member,
+        command: ClientMessage,
+        record: PartyRecord,
+        host_id: uuid.UUID | None,
+    ) -> int:
+        assert isinstance(command, PartySetup)
+        self._require_host(member, host_id)
+        record.media_url = validate_media_url(command.media_url)
+        record.film_title = (
+            command.film_title.strip()
+            if command.film_title and command.film_title.strip()
+            else None
+        )
+        record.control = command.control
+        event = await tx.emit(
+            uuid.UUID(member.session_id),
+            lambda seq: PartyEvent(
+                seq=seq,
+                film_title=record.film_title,
+                media_url=record.media_url,
+                control=record.control,
+            ),
+        )
+        return event.seq
+
+    async def _ready(
+        self,
+        tx: Transaction,
+        member: Member,
+        command: ClientMessage,
+        record: PartyRecord,
+        host_id: uuid.UUID | None,
+    ) -> int:
+        assert isinstance(command, Ready)
+        now = self._clock_ms()
+        cancelled = record.ready.set_ready(member.member_id, command.ready, now_ms=now)
+        present = await self._presence.online(member.session_id)
+        session_id = uuid.UUID(member.session_id)
+        event = await tx.emit(
+            session_id,
+            lambda seq: ReadyEvent(
+                seq=seq,
+                member_id=member.member_id,
+                ready=command.ready,
+                all_ready=record.ready.all_ready(present),
+            ),
+        )
+        if cancelled:
+            event2 = await tx.emit(
+                session_id, lambda seq: CountdownEvent(seq=seq, ends_at=None, by=member.member_id)
+            )
+            return event2.seq
+        return event.seq
+
+    async def _countdown(
+        self,
+        tx: Transaction,
+        member: Member,
+        command: ClientMessage,
+        record: PartyRecord,
+        host_id: uuid.UUID | None,
+    ) -> int:
+        assert isinstance(command, Countdown)
+        self._require_host(member, host_id)
+        if command.action == "cancel":
+            record.ready.cancel()
+            ends_at: int | None = None
+        else:
+            present = await self._presence.online(member.session_id)
+            ends_at = record.ready.start_countdown(
+                present, now_ms=self._clock_ms(), seconds=command.seconds, force=command.force
+            )
+        event = await tx.emit(
+            uuid.UUID(member.session_id),
+            lambda seq: CountdownEvent(
+                seq=seq, ends_at=ends_at, by=member.member_id, forced=command.force
+            ),
+        )
+        return event.seq
+
+    async def _playback(
+        self,
+        tx: Transaction,
+        member: Member,
+        command: ClientMessage,
+        record: PartyRecord,
+        host_id: uuid.UUID | None,
+    ) -> int:
+        assert isinstance(command, Playback)
+        host = str(host_id) if host_id else None
+        if not may_control(member.member_id, host, record.control):
+            raise ApiError(403, "not_controller", "Only the host controls playback in this party.")
+        record.playback = apply_playback(
+            record.playback,
+            command.action,
+            member_id=member.member_id,
+            now_ms=self._clock_ms(),
+            position_ms=command.position_ms,
+            rate=command.rate,
+            base_version=command.base_version,
+            start_delay=START_DELAY_MS,
+        )
+        p = record.playback
+        event = await tx.emit(
+            uuid.UUID(member.session_id),
+            lambda seq: PlaybackEvent(
+                seq=seq,
+                state=p.state,
+                position_ms=p.position_ms,
+                rate=p.rate,
+                at=p.at,
+                by=p.by or member.member_id,
+                version=p.version,
+            ),
+        )
+        return event.seq

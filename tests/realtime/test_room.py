@@ -1,0 +1,91 @@
+"""Rooms: strict seq order, gap filling from the log, catching up on lost publishes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from realtime.framing import EPHEMERAL, channel_for, pack
+from realtime.hub import MemoryHub
+from realtime.room import Rooms
+
+
+class FakeLog:
+    def __init__(self) -> None:
+        self.events: dict[str, list[tuple[int, bytes]]] = {}
+
+    def add(self, session: str, seq: int) -> bytes:
+        body = f'{{"type":"chat","seq":{seq}}}'.encode()
+        self.events.setdefault(session, []).append((seq, body))
+        return body
+
+    async def events_after(
+        self, session_id: str, seq: int, limit: int = 10_000
+    ) -> list[tuple[int, bytes]] | None:
+        return [(s, b) for s, b in self.events.get(session_id, []) if s > seq][:limit]
+
+    async def latest_seqs(self, session_ids: list[str]) -> dict[str, int]:
+        return {s: max((q for q, _ in self.events.get(s, [])), default=0) for s in session_ids}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.member_id = "m"
+        self.got: list[tuple[int, str]] = []
+        self.ended: list[str] = []
+
+    def deliver(self, seq: int, text: str) -> None:
+        self.got.append((seq, text))
+
+    def end(self, reason: str) -> None:
+        self.ended.append(reason)
+
+
+async def test_out_of_order_events_are_delivered_in_order_and_gaps_are_filled() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log, gap_timeout_s=0.05)
+    recorder = Recorder()
+    room = rooms.join("s1", recorder)
+    room.baseline(0)
+    channel = channel_for("s1")
+    bodies = {seq: log.add("s1", seq) for seq in range(1, 6)}
+    await hub.publish(channel, pack(2, bodies[2]))  # 1 is late
+    await hub.publish(channel, pack(1, bodies[1]))
+    await hub.publish(channel, pack(1, bodies[1]))  # duplicate
+    await hub.publish(channel, pack(EPHEMERAL, b'{"type":"presence"}'))
+    await hub.publish(channel, pack(5, bodies[5]))  # 3 and 4 never come through the hub
+    assert [seq for seq, _ in recorder.got] == [1, 2, EPHEMERAL]
+    await asyncio.sleep(0.15)  # the gap timer reads 3 and 4 from the log
+    assert [seq for seq, _ in recorder.got] == [1, 2, EPHEMERAL, 3, 4, 5]
+    await hub.publish(channel, b"x")  # garbage is dropped
+    rooms.leave("s1", recorder)
+    assert len(rooms) == 0
+
+
+async def test_catch_up_heals_a_lost_publish_with_no_later_event() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log)
+    recorder = Recorder()
+    rooms.join("s1", recorder).baseline(0)
+    rooms.join("s2", Recorder())  # no baseline yet: not checked
+    assert await rooms.catch_up() == 0
+    log.add("s1", 1)  # committed, but its publish was lost
+    assert await rooms.catch_up() == 1
+    assert [seq for seq, _ in recorder.got] == [1]
+    assert await rooms.catch_up() == 0
+    rooms.close()
+
+
+async def test_departures_and_the_end_close_the_right_seats() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log)
+    leaving, staying = Recorder(), Recorder()
+    leaving.member_id, staying.member_id = "gone", "stays"
+    room = rooms.join("s1", leaving)
+    rooms.join("s1", staying)
+    room.baseline(0)
+    await hub.publish(
+        channel_for("s1"), pack(1, b'{"type":"member.left","seq":1,"member_id":"gone"}')
+    )
+    assert leaving.ended == ["you left the session"] and staying.ended == []
+    await hub.publish(channel_for("s1"), pack(2, b'{"type":"session.ended","seq":2}'))
+    assert staying.ended == ["session ended"]
