@@ -11,7 +11,13 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from tests.support.server_process import ServerProcess, server_process
 from tests.support.services import chromium_path
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    # the party video starts when the host presses play, as for a guest who has interacted
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture(scope="module")

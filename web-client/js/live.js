@@ -1,4 +1,6 @@
-// The session socket: hello, resume by last_seq, reconnect with back-off, pings.
+// The session socket: hello, resume by last_seq, reconnect with back-off, pings (clock sync).
+import { ClockOffsetEstimator } from "./clock.js";
+
 const TERMINAL = new Map([
   [4401, "Your seat is no longer valid."],
   [4403, "This seat belongs to another session."],
@@ -17,6 +19,7 @@ export class LiveSession {
     this.pingTimer = null;
     this.pending = new Map();
     this.nextId = 1;
+    this.clock = new ClockOffsetEstimator();
   }
 
   start() {
@@ -37,7 +40,8 @@ export class LiveSession {
     this.handlers.status?.(this.attempt ? "reconnecting" : "connecting");
     socket.addEventListener("open", () => {
       socket.send(JSON.stringify({ type: "hello", token: this.token, last_seq: this.lastSeq }));
-      this.ping();
+      // A short burst first, so the clock offset is good before anyone presses play.
+      for (let i = 0; i < 5; i += 1) window.setTimeout(() => this.ping(), i * 150);
       window.clearInterval(this.pingTimer);
       this.pingTimer = window.setInterval(() => this.ping(), 10000);
     });
@@ -68,6 +72,10 @@ export class LiveSession {
   receive(raw) {
     let event;
     try { event = JSON.parse(raw); } catch { return; }
+    if (event.type === "pong") {
+      this.clock.add(event.t, event.server_time, Date.now());
+      return;
+    }
     if (event.type === "welcome") {
       this.attempt = 0;
       if (!event.resumed) this.lastSeq = event.seq;

@@ -3,6 +3,7 @@ import { api } from "../api.js";
 import { announce, avatar, clear, h } from "../dom.js";
 import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
+import { PartyPanel } from "./party.js";
 
 const EXPIRY_CHOICES = [
   ["", "Never expires"],
@@ -22,6 +23,8 @@ export function renderLobby(root, navigate, sessionId) {
   }
 
   const state = { session: null, members: new Map(), me: seat.member_id, refreshInvites: null };
+  let party = null;
+  const partySlot = h("div", { class: "party-slot" });
   const title = h("h1", { class: "session-title" }, "…");
   const connection = h("span", { class: "connection", role: "status" }, "Connecting…");
   const memberList = h("ul", { class: "members", "aria-label": "Members" });
@@ -61,6 +64,7 @@ export function renderLobby(root, navigate, sessionId) {
         memberList),
       h("section", { class: "card stack chat", "aria-labelledby": "chat-heading" },
         h("h2", { id: "chat-heading" }, "Chat"), chatLog, chatForm, chatError)),
+    partySlot,
     hostPanel,
     h("footer", { class: "lobby-foot" }, leaveButton),
   );
@@ -74,6 +78,7 @@ export function renderLobby(root, navigate, sessionId) {
       if (member.member_id === state.me) badges.push(h("span", { class: "badge you" }, "you"));
       if (member.host) badges.push(h("span", { class: "badge host" }, "host"));
       if (member.bot) badges.push(h("span", { class: "badge bot" }, "bot"));
+      if (party?.party?.ready.includes(member.member_id)) badges.push(h("span", { class: "badge ready" }, "ready"));
       memberList.append(h("li", { class: `member ${member.online ? "online" : "offline"}`, dataset: { memberId: member.member_id } },
         avatar(member.name, member.member_id),
         h("span", { class: "name" }, member.name),
@@ -82,6 +87,10 @@ export function renderLobby(root, navigate, sessionId) {
     }
     const isHost = state.members.get(state.me)?.host === true;
     hostPanel.hidden = !isHost;
+    if (party) {
+      party.present = new Set(members.filter((m) => m.online).map((m) => m.member_id));
+      party.render();
+    }
     if (isHost && !hostPanel.dataset.ready) buildHostPanel();
   }
 
@@ -115,6 +124,7 @@ export function renderLobby(root, navigate, sessionId) {
       document.title = `${welcome.session.title} · filmnight`;
       const onlineNow = new Set(welcome.session.members.filter((m) => m.online).map((m) => m.member_id));
       setOnline(onlineNow);
+      party.setParty(welcome.session.party);
       renderMembers();
     },
     event(event) {
@@ -147,6 +157,14 @@ export function renderLobby(root, navigate, sessionId) {
         case "session.ended":
           gone("This session has ended.");
           return;
+        case "playback":
+        case "party":
+        case "countdown":
+          party.apply(event);
+          return;
+        case "ready":
+          party.apply(event);
+          break;
         default:
           return;
       }
@@ -156,10 +174,17 @@ export function renderLobby(root, navigate, sessionId) {
       gone(message);
     },
   });
+  party = new PartyPanel({
+    live,
+    me: state.me,
+    isHost: () => state.members.get(state.me)?.host === true,
+  });
+  partySlot.append(party.root);
   live.start();
 
   function gone(message) {
     live.stop();
+    party.destroy();
     forgetSeat(sessionId);
     clear(root);
     root.append(h("section", { class: "card stack" }, h("h1", {}, "See you next time"), h("p", { role: "alert" }, message), h("a", { href: "/", class: "button primary" }, "Start a new film night")));
@@ -245,7 +270,10 @@ export function renderLobby(root, navigate, sessionId) {
     refresh();
   }
 
-  return () => live.stop();
+  return () => {
+    live.stop();
+    party.destroy();
+  };
 }
 
 async function copy(input, button) {
