@@ -18,6 +18,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
         ["--calls", "100", "--handshakes", "100"],
     ),
     ("realtime: fan-out against the raw floor", ["-m", "bench.realtime"], ["--quick"]),
+    ("watch party: playback command to every member", ["bench/bench_party.py"], ["--seconds", "1"]),
 ]
 
 

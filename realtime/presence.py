@@ -24,6 +24,10 @@ class PresenceStore(Protocol):
 
     async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None: ...
 
+    async def refresh_many(self, session_id: str, entries: list[tuple[str, str]]) -> None:
+        """Extend many ``(member_id, conn_id)`` entries of one session at once (the heartbeat)."""
+        ...
+
     async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
         """Drop a connection; True when it was the member's last one."""
         ...
@@ -63,7 +67,13 @@ class MemoryPresence:
         return not was_online
 
     async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None:
-        self._live(session_id)[f"{member_id}|{conn_id}"] = self._clock() + self._ttl_s
+        await self.refresh_many(session_id, [(member_id, conn_id)])
+
+    async def refresh_many(self, session_id: str, entries: list[tuple[str, str]]) -> None:
+        live = self._live(session_id)
+        expires = self._clock() + self._ttl_s
+        for member_id, conn_id in entries:
+            live[f"{member_id}|{conn_id}"] = expires
 
     async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
         entries = self._live(session_id)
@@ -117,9 +127,15 @@ class RedisPresence:
         return member_id not in others
 
     async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None:
+        await self.refresh_many(session_id, [(member_id, conn_id)])
+
+    async def refresh_many(self, session_id: str, entries: list[tuple[str, str]]) -> None:
+        if not entries:
+            return
         key = self._key(session_id)
+        expires = time.time() + self._ttl_s
         pipe = self._client.pipeline(transaction=True)
-        pipe.zadd(key, {f"{member_id}|{conn_id}": time.time() + self._ttl_s})
+        pipe.zadd(key, {f"{member_id}|{conn_id}": expires for member_id, conn_id in entries})
         pipe.expire(key, int(self._ttl_s * 2) + 1)
         await pipe.execute()
 

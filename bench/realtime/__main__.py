@@ -60,6 +60,7 @@ class Frame(msgspec.Struct):
     type: str
     seq: int | None = None
     text: str | None = None
+    position_ms: int | None = None
 
 
 _decode = msgspec.json.Decoder(Frame).decode
@@ -71,6 +72,8 @@ class Room:
 
     sender: ClientConnection
     members: list[ClientConnection]
+    kind: str = "chat"
+    """The event that fans out: ``chat`` (a message) or ``playback`` (the host seeks)."""
     sent_at: dict[str, float] = field(default_factory=dict)
     seq_of: dict[int, str] = field(default_factory=dict)
     received: dict[int, int] = field(default_factory=dict)
@@ -91,12 +94,15 @@ async def _read(room: Room, ws: ClientConnection) -> None:
     with contextlib.suppress(websockets.ConnectionClosed):
         async for raw in ws:
             frame = _decode(raw)
-            if frame.type != "chat" or frame.seq is None or frame.text is None:
+            if frame.type != room.kind or frame.seq is None:
+                continue
+            marker = frame.text if room.kind == "chat" else str(frame.position_ms)
+            if marker is None:
                 continue
             now = time.perf_counter()
             count = room.received.get(frame.seq, 0) + 1
             room.received[frame.seq] = count
-            room.seq_of.setdefault(frame.seq, frame.text)
+            room.seq_of.setdefault(frame.seq, marker)
             if count == size:
                 room.last_receipt[frame.seq] = now
                 room.complete.set()
@@ -118,9 +124,11 @@ class Target(Protocol):
 class Filmnight:
     name = "filmnight"
 
-    def __init__(self, base_url: str, pid: int) -> None:
+    def __init__(self, base_url: str, pid: int, also: tuple[str, ...] = ()) -> None:
+        """``also``: base URLs of more processes; members are spread over all of them."""
         self.base_url = base_url
         self.ws_url = base_url.replace("http", "ws", 1)
+        self.ws_urls = [self.ws_url, *(u.replace("http", "ws", 1) for u in also)]
         self.pid = pid
         self.http = httpx.AsyncClient(base_url=base_url, timeout=60)
 
@@ -137,9 +145,10 @@ class Filmnight:
                 return str(response.json()["token"])
 
         tokens = [host["token"], *await asyncio.gather(*(seat(i) for i in range(size - 1)))]
-        url = f"{self.ws_url}/ws/v1/sessions/{host['session_id']}"
 
-        async def connect(token: str) -> ClientConnection:
+        async def connect(n: int, token: str) -> ClientConnection:
+            base = self.ws_urls[n % len(self.ws_urls)]
+            url = f"{base}/ws/v1/sessions/{host['session_id']}"
             async with sem:
                 ws = await websockets.connect(
                     url, max_queue=None, compression=None, open_timeout=60
@@ -149,7 +158,7 @@ class Filmnight:
                     pass
                 return ws
 
-        members = list(await asyncio.gather(*(connect(t) for t in tokens)))
+        members = list(await asyncio.gather(*(connect(n, t) for n, t in enumerate(tokens))))
         return Room(sender=members[0], members=members)
 
     def rss_kib(self) -> int:
@@ -226,6 +235,12 @@ async def reading(room: Room, settle_s: float | None = None) -> AsyncIterator[Ro
 
 
 async def _send(room: Room, n: int) -> None:
+    if room.kind == "playback":
+        position = n * 1000 + 1
+        room.sent_at[str(position)] = time.perf_counter()
+        command = {"type": "playback", "action": "seek", "position_ms": position}
+        await room.sender.send(msgspec.json.encode(command).decode())
+        return
     text = f"bench-{n}"
     room.sent_at[text] = time.perf_counter()
     await room.sender.send(msgspec.json.encode({"type": "chat", "text": text}).decode())

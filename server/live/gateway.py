@@ -171,11 +171,13 @@ class LiveGateway:
         process still serving the session notices on its next beat and tells its
         members (clients treat a repeated ``presence`` as idempotent).
         """
-        sessions: set[str] = set()
+        by_session: dict[str, list[tuple[str, str]]] = {}
         for conn_id, member in list(self.connections.items()):
-            sessions.add(member.session_id)
+            by_session.setdefault(member.session_id, []).append((member.member_id, conn_id))
+        sessions = set(by_session)
+        for session_id, entries in by_session.items():
             with contextlib.suppress(Exception):
-                await self.presence.refresh(member.session_id, member.member_id, conn_id)
+                await self.presence.refresh_many(session_id, entries)
         for session_id in sessions:
             with contextlib.suppress(Exception):
                 online = await self.presence.online(session_id)
