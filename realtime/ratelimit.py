@@ -14,14 +14,14 @@ class TokenBucket:
     rate: float
     burst: int
     tokens: float = field(init=False)
-    updated: float = field(init=False, default=0.0)
+    updated: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
     def take(self, now: float) -> float:
         """Take a token; returns 0 when allowed, else the seconds until one is free."""
-        if self.updated:
+        if self.updated is not None:
             self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens >= 1:

@@ -48,6 +48,8 @@ class Transaction:
     db: DbSession
     event_log_max: int
     outbox: list[tuple[str, bytes]] = field(default_factory=list)
+    last_seq: int = 0
+    """The ``seq`` of the newest event written in this transaction (0: none yet)."""
 
     async def emit(self, session_id: uuid.UUID, build: Callable[[int], E]) -> E:
         """Assign the next ``seq``, write the event row, queue it for publishing."""
@@ -59,6 +61,7 @@ class Transaction:
             .returning(SessionRow.last_seq)
         )
         seq = result.scalar_one()
+        self.last_seq = seq
         event = build(seq)
         body = encode(event)
         await self.db.execute(

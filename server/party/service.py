@@ -33,7 +33,7 @@ from server.errors import ApiError
 from server.live.commands import require_seat
 from server.live.gateway import CommandRouter
 from server.party.playback import PlaybackError, apply_playback, may_control
-from server.party.ready import ReadyError
+from server.party.ready import DEFAULT_COUNTDOWN_S, ReadyError
 from server.party.record import PartyRecord, decode_record, encode_record
 from server.session_engine import Transaction, utcnow
 
@@ -150,21 +150,21 @@ class PartyCommands:
         now = self._clock_ms()
         cancelled = record.ready.set_ready(member.member_id, command.ready, now_ms=now)
         present = await self._presence.online(member.session_id)
+        all_ready = record.ready.all_ready(present)
         session_id = uuid.UUID(member.session_id)
         event = await tx.emit(
             session_id,
             lambda seq: ReadyEvent(
-                seq=seq,
-                member_id=member.member_id,
-                ready=command.ready,
-                all_ready=record.ready.all_ready(present),
+                seq=seq, member_id=member.member_id, ready=command.ready, all_ready=all_ready
             ),
         )
         if cancelled:
-            event2 = await tx.emit(
-                session_id, lambda seq: CountdownEvent(seq=seq, ends_at=None, by=member.member_id)
+            return await self._stop_countdown(tx, member, record, now)
+        if all_ready and command.ready and record.ready.countdown_ends_at is None:
+            # Everyone present is ready: the countdown starts by itself.
+            return await self._start_countdown(
+                tx, member, record, present, now, DEFAULT_COUNTDOWN_S, False
             )
-            return event2.seq
         return event.seq
 
     async def _countdown(
@@ -177,21 +177,58 @@ class PartyCommands:
     ) -> int:
         assert isinstance(command, Countdown)
         self._require_host(member, host_id)
+        now = self._clock_ms()
         if command.action == "cancel":
-            record.ready.cancel()
-            ends_at: int | None = None
-        else:
-            present = await self._presence.online(member.session_id)
-            ends_at = record.ready.start_countdown(
-                present, now_ms=self._clock_ms(), seconds=command.seconds, force=command.force
-            )
-        event = await tx.emit(
-            uuid.UUID(member.session_id),
-            lambda seq: CountdownEvent(
-                seq=seq, ends_at=ends_at, by=member.member_id, forced=command.force
-            ),
+            return await self._stop_countdown(tx, member, record, now)
+        present = await self._presence.online(member.session_id)
+        return await self._start_countdown(
+            tx, member, record, present, now, command.seconds, command.force
         )
-        return event.seq
+
+    async def _start_countdown(
+        self,
+        tx: Transaction,
+        member: Member,
+        record: PartyRecord,
+        present: set[str],
+        now: int,
+        seconds: int,
+        force: bool,
+    ) -> int:
+        """Count down, and schedule playback to start the moment the countdown ends."""
+        ends_at = record.ready.start_countdown(present, now_ms=now, seconds=seconds, force=force)
+        session_id = uuid.UUID(member.session_id)
+        await tx.emit(
+            session_id,
+            lambda seq: CountdownEvent(seq=seq, ends_at=ends_at, by=member.member_id, forced=force),
+        )
+        if record.playback.state == "paused":
+            record.playback = apply_playback(
+                record.playback,
+                "play",
+                member_id=member.member_id,
+                now_ms=now,
+                start_delay=ends_at - now,
+            )
+            return await self._emit_playback(tx, member, record)
+        return tx.last_seq
+
+    async def _stop_countdown(
+        self, tx: Transaction, member: Member, record: PartyRecord, now: int
+    ) -> int:
+        """Cancel the countdown; a start it scheduled that has not happened is undone."""
+        record.ready.cancel()
+        await tx.emit(
+            uuid.UUID(member.session_id),
+            lambda seq: CountdownEvent(seq=seq, ends_at=None, by=member.member_id),
+        )
+        playback = record.playback
+        if playback.state == "playing" and playback.at > now:
+            record.playback = apply_playback(
+                playback, "pause", member_id=member.member_id, now_ms=now
+            )
+            return await self._emit_playback(tx, member, record)
+        return tx.last_seq
 
     async def _playback(
         self,
@@ -215,6 +252,10 @@ class PartyCommands:
             base_version=command.base_version,
             start_delay=START_DELAY_MS,
         )
+        return await self._emit_playback(tx, member, record)
+
+    @staticmethod
+    async def _emit_playback(tx: Transaction, member: Member, record: PartyRecord) -> int:
         p = record.playback
         event = await tx.emit(
             uuid.UUID(member.session_id),

@@ -80,6 +80,8 @@ def test_three_friends_meet_in_the_lobby_and_a_friend_comes_back_to_the_same_sea
     friend.get_by_role("button", name="Send").click()
     expect(host.locator(".chat-log li")).to_contain_text("<b>popcorn</b> ready")
     expect(host.locator(".chat-log b")).to_have_count(0)
+    friend.get_by_role("button", name="React 🍿").click()
+    expect(host.locator(".reaction-stage")).to_contain_text("🍿")
 
     # The host ends the session; the guests are told.
     host.get_by_role("button", name="End session…").click()

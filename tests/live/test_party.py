@@ -147,27 +147,32 @@ async def test_ready_check_and_countdown(live: LiveServer) -> None:
         True,
         False,
     )
-    await command(ben, {"type": "ready", "ready": True}, "r2")
-    second = await ana.recv_type("ready")
-    assert second["all_ready"] is True
 
+    # the last one to get ready starts the countdown, and playback is scheduled for its end
     now = int(time.time() * 1000)
-    assert (await command(ana, {"type": "countdown", "action": "start", "seconds": 3}, "c1"))[
-        "type"
-    ] == "ack"
-    countdown = await ben.recv_type("countdown")
-    assert now + 2_500 <= countdown["ends_at"] <= now + 4_000 and countdown["forced"] is False
+    await command(ben, {"type": "ready", "ready": True}, "r2")
+    assert (await ana.recv_type("ready"))["all_ready"] is True
+    countdown = await ana.recv_type("countdown")
+    assert now + 4_500 <= countdown["ends_at"] <= now + 6_000 and countdown["forced"] is False
+    scheduled = await ana.recv_type("playback")
+    assert scheduled["state"] == "playing" and scheduled["at"] == countdown["ends_at"]
 
-    # un-readying cancels it
+    # un-readying cancels it, and the start that had not happened yet is undone
     await command(ben, {"type": "ready", "ready": False}, "r3")
-    cancelled = await ana.recv_type("countdown")
-    assert cancelled["ends_at"] is None
-    # the host can force it
-    forced = await command(ana, {"type": "countdown", "action": "start", "force": True}, "c2")
+    assert (await ana.recv_type("countdown"))["ends_at"] is None
+    undone = await ana.recv_type("playback")
+    assert undone["state"] == "paused" and undone["position_ms"] == 0
+
+    # the host can force it, and cancel it
+    forced = await command(
+        ana, {"type": "countdown", "action": "start", "seconds": 3, "force": True}, "c2"
+    )
     assert forced["type"] == "ack"
     assert (await ben.recv_type("countdown"))["forced"] is True
+    assert (await ben.recv_type("playback"))["state"] == "playing"
     await command(ana, {"type": "countdown", "action": "cancel"}, "c3")
     assert (await ben.recv_type("countdown"))["ends_at"] is None
+    assert (await ben.recv_type("playback"))["state"] == "paused"
     await ana.close()
     await ben.close()
 

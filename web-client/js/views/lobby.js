@@ -52,6 +52,13 @@ export function renderLobby(root, navigate, sessionId) {
     }
   } }, chatInput, h("button", { type: "submit" }, "Send"));
 
+  const reactionBar = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" },
+    ["🍿", "😂", "😮", "😢", "👏", "❤️", "🔥"].map((emoji) => h("button", {
+      type: "button", class: "ghost small", "aria-label": `React ${emoji}`,
+      onclick: () => live.send({ type: "reaction", emoji }).catch((error) => { chatError.textContent = error.message; }),
+    }, emoji)));
+  const reactionStage = h("div", { class: "reaction-stage", "aria-hidden": "true" });
+
   root.append(
     h("header", { class: "lobby-head" }, h("div", {}, h("p", { class: "eyebrow" }, "Lobby"), title), connection),
     h("section", { class: "card stack invite" },
@@ -63,7 +70,7 @@ export function renderLobby(root, navigate, sessionId) {
         h("h2", { id: "members-heading" }, "Who's here ", count),
         memberList),
       h("section", { class: "card stack chat", "aria-labelledby": "chat-heading" },
-        h("h2", { id: "chat-heading" }, "Chat"), chatLog, chatForm, chatError)),
+        h("h2", { id: "chat-heading" }, "Chat"), chatLog, reactionStage, chatForm, reactionBar, chatError)),
     partySlot,
     hostPanel,
     h("footer", { class: "lobby-foot" }, leaveButton),
@@ -154,6 +161,12 @@ export function renderLobby(root, navigate, sessionId) {
         case "chat":
           addChat(event);
           return;
+        case "reaction": {
+          const bubble = h("span", { class: "reaction", title: nameOf(event.member_id) }, event.emoji);
+          reactionStage.append(bubble);
+          window.setTimeout(() => bubble.remove(), 2500);
+          return;
+        }
         case "session.ended":
           gone("This session has ended.");
           return;
