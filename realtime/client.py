@@ -257,7 +257,7 @@ class FilmnightClient:
                     self._connected.set()
                     return
             except (OSError, TimeoutError, websockets.InvalidHandshake):
-                pass
+                pass  # unreachable or restarting: back off below and try again
             self._connected.clear()
             self.reconnects += 1
             attempt += 1
