@@ -48,6 +48,7 @@ __all__ = [
     "Ready",
     "ReadyEvent",
     "RoundClose",
+    "RoundInfo",
     "RoundResult",
     "RoundStart",
     "RoundStarted",
@@ -92,6 +93,9 @@ class Film(msgspec.Struct, kw_only=True):
 class Candidate(msgspec.Struct, kw_only=True):
     film: Film
     wanted_by: int
+    """How many members have the film on their list."""
+    nominated: bool = False
+    """The host added it (by search or by title and year)."""
 
 
 class MemberInfo(msgspec.Struct, kw_only=True):
@@ -104,6 +108,9 @@ class MemberInfo(msgspec.Struct, kw_only=True):
     online: bool = False
     import_state: Literal["none", "running", "done", "failed"] = "none"
     films: int | None = None
+    """Films on the member's stored list (``None``: no list)."""
+    import_reason: str | None = None
+    """Why the newest import failed (an ``import.failed`` reason, or ``unreadable``)."""
 
 
 class PlaybackInfo(msgspec.Struct, kw_only=True):
@@ -128,6 +135,31 @@ class PartyInfo(msgspec.Struct, kw_only=True):
     countdown_ends_at: int | None = None
 
 
+class RoundInfo(msgspec.Struct, kw_only=True):
+    """The session's current (or last) voting round, as one member sees it."""
+
+    round_id: str
+    mode: Literal["match", "poll", "veto"]
+    method: str | None = None
+    status: Literal["open", "closed"]
+    films: list[Film]
+    eligible: list[str]
+    order: list[str] = msgspec.field(default_factory=list)
+    hidden: bool = False
+    deadline: int | None = None
+    voted: int = 0
+    turn: str | None = None
+    turn_ends_at: int | None = None
+    remaining: list[str] | None = None
+    standings: dict[str, Any] | None = None
+    winner: Film | None = None
+    tied: list[str] = msgspec.field(default_factory=list)
+    explanation: dict[str, Any] = msgspec.field(default_factory=dict)
+    my_votes: dict[str, Literal["yes", "no"]] = msgspec.field(default_factory=dict)
+    """This member's own match votes (votes are private until the match)."""
+    my_ballot: list[str] | None = None
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     """The whole state of a session at ``seq`` (``GET /sessions/{id}`` and ``welcome``)."""
 
@@ -139,6 +171,7 @@ class Snapshot(msgspec.Struct, kw_only=True):
     members: list[MemberInfo]
     created_at: int
     party: PartyInfo = msgspec.field(default_factory=PartyInfo)
+    round: RoundInfo | None = None
 
 
 # ---------------------------------------------------------------- client → server
@@ -287,6 +320,10 @@ class ImportDone(_Base, tag="import.done", kw_only=True):
     import_id: str
     member_id: str
     films: int
+    source: Literal["letterboxd", "letterboxd_zip", "letterboxd_csv", "imdb_csv"] = "letterboxd"
+    skipped: int = 0
+    """Rows of an upload that could not be read (the rest were imported)."""
+    watched: int = 0
 
 
 class ImportFailed(_Base, tag="import.failed", kw_only=True):
@@ -300,7 +337,12 @@ class ImportFailed(_Base, tag="import.failed", kw_only=True):
 class CandidatesEvent(_Base, tag="candidates", kw_only=True):
     seq: int
     member_count: int
+    """Members with an imported list (the ones ``wanted_by`` counts against)."""
     candidates: list[Candidate]
+    """Most wanted first, at most 100 here; ``GET .../candidates`` pages through all."""
+    total: int = 0
+    waiting: list[str] = msgspec.field(default_factory=list)
+    """Members who have not imported yet (they do not empty the intersection)."""
 
 
 class RoundStarted(_Base, tag="round.started", kw_only=True):
@@ -312,6 +354,10 @@ class RoundStarted(_Base, tag="round.started", kw_only=True):
     order: list[str] = msgspec.field(default_factory=list)
     hidden: bool = False
     deadline: int | None = None
+    eligible: list[str] = msgspec.field(default_factory=list)
+    """Members present at the start: the ones whose votes count."""
+    turn: str | None = None
+    turn_ends_at: int | None = None
 
 
 class RoundTally(_Base, tag="round.tally", kw_only=True):
@@ -322,6 +368,11 @@ class RoundTally(_Base, tag="round.tally", kw_only=True):
     remaining: list[str] | None = None
     standings: dict[str, Any] | None = None
     seq: int | None = None
+    """Set when the tally is in the log (veto strikes); coalesced tallies have none."""
+    turn_ends_at: int | None = None
+    struck: str | None = None
+    """Veto: the film just struck."""
+    by: str | None = None
 
 
 class RoundResult(_Base, tag="round.result", kw_only=True):

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -36,6 +37,11 @@ from server.session_engine import SessionEngine
 from server.sessions.controllers import InviteController, SessionController
 from server.sessions.service import SessionService
 from server.settings import Settings, load_settings
+from server.voting.service import RoundCommands
+from server.watchlists.controllers import WatchlistController
+from server.watchlists.crypto import MasterKeys
+from server.watchlists.service import WatchlistService
+from server.watchlists.store import WatchlistStore
 from server.web import web_router
 
 __all__ = ["Services", "create_app"]
@@ -67,6 +73,8 @@ class Services:
     gateway: LiveGateway
     rate_limits: RateLimits
     router: CommandRouter
+    watchlists: WatchlistService
+    rounds: RoundCommands
 
 
 def _now_ms() -> int:
@@ -93,9 +101,15 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     service = SessionService(
         engine, max_members=settings.max_members, invite_default_ttl_s=settings.invite_default_ttl_s
     )
+    keys = MasterKeys.resolve(settings.master_key, Path(settings.master_key_file))
+    watchlists = WatchlistService(engine, WatchlistStore(keys), settings)
+    watchlists.attach(service)
     router = CommandRouter()
     ChatCommands(per_second=settings.chat_per_second, burst=settings.chat_burst).register(router)
     PartyCommands(presence).register(router)
+    rounds = RoundCommands(engine, watchlists, presence, settings)
+    rounds.register(router)
+    rounds.attach(service)
     gateway = LiveGateway(
         service,
         engine,
@@ -110,11 +124,22 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
             "invite_lookups": settings.invite_lookups_per_minute,
             "joins": settings.joins_per_minute,
             "sessions": settings.sessions_per_minute,
+            "imports": settings.imports_per_minute,
         },
         settings.redis_url,
     )
     services = Services(
-        settings, hub, presence, engine, service, rooms, gateway, rate_limits, router
+        settings,
+        hub,
+        presence,
+        engine,
+        service,
+        rooms,
+        gateway,
+        rate_limits,
+        router,
+        watchlists,
+        rounds,
     )
     return services, engines
 
@@ -164,15 +189,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             services.gateway.run_presence_heartbeat(settings.presence_ttl_s / 3)
         )
         catch_up = asyncio.create_task(services.rooms.run_catch_up(settings.catch_up_interval_s))
+        retention = asyncio.create_task(
+            services.watchlists.run_retention(settings.retention_sweep_interval_s)
+        )
+        round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
         audit("server.start", "ok")
         try:
             yield
         finally:
-            for task in (heartbeat, catch_up):
+            for task in (heartbeat, catch_up, retention, round_clock):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await services.gateway.close()
+            await services.watchlists.close()
+            await services.rounds.close()
             services.rooms.close()
             await services.hub.stop()
             await services.presence.close()
@@ -200,6 +231,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             SessionController,
             InviteController,
+            WatchlistController,
             session_socket,
             healthz,
             readyz,
@@ -216,6 +248,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "rate_limits": _value(services.rate_limits),
             "gateway": _value(services.gateway),
             "rooms": _value(services.rooms),
+            "watchlists": _value(services.watchlists),
             "connection_limits": _value(limits),
             "allowed_origins": _value(list(settings.allowed_origins)),
         },

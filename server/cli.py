@@ -110,3 +110,52 @@ def db_upgrade(revision: str) -> None:
     settings = _settings()
     upgrade(settings.database_url, revision)
     click.echo(f"database at revision {revision}")
+
+
+@main.group()
+def keys() -> None:
+    """Master keys of the encrypted lists."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every list's data key under a new master key (lists are not re-encrypted).
+
+    With the key file (the default), a new key is added to it, every data key is
+    re-wrapped, then the old key is removed from the file.  With
+    ``FILMNIGHT_MASTER_KEY``, put the new key first in it (``new:KEY,old:KEY``) and
+    run this; then drop the old key from the variable.
+    """
+    import asyncio
+    from pathlib import Path
+
+    from server.db.engine import create_engine, create_session_factory
+    from server.watchlists.crypto import KeyConfigError, MasterKeys
+    from server.watchlists.store import WatchlistStore
+
+    settings = _settings()
+    key_file = Path(settings.master_key_file)
+    try:
+        if settings.master_key:
+            keys = MasterKeys.parse(settings.master_key)
+        else:
+            old = MasterKeys.load_or_create(key_file)
+            keys = old.with_new_key()
+            keys.save(key_file)  # new first, old kept until every data key moved
+    except KeyConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def rotate() -> tuple[int, int]:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as db, db.begin():
+                return await WatchlistStore(keys).rotate(db)
+        finally:
+            await engine.dispose()
+
+    moved, unreadable = asyncio.run(rotate())
+    if not settings.master_key:
+        keys.only_current().save(key_file)
+    click.echo(f"re-wrapped {moved} data keys under key {keys.current_kid!r}")
+    if unreadable:
+        click.echo(f"{unreadable} lists could not be read and were left as they are", err=True)

@@ -50,6 +50,8 @@ class Transaction:
     outbox: list[tuple[str, bytes]] = field(default_factory=list)
     last_seq: int = 0
     """The ``seq`` of the newest event written in this transaction (0: none yet)."""
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
+    """Callbacks run once the transaction has committed and its events are published."""
 
     async def emit(self, session_id: uuid.UUID, build: Callable[[int], E]) -> E:
         """Assign the next ``seq``, write the event row, queue it for publishing."""
@@ -117,6 +119,11 @@ class SessionEngine:
                 yield tx
         for channel, payload in tx.outbox:
             await self.publish(channel, payload)
+        for callback in tx.after_commit:
+            try:
+                callback()
+            except Exception as exc:  # a follow-up never undoes a committed change
+                log.warning("tx.after_commit_failed", error=type(exc).__name__)
 
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[DbSession]:

@@ -97,7 +97,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     imports_per_process: Positive = 4
     upload_max_bytes: Positive = 10 * 1024 * 1024
     upload_max_uncompressed_bytes: Positive = 50 * 1024 * 1024
+    imports_per_minute: Positive = 6
+    """Imports (Letterboxd or upload) a member may start per minute."""
     retention_hours: PositiveFloat = 24.0
+    """Lists are destroyed this long after their session's last activity."""
+    retention_sweep_interval_s: PositiveFloat = 300.0
+    veto_turn_timeout_s: PositiveFloat = 30.0
+    """An offline member's veto turn is skipped after this long."""
+    tally_interval_s: PositiveFloat = 0.25
+    """Live poll and match tallies are coalesced to at most one per interval per round."""
 
     @property
     def sqlite(self) -> bool:

@@ -12,6 +12,7 @@ from datetime import datetime
 from advanced_alchemy.base import DefaultBase, UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -22,7 +23,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-__all__ = ["AppliedCommand", "EventRow", "InviteRow", "MemberRow", "PartyRow", "SessionRow"]
+__all__ = [
+    "AppliedCommand",
+    "EventRow",
+    "FilmRow",
+    "ImportRow",
+    "InviteRow",
+    "MemberRow",
+    "NominationRow",
+    "PartyRow",
+    "RoundRow",
+    "SessionRow",
+    "WatchlistRow",
+]
 
 
 class SessionRow(UUIDv7Base):
@@ -118,3 +131,89 @@ class PartyRow(DefaultBase):
     )
     state: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class FilmRow(DefaultBase):
+    """The public film catalogue: not personal data, and never linked to who imported a film.
+
+    A film is found again by its Letterboxd short id (``lid``), its slug or its IMDb id;
+    ``id`` is the ``Film.id`` of the protocol.
+    """
+
+    __tablename__ = "fn_film"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lid: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
+    slug: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    imdb_id: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
+    letterboxd_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_key: Mapped[str] = mapped_column(String(300), index=True)
+    """Case-folded title, for search and for the documented candidate order."""
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    poster_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class WatchlistRow(DefaultBase):
+    """A member's imported list, only as AES-256-GCM ciphertext under a wrapped data key."""
+
+    __tablename__ = "fn_watchlist"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_member.id", ondelete="CASCADE"), primary_key=True
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_session.id", ondelete="CASCADE"), index=True
+    )
+    kid: Mapped[str] = mapped_column(String(32))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    films: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class ImportRow(UUIDv7Base):
+    """One import attempt: its state only (never the username, URL or file name)."""
+
+    __tablename__ = "fn_import"
+    __table_args__ = (Index("ix_fn_import_member", "member_id"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_session.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fn_member.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    films: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class NominationRow(DefaultBase):
+    """A film the host added to the session's candidates."""
+
+    __tablename__ = "fn_nomination"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    film_id: Mapped[int] = mapped_column(ForeignKey("fn_film.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class RoundRow(UUIDv7Base):
+    """A voting round; ``state`` is the msgpack-encoded pure round (votes included)."""
+
+    __tablename__ = "fn_round"
+    __table_args__ = (Index("ix_fn_round_session", "session_id"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fn_session.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    due_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    """When the round's clock next needs a look (poll deadline, veto turn timeout)."""
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)

@@ -99,7 +99,9 @@ class LiveGateway:
     async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
         online = await self._presence_call(self.presence.online(member.session_id), set())
         online |= {member.member_id}
-        snapshot = await self.service.snapshot(uuid.UUID(member.session_id), online)
+        snapshot = await self.service.snapshot(
+            uuid.UUID(member.session_id), online, member.member_id
+        )
         replay: list[tuple[int, str]] = []
         resumed = False
         if last_seq is not None and last_seq <= snapshot.seq:
@@ -208,10 +210,17 @@ class LiveGateway:
             return ErrorEvent(code=exc.code, message=exc.message, id=command_id)
         except IntegrityError:
             # The same id raced in on another connection: it was applied once.
-            if command_id is None:
-                raise
-            return await self._previous_ack(member, command_id) or ErrorEvent(
+            if command_id is not None and (
+                previous := await self._previous_ack(member, command_id)
+            ):
+                return previous
+            return ErrorEvent(
                 code="conflict", message="The command conflicted; retry.", id=command_id
+            )
+        except Exception as exc:  # a fault of ours: the member gets an answer, the socket stays
+            log.error("command.failed", command=command.__struct_config__.tag, exc_info=exc)
+            return ErrorEvent(
+                code="internal_error", message="Something went wrong on our side.", id=command_id
             )
 
     async def _apply(

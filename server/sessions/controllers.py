@@ -83,7 +83,7 @@ class SessionController(Controller):
             online = await presence.online(str(member.session_id))
         except Exception:  # presence store down: the snapshot is still right without it
             online = set()
-        return await service.snapshot(member.session_id, online)
+        return await service.snapshot(member.session_id, online, str(member.member_id))
 
     @delete(
         "/{session_id:str}/members/me",

@@ -8,7 +8,7 @@ handler call these; they hold no HTTP or socket concerns.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -25,6 +25,13 @@ from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import rules
 
 T = TypeVar("T")
+
+MemberHook = Callable[[Transaction, uuid.UUID, uuid.UUID], Awaitable[None]]
+"""Runs in the leave transaction: (tx, session_id, member_id)."""
+SessionHook = Callable[[Transaction, uuid.UUID], Awaitable[None]]
+"""Runs in the transaction that ends a session: (tx, session_id)."""
+SnapshotPart = Callable[[DbSession, uuid.UUID, str | None, Snapshot], Awaitable[None]]
+"""Completes a snapshot for a viewer (imports, rounds): (db, session_id, viewer, snapshot)."""
 
 __all__ = ["CreatedSession", "Identity", "InviteInfo", "JoinedMember", "SessionService"]
 
@@ -92,6 +99,9 @@ class SessionService:
         self.engine = engine
         self.max_members = max_members
         self.invite_default_ttl_s = invite_default_ttl_s
+        self.on_leave: list[MemberHook] = []
+        self.on_end: list[SessionHook] = []
+        self.snapshot_parts: list[SnapshotPart] = []
 
     # ------------------------------------------------------------ create and invites
 
@@ -290,11 +300,15 @@ class SessionService:
         return Identity(session.id, member.id, session.host_member_id == member.id, member.name)
 
     @audited("session.snapshot")
-    async def snapshot(self, session_id: uuid.UUID, online: set[str]) -> Snapshot:
+    async def snapshot(
+        self, session_id: uuid.UUID, online: set[str], viewer: str | None = None
+    ) -> Snapshot:
         async with self.engine.reader() as db:
-            return await self.snapshot_in(db, session_id, online)
+            return await self.snapshot_in(db, session_id, online, viewer)
 
-    async def snapshot_in(self, db: DbSession, session_id: uuid.UUID, online: set[str]) -> Snapshot:
+    async def snapshot_in(
+        self, db: DbSession, session_id: uuid.UUID, online: set[str], viewer: str | None = None
+    ) -> Snapshot:
         session = await db.get(SessionRow, session_id)
         if session is None:
             raise ApiError.not_found("session_not_found", "No such session.")
@@ -314,7 +328,7 @@ class SessionService:
             )
             for member_id, name, bot in rows
         ]
-        return Snapshot(
+        snapshot = Snapshot(
             party=await load_party_info(db, session_id),
             session_id=str(session.id),
             title=session.title,
@@ -324,6 +338,9 @@ class SessionService:
             members=infos,
             created_at=_ms(session.created_at),
         )
+        for part in self.snapshot_parts:
+            await part(db, session_id, viewer, snapshot)
+        return snapshot
 
     # ------------------------------------------------------------ leave and end
 
@@ -364,7 +381,11 @@ class SessionService:
                     new_host_id=str(new_host) if new_host else None,
                 ),
             )
+            for hook in self.on_leave:
+                await hook(tx, session.id, member.id)
             if session.state == "ended":
+                for end_hook in self.on_end:
+                    await end_hook(tx, session.id)
                 await tx.emit(session.id, lambda seq: SessionEnded(seq=seq, reason="ended_by_host"))
 
     @audited("session.end")
@@ -374,6 +395,8 @@ class SessionService:
             session = await self._live_session(tx, who.session_id)
             session.state = "ended"
             session.ended_at = utcnow()
+            for hook in self.on_end:
+                await hook(tx, session.id)
             await tx.emit(session.id, lambda seq: SessionEnded(seq=seq, reason="ended_by_host"))
 
     # ------------------------------------------------------------ helpers

@@ -100,7 +100,7 @@ def test_two_screens_play_pause_seek_together_and_a_reload_rejoins(
     guest.get_by_role("button", name="Join").click()
     expect(guest.locator(".member")).to_have_count(2)
 
-    host.get_by_label("Film").fill("Test pattern")
+    host.get_by_label("Film", exact=True).fill("Test pattern")
     host.get_by_label("Video address").fill(media_url)
     host.get_by_role("button", name="Save party settings").click()
     expect(guest.locator("#party-video")).to_be_visible()

@@ -18,6 +18,8 @@ class RawMember:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
+        self.unread: list[dict[str, Any]] = []
+        """Frames ``recv_type`` skipped, for ``next_type`` to find later."""
 
     async def send(self, message: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(json.dumps(message) if isinstance(message, dict) else message)
@@ -36,6 +38,16 @@ class RawMember:
             frame = await self.recv(max(0.01, deadline - loop.time()))
             if frame["type"] in types:
                 return frame
+            self.unread.append(frame)
+
+    async def next_type(self, *types: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Like ``recv_type``, but first takes a frame an earlier ``recv_type`` skipped."""
+        for index, frame in enumerate(self.unread):
+            if frame["type"] in types:
+                del self.unread[: index + 1]
+                return frame
+        self.unread.clear()
+        return await self.recv_type(*types, timeout=timeout)
 
     async def quiet(self, duration: float = 0.3) -> list[dict[str, Any]]:
         """Everything that arrives within ``duration``."""

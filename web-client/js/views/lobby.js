@@ -3,7 +3,10 @@ import { api } from "../api.js";
 import { announce, avatar, clear, h } from "../dom.js";
 import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
+import { CandidatesPanel } from "./candidates.js";
+import { ImportPanel, importBadge } from "./imports.js";
 import { PartyPanel } from "./party.js";
+import { RoundPanel } from "./rounds.js";
 
 const EXPIRY_CHOICES = [
   ["", "Never expires"],
@@ -24,6 +27,11 @@ export function renderLobby(root, navigate, sessionId) {
 
   const state = { session: null, members: new Map(), me: seat.member_id, refreshInvites: null };
   let party = null;
+  let candidates = null;
+  let rounds = null;
+  const imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id });
+  const pickSlot = h("div", { class: "grid pick" });
+  const roundSlot = h("div", { class: "round-slot" });
   const partySlot = h("div", { class: "party-slot" });
   const title = h("h1", { class: "session-title" }, "…");
   const connection = h("span", { class: "connection", role: "status" }, "Connecting…");
@@ -71,6 +79,8 @@ export function renderLobby(root, navigate, sessionId) {
         memberList),
       h("section", { class: "card stack chat", "aria-labelledby": "chat-heading" },
         h("h2", { id: "chat-heading" }, "Chat"), chatLog, reactionStage, chatForm, reactionBar, chatError)),
+    pickSlot,
+    roundSlot,
     partySlot,
     hostPanel,
     h("footer", { class: "lobby-foot" }, leaveButton),
@@ -86,6 +96,7 @@ export function renderLobby(root, navigate, sessionId) {
       if (member.host) badges.push(h("span", { class: "badge host" }, "host"));
       if (member.bot) badges.push(h("span", { class: "badge bot" }, "bot"));
       if (party?.party?.ready.includes(member.member_id)) badges.push(h("span", { class: "badge ready" }, "ready"));
+      badges.push(importBadge(member));
       memberList.append(h("li", { class: `member ${member.online ? "online" : "offline"}`, dataset: { memberId: member.member_id } },
         avatar(member.name, member.member_id),
         h("span", { class: "name" }, member.name),
@@ -99,6 +110,7 @@ export function renderLobby(root, navigate, sessionId) {
       party.render();
     }
     if (isHost && !hostPanel.dataset.ready) buildHostPanel();
+    candidates?.render();
   }
 
   function nameOf(memberId) {
@@ -132,6 +144,11 @@ export function renderLobby(root, navigate, sessionId) {
       const onlineNow = new Set(welcome.session.members.filter((m) => m.online).map((m) => m.member_id));
       setOnline(onlineNow);
       party.setParty(welcome.session.party);
+      if (!welcome.resumed) {
+        imports.restore(state.members.get(state.me));
+        rounds.setRound(welcome.session.round ?? null);
+        candidates.refresh();
+      }
       renderMembers();
     },
     event(event) {
@@ -178,6 +195,26 @@ export function renderLobby(root, navigate, sessionId) {
         case "ready":
           party.apply(event);
           break;
+        case "import.progress":
+        case "import.done":
+        case "import.failed": {
+          imports.apply(event);
+          const member = state.members.get(event.member_id);
+          if (member) {
+            member.import_state = event.type === "import.progress" ? "running" : event.type === "import.done" ? "done" : "failed";
+            if (event.type === "import.done") member.films = event.films;
+            if (event.type === "import.failed") { member.import_reason = event.reason; if (event.reason === "unreadable") member.films = null; }
+          }
+          break;
+        }
+        case "candidates":
+          candidates.apply(event);
+          return;
+        case "round.started":
+        case "round.tally":
+        case "round.result":
+          rounds.apply(event);
+          return;
         default:
           return;
       }
@@ -193,6 +230,17 @@ export function renderLobby(root, navigate, sessionId) {
     isHost: () => state.members.get(state.me)?.host === true,
   });
   partySlot.append(party.root);
+  const isHost = () => state.members.get(state.me)?.host === true;
+  candidates = new CandidatesPanel({ sessionId, token: seat.token, live, isHost, nameOf });
+  rounds = new RoundPanel({
+    live,
+    me: state.me,
+    isHost,
+    nameOf,
+    watch: (film) => live.send({ type: "party.setup", film_title: film.title, media_url: party.party?.media_url ?? null, control: party.party?.control ?? "host" }).catch(() => {}),
+  });
+  pickSlot.append(imports.root, candidates.root);
+  roundSlot.append(rounds.root);
   live.start();
 
   function gone(message) {

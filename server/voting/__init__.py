@@ -1,0 +1,1 @@
+"""Voting: the methods, the rounds (match, poll, veto) and their commands."""

@@ -1,0 +1,1 @@
+"""Watchlists: imports (Letterboxd and uploads), the encrypted store, the catalogue, candidates."""
