@@ -10,7 +10,7 @@ COPY realtime ./realtime
 COPY scraper ./scraper
 COPY migrations ./migrations
 COPY web-client ./web-client
-COPY litestar.toml ./
+COPY litestar.toml scrapy.cfg ./
 RUN uv sync --frozen --no-dev
 
 FROM python:3.11-slim

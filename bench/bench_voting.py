@@ -154,7 +154,8 @@ async def live_poll(base_url: str, members: int) -> dict[str, float]:
                 )
                 return str(joined.json()["token"])
 
-        tokens = await asyncio.gather(*(seat(i) for i in range(members)))
+        voters = members - 1  # the host starts the poll and watches the tallies
+        tokens = await asyncio.gather(*(seat(i) for i in range(voters)))
 
     async def connect(token: str) -> websockets.ClientConnection:
         async with gate:
@@ -167,7 +168,7 @@ async def live_poll(base_url: str, members: int) -> dict[str, float]:
             return ws
 
     observer = await connect(host["token"])
-    voters = list(await asyncio.gather(*(connect(t) for t in tokens)))
+    clients = list(await asyncio.gather(*(connect(t) for t in tokens)))
     await asyncio.sleep(1.0 + members / 1000)
     await observer.send(
         msgspec.json.encode(
@@ -188,7 +189,7 @@ async def live_poll(base_url: str, members: int) -> dict[str, float]:
             frame = msgspec.json.decode(raw)
             if frame["type"] == "round.tally":
                 tallies.append((time.perf_counter(), frame["voted"]))
-                if frame["voted"] >= members:
+                if frame["voted"] >= voters:
                     return
 
     async def vote(ws: websockets.ClientConnection, n: int) -> None:
@@ -209,7 +210,7 @@ async def live_poll(base_url: str, members: int) -> dict[str, float]:
 
     watcher = asyncio.create_task(watch())
     start = time.perf_counter()
-    await asyncio.gather(*(vote(ws, n) for n, ws in enumerate(voters)))
+    await asyncio.gather(*(vote(ws, n) for n, ws in enumerate(clients)))
     accepted_s = time.perf_counter() - start
     await asyncio.wait_for(watcher, 30)
     # The k-th accepted ballot is counted by the first tally whose ``voted`` reaches k.
@@ -218,10 +219,10 @@ async def live_poll(base_url: str, members: int) -> dict[str, float]:
     for k, acked in enumerate(acks, start=1):
         seen = next(t for t, voted in tallies if voted >= k and t >= acked - 1)
         latencies.append((seen - sent[k - 1]) * 1000 if k <= len(sent) else 0.0)
-    for ws in [observer, *voters]:
+    for ws in [observer, *clients]:
         await ws.close()
     return {
-        "ballots_per_s": members / accepted_s,
+        "ballots_per_s": voters / accepted_s,
         "tallies": len(tallies),
         "p50": _pct(latencies, 50),
         "p99": _pct(latencies, 99),

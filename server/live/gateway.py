@@ -34,17 +34,29 @@ Handler = Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]
 """Applies one command in ``tx``; returns the ``seq`` of the event it wrote, if any."""
 
 
+DirectHandler = Callable[[Member, ClientMessage, str | None], Awaitable[Ack | ErrorEvent | None]]
+"""Applies one command with its own transaction, at-most-once record and answer
+(for commands that are batched: many members' commands in one transaction)."""
+
+
 class CommandRouter:
     """Maps a command ``type`` to the use case that applies it."""
 
     def __init__(self) -> None:
         self._handlers: dict[type, Handler] = {}
+        self._direct: dict[type, DirectHandler] = {}
 
     def register(self, command: type, handler: Handler) -> None:
         self._handlers[command] = handler
 
+    def register_direct(self, command: type, handler: DirectHandler) -> None:
+        self._direct[command] = handler
+
     def get(self, command: ClientMessage) -> Handler | None:
         return self._handlers.get(type(command))
+
+    def get_direct(self, command: ClientMessage) -> DirectHandler | None:
+        return self._direct.get(type(command))
 
 
 class LiveGateway:
@@ -197,14 +209,18 @@ class LiveGateway:
 
     async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
         command_id: str | None = getattr(command, "id", None)
+        direct = self.router.get_direct(command)
         handler = self.router.get(command)
-        if handler is None:
+        if handler is None and direct is None:
             return ErrorEvent(
                 code="unsupported",
                 message=f"The server does not accept {command.__struct_config__.tag!r} yet.",
                 id=command_id,
             )
         try:
+            if direct is not None:
+                return await direct(member, command, command_id)
+            assert handler is not None
             return await self._apply(member, command, command_id, handler)
         except ApiError as exc:
             return ErrorEvent(code=exc.code, message=exc.message, id=command_id)

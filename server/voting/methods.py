@@ -16,9 +16,13 @@ ranked methods rank unlisted films below every listed one, tied with each other.
   A film with more than half of the counted ballots wins.  Otherwise every film
   with the fewest votes is eliminated at once; if that would eliminate all, the
   remaining films tie.  ``{"rounds": [{"counts": {film: n}, "eliminated": [film]}]}``.
-- **schulze**: d[a][b] is the number of ballots ranking a above b; strongest
-  (widest) paths p by Floyd–Warshall over the defeats; a film x wins when
-  p[x][y] >= p[y][x] for every y.  ``{"pairwise": d, "strongest": p}``.
+- **schulze** (beat path): d[a][b] is the number of ballots ranking a above b.
+  A defeat a→b has strength d[a][b] − d[b][a] (its margin); a path is as strong as
+  its weakest defeat; p[a][b] is the strongest path (Floyd–Warshall).  A film x
+  wins when p[x][y] >= p[y][x] for every y.  ``{"pairwise": d, "strongest": p}``.
+  Margins (rather than winning votes) give the same winners on complete rankings
+  and are the strength ``pref_voting`` uses; with partial ballots they are the
+  more robust choice.
 
 Ties: ``winners`` is the whole winner set; ``winner`` is the one earliest in the
 shortlist, a rule every member can check on screen.
@@ -145,7 +149,7 @@ def _pairwise(m: int, ballots: list[list[int]]) -> list[list[int]]:
 def schulze(films: Sequence[str], ballots: Sequence[Sequence[str]]) -> MethodResult:
     m = len(films)
     d = _pairwise(m, _indexed(films, ballots))
-    p = [[d[a][b] if a != b and d[a][b] > d[b][a] else 0 for b in range(m)] for a in range(m)]
+    p = [[max(d[a][b] - d[b][a], 0) if a != b else 0 for b in range(m)] for a in range(m)]
     for k in range(m):
         pk = p[k]
         for a in range(m):

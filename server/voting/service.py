@@ -50,6 +50,7 @@ from server.live.gateway import CommandRouter
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.service import SessionService
 from server.settings import Settings
+from server.voting.ballot_box import BallotBox
 from server.voting.round_state import (
     AnyRound,
     MatchRound,
@@ -92,14 +93,15 @@ class RoundCommands:
         self.turn_timeout_ms = int(settings.veto_turn_timeout_s * 1000)
         self.tally_interval_s = settings.tally_interval_s
         self.clock_ms = clock_ms
-        self._pending: dict[str, tuple[uuid.UUID, RoundTally]] = {}
+        self._pending: dict[str, tuple[uuid.UUID, AnyRound]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
+        self.ballot_box = BallotBox(engine, self)
 
     def register(self, router: CommandRouter) -> None:
         router.register(RoundStart, self._start)
         router.register(RoundClose, self._command(self._close))
         router.register(Vote, self._command(self._vote))
-        router.register(Ballot, self._command(self._ballot))
+        router.register_direct(Ballot, self.ballot_box.submit)
         router.register(Veto, self._command(self._veto))
 
     def attach(self, sessions: SessionService) -> None:
@@ -112,7 +114,7 @@ class RoundCommands:
     async def _start(self, tx: Transaction, member: Member, command: ClientMessage) -> int | None:
         assert isinstance(command, RoundStart)
         session_id, _ = await require_seat(tx, member)
-        host_id = await self._lock_session(tx, session_id)
+        host_id = await self.lock_session(tx, session_id)
         if str(host_id) != member.member_id:
             raise ApiError(403, "host_only", "Only the host can start a round.")
         if await self._open_round(tx.db, session_id) is not None:
@@ -225,9 +227,9 @@ class RoundCommands:
     ) -> Callable[[Transaction, Member, ClientMessage], Any]:
         async def handle(tx: Transaction, member: Member, command: ClientMessage) -> int | None:
             session_id, _ = await require_seat(tx, member)
-            host_id = await self._lock_session(tx, session_id)
+            host_id = await self.lock_session(tx, session_id)
             round_id: str = command.round_id  # type: ignore[union-attr]
-            row = await self._round(tx.db, session_id, round_id)
+            row = await self.round_row(tx.db, session_id, round_id)
             state = decode_round(row.mode, row.state)
             if isinstance(command, RoundClose) and str(host_id) != member.member_id:
                 raise ApiError(403, "host_only", "Only the host can close a round.")
@@ -235,7 +237,7 @@ class RoundCommands:
                 outcome = apply(state, member, command, self.clock_ms())
             except RoundError as refused:
                 raise ApiError(400, refused.code, refused.message) from None
-            return await self._settle(tx, session_id, row, state, outcome, by=member.member_id)
+            return await self.settle(tx, session_id, row, state, outcome, by=member.member_id)
 
         return handle
 
@@ -244,12 +246,6 @@ class RoundCommands:
         if not isinstance(state, MatchRound):
             raise RoundError("wrong_mode", "Votes are for match rounds.")
         return state.vote(member.member_id, command.film_id, command.choice == "yes")
-
-    @staticmethod
-    def _ballot(state: AnyRound, member: Member, command: Any, now: int) -> Outcome:
-        if not isinstance(state, PollRound):
-            raise RoundError("wrong_mode", "Ballots are for poll rounds.")
-        return state.ballot(member.member_id, list(command.ranking), now_ms=now)
 
     @staticmethod
     def _veto(state: AnyRound, member: Member, command: Any, now: int) -> Outcome:
@@ -263,7 +259,7 @@ class RoundCommands:
 
     # ------------------------------------------------------------ outcomes
 
-    async def _settle(
+    async def settle(
         self,
         tx: Transaction,
         session_id: uuid.UUID,
@@ -271,7 +267,7 @@ class RoundCommands:
         state: AnyRound,
         outcome: Outcome,
         *,
-        by: str | None,
+        by: str | None = None,
     ) -> int | None:
         """Store the round and announce what changed: a result, a logged strike, or a tally."""
         row.state = encode_round(state)
@@ -315,8 +311,7 @@ class RoundCommands:
             )
             return logged.seq
         if outcome.changed:
-            tally = self._tally(state)
-            tx.after_commit.append(lambda: self._queue_tally(session_id, tally))
+            tx.after_commit.append(lambda: self._queue_tally(session_id, state))
         return None
 
     @staticmethod
@@ -331,20 +326,23 @@ class RoundCommands:
             standings=standings,
         )
 
-    def _queue_tally(self, session_id: uuid.UUID, tally: RoundTally) -> None:
-        """Keep only the newest tally per round; publish it at the end of the interval."""
-        first = tally.round_id not in self._pending
-        self._pending[tally.round_id] = (session_id, tally)
+    def _queue_tally(self, session_id: uuid.UUID, state: AnyRound) -> None:
+        """Keep only the newest state per round; tally and publish it once per interval.
+
+        The standings (a whole method run) are computed at the flush, not per vote.
+        """
+        first = state.round_id not in self._pending
+        self._pending[state.round_id] = (session_id, state)
         if first:
-            task = asyncio.get_running_loop().create_task(self._flush(tally.round_id))
+            task = asyncio.get_running_loop().create_task(self._flush(state.round_id))
             self._flushes.add(task)
             task.add_done_callback(self._flushes.discard)
 
     async def _flush(self, round_id: str) -> None:
         await asyncio.sleep(self.tally_interval_s)
         pending = self._pending.pop(round_id, None)
-        if pending is not None:
-            await self.engine.publish_ephemeral(pending[0], pending[1])
+        if pending is not None and pending[1].status == "open":
+            await self.engine.publish_ephemeral(pending[0], self._tally(pending[1]))
 
     # ------------------------------------------------------------ the clock
 
@@ -373,7 +371,7 @@ class RoundCommands:
                 outcome = state.on_clock(now_ms=self.clock_ms(), online=online)
                 if outcome.changed or outcome.result is not None:
                     acted += 1
-                    await self._settle(tx, session_id, row, state, outcome, by=None)
+                    await self.settle(tx, session_id, row, state, outcome, by=None)
                 else:
                     row.state = encode_round(state)
                     row.due_at_ms = _due_at(state)
@@ -388,6 +386,7 @@ class RoundCommands:
                 log.warning("rounds.clock_failed", error=type(exc).__name__)
 
     async def close(self) -> None:
+        await self.ballot_box.close()
         for task in list(self._flushes):
             task.cancel()
         await asyncio.gather(*self._flushes, return_exceptions=True)
@@ -402,7 +401,7 @@ class RoundCommands:
             return
         state = decode_round(row.mode, row.state)
         outcome = state.remove_member(str(member_id), now_ms=self.clock_ms())
-        await self._settle(tx, session_id, row, state, outcome, by=None)
+        await self.settle(tx, session_id, row, state, outcome, by=None)
 
     async def _session_ended(self, tx: Transaction, session_id: uuid.UUID) -> None:
         row = await self._open_round(tx.db, session_id)
@@ -466,7 +465,7 @@ class RoundCommands:
     # ------------------------------------------------------------ helpers
 
     @staticmethod
-    async def _lock_session(tx: Transaction, session_id: uuid.UUID) -> uuid.UUID | None:
+    async def lock_session(tx: Transaction, session_id: uuid.UUID) -> uuid.UUID | None:
         host: uuid.UUID | None = (
             await tx.db.execute(
                 select(SessionRow.host_member_id)
@@ -485,7 +484,7 @@ class RoundCommands:
         ).scalar_one_or_none()
 
     @staticmethod
-    async def _round(db: DbSession, session_id: uuid.UUID, round_id: str) -> RoundRow:
+    async def round_row(db: DbSession, session_id: uuid.UUID, round_id: str) -> RoundRow:
         try:
             rid = uuid.UUID(round_id)
         except ValueError:

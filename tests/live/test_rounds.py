@@ -351,3 +351,72 @@ async def test_a_large_poll_sends_coalesced_tallies(live: LiveServer) -> None:
     assert len(tallies) < 11  # coalesced: fewer tallies than ballots
     assert tallies[-1]["standings"]["scores"]
     await room.close()
+
+
+async def test_ballots_sent_together_each_get_their_own_answer(live: LiveServer) -> None:
+    room = await open_room(live, [f"M{i}" for i in range(8)], films=[ALIEN, HEAT, SOLARIS])
+    started = await start(room, mode="poll", method="approval", size=3)
+    films, rid = film_ids(started), started["round_id"]
+    voters = room.seats[1:]
+    frames: list[tuple[RawMember, dict[str, Any]]] = []
+    for n, seat in enumerate(voters):
+        ranking = [films[n % 3]] if n != 3 else ["999999"]  # one bad ballot in the batch
+        frames.append(
+            (seat.ws, {"type": "ballot", "round_id": rid, "ranking": ranking, "id": f"b{n}"})
+        )
+    frames.append((voters[0].ws, frames[0][1]))  # a resend of the same id
+    for ws, frame in frames:
+        await ws.send(frame)
+    replies = {}
+    for ws, frame in frames[:-1]:
+        replies[frame["id"]] = await ws.next_type("ack", "error")
+    resent = await voters[0].ws.next_type("ack", "error")
+    assert resent == replies["b0"]  # applied once, answered twice alike
+    assert replies["b3"]["code"] == "film_not_in_round"
+    assert all(r["type"] == "ack" for k, r in replies.items() if k != "b3")
+    tally = await room.host.ws.next_type("round.tally")
+    while tally["voted"] < 6:
+        tally = await room.host.ws.next_type("round.tally")
+    assert (tally["voted"], tally["eligible"]) == (6, 8)
+    assert sum(tally["standings"]["scores"].values()) == 6
+    await room.close()
+
+
+async def test_the_example_bots_play_a_match_round(live: LiveServer) -> None:
+    from realtime.bots import MirrorMajority, YesBefore2000, run_bot
+    from realtime.client import FilmnightClient
+
+    host = await http_create(live, "Ana")
+    await _upload(live, host["session_id"], host["token"], [HEAT, ALIEN, PARASITE])
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    invite = host["invite_url"]
+    async with (
+        await FilmnightClient.join(invite, "Old-timer") as old,
+        await FilmnightClient.join(invite, "Follower") as follower,
+    ):
+        bots = [
+            asyncio.create_task(run_bot(old, YesBefore2000())),
+            asyncio.create_task(run_bot(follower, MirrorMajority())),
+        ]
+        await asyncio.sleep(0.5)  # both bots are online when the round starts
+        reply = await command(ana, {"type": "round.start", "mode": "match", "size": 3}, "go")
+        assert reply["type"] == "ack"
+        started = await ana.next_type("round.started")
+        assert len(started["eligible"]) == 3
+        by_title = {f["title"]: f["id"] for f in started["films"]}
+        # Ana says yes to the pre-2000 films as the old-timer does, the follower to everything.
+        for title in ("Heat", "Alien"):
+            frame = {
+                "type": "vote",
+                "round_id": started["round_id"],
+                "film_id": by_title[title],
+                "choice": "yes",
+            }
+            await command(ana, frame, title)
+        result = await ana.next_type("round.result")
+        assert result["winner"]["title"] in {"Heat", "Alien"}
+        assert result["explanation"]["yes"][by_title["Parasite"]] < 3
+        for task in bots:
+            task.cancel()
+        await asyncio.gather(*bots, return_exceptions=True)
+    await ana.close()

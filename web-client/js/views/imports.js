@@ -27,7 +27,7 @@ export class ImportPanel {
       h("h2", { id: "import-heading" }, "Your watchlist"),
       form,
       h("p", { id: "import-help", class: "muted small" }, "We read your public watchlist once and keep only the films, encrypted. Your username is never stored."),
-      h("div", { class: "row wrap" }, h("label", { for: "import-file" }, "Or upload your Letterboxd export (ZIP or watchlist.csv) or an IMDb list"), this.file),
+      h("div", { class: "upload" }, h("label", { for: "import-file" }, "Or upload your Letterboxd export (ZIP or watchlist.csv), or an IMDb list"), this.file),
       this.progress, this.status, this.help, this.error, this.removeButton);
   }
 

@@ -1,6 +1,9 @@
 // Voting rounds: a card deck (match), a ranking (poll), a strike list (veto), live tallies, results.
-import { announce, clear, h } from "../dom.js";
+import { announce, append, clear, h } from "../dom.js";
 import { filmLabel, poster } from "./candidates.js";
+
+// Like Element.append, but skips null children (Element.append would print "null").
+const add = (el, ...children) => append(el, children);
 
 const METHOD_NAMES = { schulze: "Schulze", irv: "instant runoff", borda: "Borda count", approval: "approval" };
 
@@ -65,19 +68,19 @@ export class RoundPanel {
     this.root.hidden = !round;
     if (!round) return;
     const heading = round.mode === "poll" ? `Poll · ${METHOD_NAMES[round.method] ?? round.method}` : round.mode === "match" ? "Match" : "Veto";
-    this.root.append(h("h2", { id: "round-heading" }, round.status === "closed" ? `${heading} · result` : heading));
+    add(this.root, h("h2", { id: "round-heading" }, round.status === "closed" ? `${heading} · result` : heading));
     if (round.status === "closed") { this.renderResult(); return; }
     const eligible = round.eligible_count ?? round.eligible.length;
     const inRound = round.eligible.includes(this.me);
-    if (!inRound) this.root.append(h("p", { class: "muted" }, "You joined after this round started: you can watch, and vote in the next one."));
+    if (!inRound) add(this.root, h("p", { class: "muted" }, "You joined after this round started: you can watch, and vote in the next one."));
     if (round.mode === "match") this.renderMatch(inRound);
     else if (round.mode === "poll") this.renderPoll(inRound);
     else this.renderVeto(inRound);
-    if (round.mode !== "veto") this.root.append(h("p", { class: "tally", role: "status" }, `${round.voted} of ${eligible} ${round.mode === "match" ? "done" : "voted"}`));
-    if (round.standings && !round.hidden) this.root.append(bars(round.standings, this.films));
+    if (round.mode !== "veto") add(this.root, h("p", { class: "tally", role: "status" }, `${round.voted} of ${eligible} ${round.mode === "match" ? "done" : "voted"}`));
+    if (round.standings && !round.hidden) add(this.root, bars(round.standings, this.films));
     if (this.isHost()) {
       const error = h("p", { class: "form-error", role: "alert" });
-      this.root.append(h("div", { class: "row" }, h("button", { type: "button", class: "ghost", onclick: () => this.send({ type: "round.close", round_id: round.round_id }, error) }, round.mode === "poll" ? "Close the poll" : "End the round")), error);
+      add(this.root, h("div", { class: "row" }, h("button", { type: "button", class: "ghost", onclick: () => this.send({ type: "round.close", round_id: round.round_id }, error) }, round.mode === "poll" ? "Close the poll" : "End the round")), error);
     }
   }
 
@@ -87,7 +90,7 @@ export class RoundPanel {
     const error = h("p", { class: "form-error", role: "alert" });
     if (!inRound) return;
     if (!next) {
-      this.root.append(h("p", {}, "You've been through every card. Waiting for the others…"));
+      add(this.root, h("p", {}, "You've been through every card. Waiting for the others…"));
       return;
     }
     const index = round.films.indexOf(next) + 1;
@@ -97,7 +100,7 @@ export class RoundPanel {
       this.render();
       this.root.querySelector(".deck button")?.focus();
     };
-    this.root.append(h("div", { class: "deck", dataset: { filmId: next.id } },
+    add(this.root, h("div", { class: "deck", dataset: { filmId: next.id } },
       h("p", { class: "muted small" }, `Card ${index} of ${round.films.length} · your votes stay secret until there's a match`),
       poster(next, "large"),
       h("p", { class: "card-title" }, filmLabel(next)),
@@ -122,7 +125,7 @@ export class RoundPanel {
         const ranking = round.films.map((f) => f.id).filter((id) => chosen.has(id));
         if (await this.send({ type: "ballot", round_id: round.round_id, ranking }, error)) { round.my_ballot = ranking; announce("Ballot saved"); this.render(); }
       } }, round.my_ballot ? "Update my ballot" : "Submit my ballot");
-      this.root.append(h("p", { class: "muted small" }, "Tick every film you'd be happy to watch."), list, submit, error);
+      add(this.root, h("p", { class: "muted small" }, "Tick every film you'd be happy to watch."), list, submit, error);
       return;
     }
     const list = h("ol", { class: "ranking", "aria-label": "Your ranking, best first. Alt+Up and Alt+Down move the focused film." });
@@ -153,7 +156,7 @@ export class RoundPanel {
       const ranking = [...this.ranking];
       if (await this.send({ type: "ballot", round_id: round.round_id, ranking }, error)) { round.my_ballot = ranking; announce("Ballot saved"); this.render(); }
     } }, round.my_ballot ? "Update my ballot" : "Submit my ballot");
-    this.root.append(h("p", { class: "muted small" }, "Drag, or use the arrows, to put your favourite first. You can change your ballot until the poll closes."), list, submit,
+    add(this.root, h("p", { class: "muted small" }, "Drag, or use the arrows, to put your favourite first. You can change your ballot until the poll closes."), list, submit,
       round.my_ballot ? h("p", { class: "notice small" }, "Your ballot is in.") : null, error);
   }
 
@@ -163,11 +166,11 @@ export class RoundPanel {
     const error = h("p", { class: "form-error", role: "alert" });
     const mine = round.turn === this.me && inRound;
     const seconds = round.turn_ends_at ? Math.max(0, Math.round((round.turn_ends_at - Date.now()) / 1000)) : null;
-    this.root.append(h("p", { class: mine ? "notice" : "muted", role: "status" },
+    add(this.root, h("p", { class: mine ? "notice" : "muted", role: "status" },
       mine ? "Your turn: strike the film you least want to watch." : `${this.nameOf(round.turn)}'s turn${seconds !== null ? ` (skipped after ${seconds} s if offline)` : ""}`),
     h("p", { class: "muted small" }, `Turn order: ${round.order.map((id) => this.nameOf(id)).join(" → ")}`));
     const remaining = new Set(round.remaining ?? []);
-    this.root.append(h("ul", { class: "veto" }, round.films.map((film) => h("li", { class: remaining.has(film.id) ? "" : "struck", dataset: { filmId: film.id } },
+    add(this.root, h("ul", { class: "veto" }, round.films.map((film) => h("li", { class: remaining.has(film.id) ? "" : "struck", dataset: { filmId: film.id } },
       poster(film), h("span", { class: "film-title" }, filmLabel(film)),
       remaining.has(film.id) ? h("button", { type: "button", class: "ghost small", disabled: !mine, onclick: () => this.send({ type: "veto", round_id: round.round_id, film_id: film.id }, error) }, `Strike ${film.title}`) : h("span", { class: "muted small" }, "struck")))), error);
     if (mine) this.root.querySelector(".veto button:not([disabled])")?.focus();
@@ -178,7 +181,7 @@ export class RoundPanel {
     const films = this.films;
     const winner = round.winner;
     if (winner) {
-      this.root.append(h("div", { class: "winner", dataset: { filmId: winner.id } },
+      add(this.root, h("div", { class: "winner", dataset: { filmId: winner.id } },
         poster(winner, "large"),
         h("div", { class: "stack" },
           h("p", { class: "eyebrow" }, round.mode === "match" ? "It's a match!" : "Tonight's film"),
@@ -187,9 +190,9 @@ export class RoundPanel {
           round.tied.length > 1 ? h("p", { class: "muted small" }, `Tied with ${round.tied.filter((id) => id !== winner.id).map((id) => films.get(id)?.title ?? id).join(", ")}; the tie went to the film higher on the shortlist.`) : null,
           this.isHost() && this.watch ? h("button", { type: "button", class: "primary", onclick: () => this.watch(winner) }, "Watch it together") : null)));
     } else {
-      this.root.append(h("p", { class: "winner-title" }, "No match this time."));
+      add(this.root, h("p", { class: "winner-title" }, "No match this time."));
     }
-    this.root.append(explain(round, films));
+    add(this.root, explain(round, films));
   }
 
   key(event) {
