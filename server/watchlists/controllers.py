@@ -64,7 +64,7 @@ class NominateRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 @dataclass
 class UploadForm:
-    file: UploadFile
+    file: UploadFile | None = None
 
 
 def _member_key(member: Identity) -> str:
@@ -105,6 +105,8 @@ class WatchlistController(Controller):
         watchlists: NamedDependency[WatchlistService],
         rate_limits: NamedDependency[RateLimits],
     ) -> UploadDone:
+        if not isinstance(data.file, UploadFile):
+            raise ApiError(400, "invalid_body", "Attach the file as the form field 'file'.")
         await rate_limits.check("imports", _member_key(member))
         limit = watchlists.settings.upload_max_bytes
         content = await data.file.read(limit + 1)

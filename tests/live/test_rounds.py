@@ -43,7 +43,7 @@ class Room:
     async def close(self) -> None:
         # Read what is waiting first: a client that stopped reading cannot finish the
         # close handshake quickly.
-        await asyncio.gather(*(seat.ws.quiet(0.05) for seat in self.seats))
+        await asyncio.gather(*(seat.ws.quiet(0.05) for seat in self.seats), return_exceptions=True)
         await asyncio.gather(*(seat.ws.close() for seat in self.seats))
 
 
@@ -412,7 +412,7 @@ async def test_the_example_bots_play_a_match_round(live: LiveServer) -> None:
                 "film_id": by_title[title],
                 "choice": "yes",
             }
-            await command(ana, frame, title)
+            await command(ana, frame, f"yes-{title.lower()}")
         result = await ana.next_type("round.result")
         assert result["winner"]["title"] in {"Heat", "Alien"}
         assert result["explanation"]["yes"][by_title["Parasite"]] < 3
@@ -420,3 +420,84 @@ async def test_the_example_bots_play_a_match_round(live: LiveServer) -> None:
             task.cancel()
         await asyncio.gather(*bots, return_exceptions=True)
     await ana.close()
+
+
+async def test_the_host_picks_films_closes_early_and_a_reload_restores_my_votes(
+    live: LiveServer,
+) -> None:
+    room = await open_room(live, ["Ana", "Ben"])
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        nominated = await http.post(
+            f"/api/v1/sessions/{room.session_id}/nominations",
+            json={"title": "Paris, Texas", "year": 1984},
+            headers={"Authorization": f"Bearer {room.host.token}"},
+        )
+    paris = nominated.json()["id"]
+    poll = await start(room, "p", mode="poll", size=2)
+    assert paris in film_ids(poll) and len(film_ids(poll)) == 3  # nominations join the shortlist
+    closed = await command(room.host.ws, {"type": "round.close", "round_id": poll["round_id"]}, "c")
+    assert closed["type"] == "ack"
+    result = await room.host.ws.next_type("round.result")
+    assert result["explanation"]["ballots"] == 0 and result["tied"] == film_ids(poll)
+
+    chosen = film_ids(poll)[1:]
+    match = await start(room, "m", mode="match", films=chosen)
+    assert film_ids(match) == chosen
+    vote = {"type": "vote", "round_id": match["round_id"], "film_id": chosen[0], "choice": "no"}
+    assert (await command(room.seats[1].ws, vote, "v"))["type"] == "ack"
+    state = (await snapshot(live, room.session_id, room.seats[1].token))["round"]
+    assert state["my_votes"] == {chosen[0]: "no"} and state["status"] == "open"
+    assert (await snapshot(live, room.session_id, room.host.token))["round"]["my_votes"] == {}
+    end = await command(room.host.ws, {"type": "round.close", "round_id": match["round_id"]}, "e")
+    assert end["type"] == "ack"
+    ended_match = await room.seats[1].ws.next_type("round.result")
+    while ended_match["round_id"] != match["round_id"]:
+        ended_match = await room.seats[1].ws.next_type("round.result")
+    assert ended_match["winner"] is None
+
+    veto = await start(room, "v", mode="veto", size=3)
+    state = (await snapshot(live, room.session_id, room.host.token))["round"]
+    assert state["turn"] == room.host.member_id and state["remaining"] == film_ids(veto)
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        ended = await http.delete(
+            f"/api/v1/sessions/{room.session_id}",
+            headers={"Authorization": f"Bearer {room.host.token}"},
+        )
+        assert ended.status_code == 204
+    await room.seats[1].ws.next_type("session.ended")
+    await room.close()
+
+
+async def test_a_veto_and_a_match_go_on_after_a_restart(settings: Settings) -> None:
+    async with run_live(create_app(settings), settings) as live:
+        room = await open_room(live, ["Ana", "Ben"])
+        veto = await start(room, "v", mode="veto", size=3)
+        films, rid = film_ids(veto), veto["round_id"]
+        strike = {"type": "veto", "round_id": rid, "film_id": films[0]}
+        assert (await command(room.host.ws, strike, "s1"))["type"] == "ack"
+        await room.close()
+    async with run_live(create_app(settings), settings) as live:
+        ben, welcome = await connect_member(live.ws_url, room.session_id, room.seats[1].token)
+        assert welcome is not None
+        state = welcome["session"]["round"]
+        assert (state["turn"], state["remaining"]) == (room.seats[1].member_id, films[1:])
+        again = {"type": "veto", "round_id": rid, "film_id": films[1], "id": "s1"}
+        await ben.send(again)
+        assert (await ben.next_type("ack", "error"))["type"] == "ack"
+        result = await ben.next_type("round.result")
+        assert result["winner"]["id"] == films[2]
+        ana, _ = await connect_member(live.ws_url, room.session_id, room.host.token)
+        await asyncio.sleep(0.2)
+        match = await command(ana, {"type": "round.start", "mode": "match", "size": 2}, "m")
+        assert match["type"] == "ack"
+        started = await ana.next_type("round.started")
+        yes = {"type": "vote", "round_id": started["round_id"], "film_id": film_ids(started)[1]}
+        assert (await command(ana, {**yes, "choice": "yes"}, "y"))["type"] == "ack"
+        await ana.close()
+        await ben.close()
+    async with run_live(create_app(settings), settings) as live:
+        ben, welcome = await connect_member(live.ws_url, room.session_id, room.seats[1].token)
+        assert welcome is not None and welcome["session"]["round"]["status"] == "open"
+        assert (await command(ben, {**yes, "choice": "yes"}, "y"))["type"] == "ack"
+        assert (await ben.next_type("round.result"))["winner"]["id"] == film_ids(started)[1]
+        await ben.close()

@@ -207,3 +207,53 @@ async def test_the_username_and_url_are_stored_logged_and_measured_nowhere(
         assert USERNAME not in haystack and "walled" not in haystack
         assert site.base_url not in haystack
     assert "import.finish" in logs  # the import was logged, by outcome only
+
+
+async def test_a_failed_import_keeps_the_list_and_imports_queue_per_process(
+    settings: Settings, site: FakeSite, tmp_path: Path
+) -> None:
+    one_at_a_time = msgspec.structs.replace(
+        settings,
+        letterboxd_url=site.base_url,
+        import_delay_s=0.0,
+        import_concurrency=4,
+        imports_per_process=1,
+    )
+    async with run_live(create_app(one_at_a_time), one_at_a_time) as live:
+        host = await http_create(live, "Ana")
+        ben = await http_join(live, host["invite_code"], "Ben")
+        ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+        first = await start_import(live, host, USERNAME)
+        assert (await outcome(ana, first.json()["import_id"]))["films"] == 70
+        failed = await start_import(live, host, "walled")
+        assert (await outcome(ana, failed.json()["import_id"]))["reason"] == "blocked"
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            snapshot = (
+                await http.get(
+                    f"/api/v1/sessions/{host['session_id']}",
+                    headers={"Authorization": f"Bearer {host['token']}"},
+                )
+            ).json()
+        mine = next(m for m in snapshot["members"] if m["member_id"] == host["member_id"])
+        assert mine["films"] == 70  # the failed import left the stored list alone
+
+        # One slot: Ben's import waits while Ana's hangs, and runs once hers is stopped.
+        slow = await start_import(live, host, "slowpoke")
+        await asyncio.sleep(0.5)
+        waiting = await start_import(live, ben, "ben_watches")
+        await asyncio.sleep(1.0)
+        bens = [
+            f for f in ana.frames
+            if f.get("import_id") == waiting.json()["import_id"] and f.get("pages", 0) > 0
+        ]  # fmt: skip
+        assert bens == []  # not started: the only slot is taken
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            stop = await http.delete(
+                f"/api/v1/sessions/{host['session_id']}/watchlist",
+                headers={"Authorization": f"Bearer {host['token']}"},
+            )
+            assert stop.status_code == 204
+        done = await outcome(ana, waiting.json()["import_id"])
+        assert done["films"] == 40
+        assert slow.status_code == 202
+        await ana.close()

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.db.models import SessionRow, WatchlistRow
@@ -345,12 +345,51 @@ async def test_no_title_or_slug_in_any_row_linked_to_a_member(
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
-            for table in linked:
-                for row in (await conn.execute(text(f"SELECT * FROM {table}"))).all():
+            for name in linked:
+                table = WatchlistRow.metadata.tables[name]
+                rows = await conn.execute(select(table).where(table.c.session_id == uuid.UUID(sid)))
+                checked = 0
+                for row in rows.all():
+                    checked += 1
                     blob = repr(tuple(row)).encode() + b"".join(
                         bytes(v) for v in row if isinstance(v, bytes | memoryview)
                     )
                     for secret in secrets:
-                        assert secret not in blob, (table, secret)
+                        assert secret not in blob, (name, secret)
+                assert checked or name == "fn_applied_command", name
     finally:
         await engine.dispose()
+
+
+async def test_an_upload_needs_a_file(client: Client, party: dict[str, Any]) -> None:
+    sid, host = party["sid"], party["host"]
+    url = f"/api/v1/sessions/{sid}/imports/csv"
+    no_file = await client.post(url, files={"other": (None, b"x")}, headers=bearer(host["token"]))
+    assert (no_file.status_code, no_file.json()["code"]) == (400, "invalid_body"), no_file.json()
+    assert "file" in no_file.json()["message"]
+    form = await client.post(url, data={"file": "x"}, headers=bearer(host["token"]))
+    assert (form.status_code, form.json()["code"]) == (400, "bad_request")
+    as_json = await client.post(url, json={"file": "x"}, headers=bearer(host["token"]))
+    assert as_json.status_code in (400, 415) and "code" in as_json.json()
+
+
+async def test_imports_are_rate_limited_per_member(settings: Settings) -> None:
+    from server.app import create_app
+
+    limited = create_app(msgspec.structs.replace(settings, imports_per_minute=2))
+    async with AsyncTestClient(limited, base_url="http://testserver.local") as client:
+        host = await create(client, "Ana")
+        ben = await join(client, host["invite_code"], "Ben")
+        sid = host["session_id"]
+        answers = [
+            (await upload(client, sid, ben["token"], lb_csv(ALIEN))).status_code for _ in range(3)
+        ]
+        assert answers == [201, 201, 429]
+        other = await client.post(
+            f"/api/v1/sessions/{sid}/imports",
+            json={"letterboxd": "someone"},
+            headers=bearer(ben["token"]),
+        )
+        assert (other.status_code, other.json()["code"]) == (429, "rate_limited")
+        # Another member has their own allowance.
+        assert (await upload(client, sid, host["token"], lb_csv(ALIEN))).status_code == 201
