@@ -56,6 +56,7 @@ class _Line(msgspec.Struct, kw_only=True):
     lid: str | None = None
     film_id: str | int | None = None
     poster_url: str | None = None
+    expected: int | None = None
 
 
 _decode_line = msgspec.json.Decoder(_Line).decode
@@ -76,6 +77,8 @@ class ScrapeOutcome:
     films: list[CatalogueFilm] = field(default_factory=list)
     reason: FailureReason | None = None
     message: str = ""
+    missing: int = 0
+    """Films the list announced that unreadable pages did not give (a partial import)."""
 
     @property
     def ok(self) -> bool:
@@ -161,6 +164,8 @@ async def _read(
         elif message.event == "progress":
             await on_progress(message.pages, message.pages_total, message.films)
         elif message.event == "done":
+            if message.expected is not None:
+                outcome.missing = max(0, message.expected - len(outcome.films))
             return True
         elif message.event == "failed":
             reason = message.reason if message.reason in REASONS else "failed"

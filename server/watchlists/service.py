@@ -200,7 +200,7 @@ class WatchlistService:
                 outcome: ScrapeOutcome = await run_scrape(username, self.scrape_settings, progress)
             del username
             if outcome.ok:
-                await self._store(who, import_id, outcome.films, [], "letterboxd", 0)
+                await self._store(who, import_id, outcome.films, [], "letterboxd", outcome.missing)
             else:
                 await self._fail(who, import_id, outcome.reason or "failed")
         except asyncio.CancelledError:

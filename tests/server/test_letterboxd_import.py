@@ -34,6 +34,7 @@ def site() -> Iterator[FakeSite]:
         "ben_watches": FakeUser(films=make_films(40, start=50)),
         "walled": FakeUser(blocked=True),
         "slowpoke": FakeUser(films=make_films(60), hang_page=2),
+        "patchy": FakeUser(films=make_films(84), empty_page=2),
     }
     with letterboxd_site(users) as running:
         yield running
@@ -118,6 +119,17 @@ async def test_lists_from_the_site_and_from_an_export_meet_on_the_lid(
     both = [c for c in body["candidates"] if c["wanted_by"] == 2]
     assert len(both) == 20  # films 50-69 are on both lists
     assert body["total"] == 80
+    await ana.close()
+
+
+async def test_a_page_that_cannot_be_read_gives_a_partial_import_that_says_so(
+    server: LiveServer, site: FakeSite
+) -> None:
+    host = await http_create(server, "Ana")
+    ana, _ = await connect_member(server.ws_url, host["session_id"], host["token"])
+    started = await start_import(server, host, "patchy")
+    done = await outcome(ana, started.json()["import_id"])
+    assert (done["type"], done["films"], done["skipped"]) == ("import.done", 56, 28)
     await ana.close()
 
 

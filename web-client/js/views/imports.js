@@ -90,7 +90,7 @@ export class ImportPanel {
   done(films, skipped = 0, lines = []) {
     this.progress.hidden = true;
     let text = `${films} film${films === 1 ? "" : "s"} imported`;
-    if (skipped) text += ` · ${skipped} row${skipped === 1 ? "" : "s"} skipped${lines.length ? ` (line ${lines.join(", ")})` : ""}`;
+    if (skipped) text += ` · ${skipped} could not be read${lines.length ? ` (line ${lines.join(", ")})` : ""}`;
     this.status.textContent = text;
     this.removeButton.hidden = false;
     announce(text);
