@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -445,8 +446,12 @@ class WatchlistService:
                     raise ApiError(404, "film_not_found", "No such film in the catalogue.")
                 fid = int(film_id)
             else:
-                clean = (title or "").strip()
-                if not clean or len(clean) > 200:
+                clean = " ".join((title or "").split())
+                if (
+                    not clean
+                    or len(clean) > 200
+                    or any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in clean)
+                ):
                     raise ApiError(400, "bad_title", "Give the film's title (1–200 characters).")
                 if year is not None and not 1870 <= year <= 2100:
                     raise ApiError(400, "bad_year", "That year is not a film year.")

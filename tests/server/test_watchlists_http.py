@@ -222,6 +222,7 @@ async def test_nominations_by_search_or_title_reach_the_candidates(
         ({"film_id": "999999"}, "film_not_found"),
         ({"film_id": "nope"}, "film_not_found"),
         ({"title": "  "}, "bad_title"),
+        ({"title": "Evil\u202eTitle"}, "bad_title"),
         ({"title": "Old", "year": 1700}, "bad_year"),
         ({}, "invalid_body"),
         ({"film_id": alien_id, "title": "x"}, "invalid_body"),
