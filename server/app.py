@@ -105,7 +105,9 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     watchlists = WatchlistService(engine, WatchlistStore(keys), settings)
     watchlists.attach(service)
     router = CommandRouter()
-    ChatCommands(per_second=settings.chat_per_second, burst=settings.chat_burst).register(router)
+    ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst).register(
+        router
+    )
     PartyCommands(presence).register(router)
     rounds = RoundCommands(engine, watchlists, presence, settings)
     rounds.register(router)

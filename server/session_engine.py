@@ -52,6 +52,8 @@ class Transaction:
     """The ``seq`` of the newest event written in this transaction (0: none yet)."""
     after_commit: list[Callable[[], object]] = field(default_factory=list)
     """Callbacks run once the transaction has committed and its events are published."""
+    pending_rows: list[dict[str, object]] = field(default_factory=list)
+    """Event rows of ``emit_batch``, inserted in one statement before the commit."""
 
     async def emit(self, session_id: uuid.UUID, build: Callable[[int], E]) -> E:
         """Assign the next ``seq``, write the event row, queue it for publishing."""
@@ -83,6 +85,54 @@ class Transaction:
             )
         self.outbox.append((channel_for(str(session_id)), pack(seq, body)))
         return event
+
+    async def emit_batch(self, session_id: uuid.UUID, builds: list[Callable[[int], E]]) -> list[E]:
+        """Several events of one session: one ``seq`` update for all, rows inserted together.
+
+        The rows of every ``emit_batch`` in the transaction go to the database in one
+        multi-row insert just before the commit (group commit for batched commands).
+        """
+        if not builds:
+            return []
+        now = utcnow()
+        result = await self.db.execute(
+            update(SessionRow)
+            .where(SessionRow.id == session_id)
+            .values(last_seq=SessionRow.last_seq + len(builds), last_activity_at=now)
+            .returning(SessionRow.last_seq)
+        )
+        last = int(result.scalar_one())
+        first = last - len(builds) + 1
+        events = []
+        channel = channel_for(str(session_id))
+        for offset, build in enumerate(builds):
+            seq = first + offset
+            event = build(seq)
+            body = encode(event)
+            self.pending_rows.append(
+                {
+                    "session_id": session_id,
+                    "seq": seq,
+                    "type": event.__struct_config__.tag,
+                    "payload": body,
+                    "created_at": now,
+                }
+            )
+            self.outbox.append((channel, pack(seq, body)))
+            events.append(event)
+        self.last_seq = last
+        if last > self.event_log_max and (first - 1) // TRIM_EVERY != last // TRIM_EVERY:
+            await self.db.execute(
+                delete(EventRow).where(
+                    EventRow.session_id == session_id, EventRow.seq <= last - self.event_log_max
+                )
+            )
+        return events
+
+    async def flush_rows(self) -> None:
+        if self.pending_rows:
+            rows, self.pending_rows = self.pending_rows, []
+            await self.db.execute(insert(EventRow), rows)
 
     def publish_ephemeral(self, session_id: uuid.UUID, event: msgspec.Struct) -> None:
         """Queue an event that is not logged (presence, progress) for after the commit."""
@@ -117,6 +167,7 @@ class SessionEngine:
             async with db.begin():
                 tx = Transaction(db, self._event_log_max)
                 yield tx
+                await tx.flush_rows()
         for channel, payload in tx.outbox:
             await self.publish(channel, payload)
         for callback in tx.after_commit:

@@ -9,18 +9,42 @@ from __future__ import annotations
 import time
 import unicodedata
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import select
 
 from realtime.connection import Member
-from realtime.protocol import Chat, ChatEvent, ClientMessage, Reaction, ReactionEvent
+from realtime.protocol import (
+    Ack,
+    Chat,
+    ChatEvent,
+    ClientMessage,
+    ErrorEvent,
+    Reaction,
+    ReactionEvent,
+)
 from realtime.ratelimit import TokenBucket
 from server.db.models import MemberRow, SessionRow
 from server.errors import ApiError
+from server.live.batching import (
+    CommandBatcher,
+    Pending,
+    Reply,
+    already_applied,
+    record_applied,
+)
 from server.live.gateway import CommandRouter
-from server.session_engine import Transaction
+from server.session_engine import SessionEngine, Transaction
 
-__all__ = ["CHAT_MAX_LENGTH", "REACTIONS", "ChatCommands", "require_seat", "validate_chat"]
+__all__ = [
+    "CHAT_MAX_LENGTH",
+    "REACTIONS",
+    "ChatBatch",
+    "ChatCommands",
+    "require_seat",
+    "validate_chat",
+]
 
 CHAT_MAX_LENGTH = 500
 REACTIONS = frozenset({"👍", "👎", "😂", "😮", "😢", "❤️", "🔥", "🍿", "👏", "🎬"})
@@ -63,15 +87,21 @@ def _now_ms() -> int:
 
 
 class ChatCommands:
-    """Chat (kept in the event log) and reactions (ephemeral), with a per-member rate limit."""
+    """Chat (kept in the event log) and reactions (ephemeral), with a per-member rate limit.
 
-    def __init__(self, *, per_second: float = 1.0, burst: int = 5) -> None:
+    Chat messages that arrive together are written in one transaction
+    (:class:`ChatBatch`): a busy evening of many small rooms costs one commit per
+    batch, not one per message.
+    """
+
+    def __init__(self, engine: SessionEngine, *, per_second: float = 1.0, burst: int = 5) -> None:
         self._per_second = per_second
         self._burst = burst
         self._buckets: dict[str, TokenBucket] = {}
+        self.batch = ChatBatch(engine, self)
 
     def register(self, router: CommandRouter) -> None:
-        router.register(Chat, self.chat)
+        router.register_direct(Chat, self.batch.submit)
         router.register(Reaction, self.reaction)
 
     def _throttle(self, member: Member) -> None:
@@ -81,17 +111,6 @@ class ChatCommands:
         wait = bucket.take(time.monotonic())
         if wait:
             raise ApiError(429, "rate_limited", f"Slow down: next message in {wait:.1f} s.")
-
-    async def chat(self, tx: Transaction, member: Member, command: ClientMessage) -> int | None:
-        assert isinstance(command, Chat)
-        text = validate_chat(command.text)
-        session_id, _ = await require_seat(tx, member)
-        self._throttle(member)
-        event = await tx.emit(
-            session_id,
-            lambda seq: ChatEvent(seq=seq, member_id=member.member_id, text=text, at=_now_ms()),
-        )
-        return event.seq
 
     async def reaction(self, tx: Transaction, member: Member, command: ClientMessage) -> int | None:
         assert isinstance(command, Reaction)
@@ -106,3 +125,76 @@ class ChatCommands:
 
     def forget(self, member_id: str) -> None:
         self._buckets.pop(member_id, None)
+
+
+class ChatBatch(CommandBatcher[Chat]):
+    """Chat messages in batches: seats checked in one query, each session's ``seq``
+    taken once for all its messages, every event row inserted in one statement."""
+
+    def __init__(self, engine: SessionEngine, commands: ChatCommands) -> None:
+        super().__init__(Chat)
+        self.engine = engine
+        self.commands = commands
+
+    async def apply(self, batch: list[Pending[Chat]]) -> list[Reply]:
+        replies: list[Reply] = [None] * len(batch)
+        decided: set[int] = set()
+        texts: dict[int, str] = {}
+        for index, pending in enumerate(batch):
+            try:
+                texts[index] = validate_chat(pending.command.text)
+            except ApiError as refused:
+                replies[index] = _refusal(refused, pending)
+                decided.add(index)
+        async with self.engine.transaction() as tx:
+            duplicates = await already_applied(tx, batch, replies, decided)
+            members = {uuid.UUID(batch[i].member.member_id) for i in range(len(batch))}
+            seats = {
+                str(member_id): (str(session_id), left_at, state)
+                for member_id, session_id, left_at, state in await tx.db.execute(
+                    select(MemberRow.id, MemberRow.session_id, MemberRow.left_at, SessionRow.state)
+                    .join(SessionRow, SessionRow.id == MemberRow.session_id)
+                    .where(MemberRow.id.in_(members))
+                )
+            }
+            by_session: dict[str, list[int]] = defaultdict(list)
+            for index, pending in enumerate(batch):
+                if index in decided:
+                    continue
+                try:
+                    _check_seat(seats.get(pending.member.member_id), pending.member)
+                    self.commands._throttle(pending.member)
+                except ApiError as refused:
+                    replies[index] = _refusal(refused, pending)
+                    continue
+                by_session[pending.member.session_id].append(index)
+            applied: list[tuple[int, int | None]] = []
+            at = _now_ms()
+            for session_id, indexes in by_session.items():
+                events = await tx.emit_batch(
+                    uuid.UUID(session_id),
+                    [_chat_event(batch[i].member.member_id, texts[i], at) for i in indexes],
+                )
+                for index, event in zip(indexes, events, strict=True):
+                    applied.append((index, event.seq))
+                    if batch[index].command_id is not None:
+                        replies[index] = Ack(id=str(batch[index].command_id), seq=event.seq)
+            await record_applied(tx, batch, applied)
+        for index, first in duplicates:
+            replies[index] = replies[first]
+        return replies
+
+
+def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:
+    return lambda seq: ChatEvent(seq=seq, member_id=member_id, text=text, at=at)
+
+
+def _refusal(refused: ApiError, pending: Pending[Chat]) -> ErrorEvent:
+    return ErrorEvent(code=refused.code, message=refused.message, id=pending.command_id)
+
+
+def _check_seat(seat: tuple[str, object, str] | None, member: Member) -> None:
+    if seat is not None and seat[0] == member.session_id and seat[2] == "ended":
+        raise ApiError(410, "session_ended", "This session has ended.")
+    if seat is None or seat[0] != member.session_id or seat[1] is not None:
+        raise ApiError(401, "not_a_member", "You are no longer a member of this session.")

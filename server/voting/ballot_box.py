@@ -14,20 +14,25 @@ refused for its own reason never affects the others in its batch.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from realtime.connection import Member
-from realtime.protocol import Ack, Ballot, ClientMessage, ErrorEvent
-from server.db.models import AppliedCommand, MemberRow, RoundRow, SessionRow
+from realtime.protocol import Ack, Ballot, ErrorEvent
+from server.db.models import MemberRow, RoundRow, SessionRow
 from server.errors import ApiError
-from server.session_engine import SessionEngine, Transaction, utcnow
+from server.live.batching import (
+    CommandBatcher,
+    Pending,
+    Reply,
+    already_applied,
+    record_applied,
+)
+from server.session_engine import SessionEngine, Transaction
 from server.voting.round_state import AnyRound, Outcome, PollRound, RoundError, decode_round
 
 if TYPE_CHECKING:
@@ -37,16 +42,6 @@ __all__ = ["BallotBox"]
 
 log = structlog.get_logger(__name__)
 
-Reply = Ack | ErrorEvent | None
-
-
-@dataclass
-class _Pending:
-    member: Member
-    command: Ballot
-    command_id: str | None
-    future: asyncio.Future[Reply]
-
 
 @dataclass
 class _Round:
@@ -55,50 +50,19 @@ class _Round:
     applied: list[tuple[int, Outcome]] = field(default_factory=list)
 
 
-class BallotBox:
-    """Queues ballots and applies them in batches (see the module docstring)."""
+class BallotBox(CommandBatcher[Ballot]):
+    """Applies ballots in batches (see the module docstring)."""
 
     def __init__(self, engine: SessionEngine, rounds: RoundCommands, max_batch: int = 500) -> None:
+        super().__init__(Ballot, max_batch)
         self.engine = engine
         self.rounds = rounds
-        self.max_batch = max_batch
-        self._queue: list[_Pending] = []
-        self._worker: asyncio.Task[None] | None = None
 
-    async def submit(self, member: Member, command: ClientMessage, command_id: str | None) -> Reply:
-        assert isinstance(command, Ballot)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(member, command, command_id, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._run())
-        return await future
-
-    async def _run(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            try:
-                replies = await self._apply(batch)
-            except Exception as exc:  # the whole batch failed: every member is told
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
-                continue
-            for pending, reply in zip(batch, replies, strict=True):
-                if not pending.future.done():
-                    pending.future.set_result(reply)
-
-    async def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-
-    # ------------------------------------------------------------ one batch
-
-    async def _apply(self, batch: list[_Pending]) -> list[Reply]:
+    async def apply(self, batch: list[Pending[Ballot]]) -> list[Reply]:
         replies: list[Reply] = [None] * len(batch)
         decided: set[int] = set()
         async with self.engine.transaction() as tx:
-            duplicates = await self._already_applied(tx, batch, replies, decided)
+            duplicates = await already_applied(tx, batch, replies, decided)
             by_session: dict[str, list[int]] = defaultdict(list)
             for index, pending in enumerate(batch):
                 if index not in decided:
@@ -106,55 +70,16 @@ class BallotBox:
             applied: list[tuple[int, int | None]] = []
             for session_id, indexes in by_session.items():
                 applied += await self._session(tx, uuid.UUID(session_id), batch, indexes, replies)
-            records = [
-                {
-                    "session_id": uuid.UUID(batch[i].member.session_id),
-                    "member_id": uuid.UUID(batch[i].member.member_id),
-                    "command_id": batch[i].command_id,
-                    "seq": seq,
-                    "created_at": utcnow(),
-                }
-                for i, seq in applied
-                if batch[i].command_id is not None
-            ]
-            if records:
-                await tx.db.execute(insert(AppliedCommand), records)
+            await record_applied(tx, batch, applied)
         for index, first in duplicates:  # the same id twice in one batch: one answer
             replies[index] = replies[first]
         return replies
-
-    async def _already_applied(
-        self, tx: Transaction, batch: list[_Pending], replies: list[Reply], decided: set[int]
-    ) -> list[tuple[int, int]]:
-        keyed = [(i, p) for i, p in enumerate(batch) if p.command_id is not None]
-        if not keyed:
-            return []
-        rows = await tx.db.execute(
-            select(AppliedCommand.member_id, AppliedCommand.command_id, AppliedCommand.seq).where(
-                AppliedCommand.member_id.in_({uuid.UUID(p.member.member_id) for _, p in keyed}),
-                AppliedCommand.command_id.in_({p.command_id for _, p in keyed}),
-            )
-        )
-        previous = {(str(member), cid): seq for member, cid, seq in rows}
-        first_of: dict[tuple[str, str | None], int] = {}
-        duplicates = []
-        for index, pending in keyed:
-            key = (pending.member.member_id, pending.command_id)
-            if key in previous:
-                replies[index] = Ack(id=str(pending.command_id), seq=previous[key])
-                decided.add(index)
-            elif key in first_of:
-                duplicates.append((index, first_of[key]))
-                decided.add(index)
-            else:
-                first_of[key] = index
-        return duplicates
 
     async def _session(
         self,
         tx: Transaction,
         session_id: uuid.UUID,
-        batch: list[_Pending],
+        batch: list[Pending[Ballot]],
         indexes: list[int],
         replies: list[Reply],
     ) -> list[tuple[int, int | None]]:

@@ -109,3 +109,46 @@ async def test_a_command_without_a_handler_says_unsupported(live: LiveServer) ->
     error = await ana.recv_type("error")
     assert (error["id"], error["code"]) == ("x1", "unsupported")
     await ana.close()
+
+
+async def test_chats_sent_together_get_their_own_answers_and_one_gap_free_order(
+    live: LiveServer,
+) -> None:
+    rooms = []
+    for title in ("A", "B"):
+        host = await http_create(live, f"Host {title}")
+        seats = [host, *[await http_join(live, host["invite_code"], f"M{n}") for n in range(2)]]
+        sockets = [
+            (await connect_member(live.ws_url, host["session_id"], seat["token"]))[0]
+            for seat in seats
+        ]
+        rooms.append((host["session_id"], sockets))
+    # Every member sends four messages at once (one of them empty): batched on the server.
+    for _, sockets in rooms:
+        for n, ws in enumerate(sockets):
+            for k in range(4):
+                text = "" if (n, k) == (1, 2) else f"m{n}-{k}"
+                await ws.send({"type": "chat", "text": text, "id": f"c{n}-{k}"})
+    for _, sockets in rooms:
+        for n, ws in enumerate(sockets):
+            replies: dict[str, dict[str, Any]] = {}
+            while len(replies) < 4:
+                frame = await ws.next_type("ack", "error")
+                replies[frame["id"]] = frame
+            if n == 1:
+                assert replies["c1-2"]["code"] == "chat_empty"
+            acked = [r["seq"] for r in replies.values() if r["type"] == "ack"]
+            assert len(acked) == (3 if n == 1 else 4) and len(set(acked)) == len(acked)
+        # Every member sees the same 11 chats, in one gap-free seq order.
+        orders = []
+        for ws in sockets:
+            seen: list[dict[str, Any]] = [f for f in ws.frames if f["type"] == "chat"]
+            while len(seen) < 11:
+                seen.append(await ws.recv_type("chat"))
+            seqs = [f["seq"] for f in seen]
+            assert seqs == sorted(seqs) and seqs == list(range(seqs[0], seqs[0] + 11))
+            orders.append([f["text"] for f in seen])
+        assert all(order == orders[0] for order in orders)
+        assert "" not in orders[0]
+        for ws in sockets:
+            await ws.close()
