@@ -25,7 +25,12 @@ ranked methods rank unlisted films below every listed one, tied with each other.
   more robust choice.
 
 Ties: ``winners`` is the whole winner set; ``winner`` is the one earliest in the
-shortlist, a rule every member can check on screen.
+shortlist, a rule every member can check on screen.  ``winner`` is ``None`` only
+when there are no films; with films but no ballots every film ties.
+
+An empty ballot approves nothing and ranks every film equal: it changes no
+winner.  A ballot naming a film outside the shortlist, or naming one twice, is a
+bug in the caller (rounds validate ballots first) and raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -49,12 +54,16 @@ class MethodResult(msgspec.Struct, kw_only=True):
 
 
 def _indexed(films: Sequence[str], ballots: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Ballots as shortlist positions: every method then works on plain int lists."""
     position = {film: i for i, film in enumerate(films)}
     if len(position) != len(films):
         raise ValueError("the shortlist repeats a film")
     indexed = []
     for ballot in ballots:
-        row = [position[film] for film in ballot]  # KeyError → caller's validation failed
+        try:
+            row = [position[film] for film in ballot]
+        except KeyError as missing:  # the round validates ballots: this is a bug upstream
+            raise ValueError(f"a ballot lists {missing.args[0]!r}, not in the shortlist") from None
         if len(set(row)) != len(row):
             raise ValueError("a ballot repeats a film")
         indexed.append(row)
