@@ -21,6 +21,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("watch party: playback command to every member", ["bench/bench_party.py"], ["--seconds", "1"]),
     ("watchlist import: spider, parser, encryption", ["bench/bench_import.py"], ["--repeat", "1"]),
     ("encrypted lists: each step of the envelope", ["bench/bench_crypto.py"], []),
+    ("voting methods: winners on 1,000 ballots", ["bench/bench_methods.py"], []),
     (
         "voting: candidates, methods, a live poll",
         ["bench/bench_voting.py"],

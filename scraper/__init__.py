@@ -1,0 +1,1 @@
+"""The Letterboxd watchlist spider (a Scrapy project); never imports ``server``."""

@@ -1,16 +1,24 @@
-"""Keep usernames and URLs out of every log line (Scrapy logs request URLs by default)."""
+"""Keep usernames and URLs out of every log line (Scrapy logs request URLs by default).
+
+Two layers: :class:`QuietLogFormatter` (the ``LOG_FORMATTER`` setting) never puts a
+request, a referer or an item into Scrapy's own messages, and
+:class:`RedactingFilter`, added to every log handler, rewrites whatever else gets
+through (other loggers, tracebacks, warnings): URLs become ``<url>`` and the
+member's name or link ``<user>``.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from scrapy.logformatter import LogFormatter
 
 __all__ = ["QuietLogFormatter", "RedactingFilter", "install_redaction"]
 
-_URL = re.compile(r"\b(?:https?|wss?)://\S+")
+_URL = re.compile(r"\b(?:https?|wss?|ftp|file)://[^\s'\"<>]+", re.IGNORECASE)
 
 
 class QuietLogFormatter(LogFormatter):
@@ -50,34 +58,56 @@ class QuietLogFormatter(LogFormatter):
 class RedactingFilter(logging.Filter):
     """Rewrites each record with every URL and the given secrets (the username) removed."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Also hide these (case-insensitive, as whole words so ``ana`` spares ``banana``)."""
+        self._secrets.update(s.strip() for s in secrets if s and s.strip())
+        if self._secrets:
+            words = sorted(self._secrets, key=len, reverse=True)
+            alternatives = "|".join(re.escape(word) for word in words)
+            self._pattern = re.compile(
+                rf"(?<![A-Za-z0-9_])(?:{alternatives})(?![A-Za-z0-9_])", re.IGNORECASE
+            )
+
+    def redact(self, text: str) -> str:
+        text = _URL.sub("<url>", text)
+        return self._pattern.sub("<user>", text) if self._pattern else text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            message = str(record.msg)
-        message = _URL.sub("<url>", message)
-        for secret in self.secrets:
-            message = re.sub(re.escape(secret), "<user>", message, flags=re.IGNORECASE)
-        record.msg, record.args = message, ()
+        if isinstance(record.msg, str):
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string must not hide the rest of the line
+                message = record.msg
+            record.msg, record.args = self.redact(message), ()
+        # else a structured event (a dict for structlog's formatter): its formatter
+        # renders it; the import child only ever logs strings.
         if record.exc_info:
-            record.exc_text = _URL.sub(
-                "<url>", logging.Formatter().formatException(record.exc_info)
-            )
-            for secret in self.secrets:
-                record.exc_text = re.sub(
-                    re.escape(secret), "<user>", record.exc_text, flags=re.IGNORECASE
-                )
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
-def install_redaction(secrets: list[str]) -> RedactingFilter:
-    """Attach the filter to every handler of the root logger (Scrapy's included)."""
-    redacting = RedactingFilter(secrets)
+_installed = RedactingFilter()
+
+
+def install_redaction(secrets: Iterable[str]) -> RedactingFilter:
+    """Hide ``secrets`` and URLs in every handler of the root logger (Scrapy's included).
+
+    Idempotent: one shared filter per process, extended with each call's secrets.
+    Meant for the import child process, whose every handler it changes for good.
+    """
+    _installed.add(secrets)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(redacting)
-    return redacting
+        if _installed not in handler.filters:
+            handler.addFilter(_installed)
+    return _installed

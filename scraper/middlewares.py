@@ -1,51 +1,47 @@
 """Retries with exponential back-off that honour ``Retry-After`` (Scrapy's own retry does not).
 
-A 429 or 5xx answer, or a timeout, is retried up to ``BACKOFF_RETRY_TIMES`` times,
-waiting ``Retry-After`` when the site sends it (seconds or an HTTP date, capped at
-``BACKOFF_MAX_DELAY``), else ``BACKOFF_BASE_DELAY × 2^attempt`` with ±25 % jitter.
+A 429 or 5xx answer, or a download error Scrapy counts as transient
+(``RETRY_EXCEPTIONS``: timeouts, refused or lost connections…), is retried up to
+``BACKOFF_RETRY_TIMES`` times.  The wait is ``Retry-After`` when the site sends it
+(seconds or an HTTP date), else ``BACKOFF_BASE_DELAY × 2^attempt`` with ±25 % jitter,
+at most ``BACKOFF_MAX_DELAY``; a ``Retry-After`` longer than that is not waited out:
+the answer goes to the spider, which ends the import as ``rate_limited``.
+
 A 403 is never retried: it is a block or a private list, and asking again would
-only look more like a robot.  The wait happens in this request's path only; the
-asyncio event loop goes on with everything else.
+only look more like a robot.  Nothing is retried once the spider has recorded a
+failure (it is closing).  The wait suspends this request only; the event loop goes
+on with everything else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response
-from twisted.internet.error import (
-    ConnectionDone,
-    ConnectionLost,
-    ConnectionRefusedError,
-    TCPTimedOutError,
-)
-from twisted.internet.error import (
-    TimeoutError as TwistedTimeoutError,
-)
+from scrapy.utils.misc import load_object
 
 __all__ = ["BackoffRetryMiddleware", "retry_after_seconds"]
 
-RETRY_EXCEPTIONS = (
-    TimeoutError,
-    TwistedTimeoutError,
-    TCPTimedOutError,
-    ConnectionRefusedError,
-    ConnectionDone,
-    ConnectionLost,
-)
+logger = logging.getLogger(__name__)
+
+NEVER_RETRIED = frozenset({403})
+DEFAULT_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
     """``Retry-After`` in seconds (a number or an HTTP date), or ``None`` when absent or bad."""
     if not value:
         return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    text = text.strip()
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
     if text.isdigit():
         return float(text)
     try:
@@ -58,46 +54,66 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 
 
 class BackoffRetryMiddleware:
+    """Downloader middleware: bounded, jittered exponential back-off; see the module doc."""
+
+    sleep: Callable[[float], Awaitable[None]] = staticmethod(asyncio.sleep)
+
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.max_retries = int(settings.getint("BACKOFF_RETRY_TIMES", 4))
-        self.base_delay = float(settings.getfloat("BACKOFF_BASE_DELAY", 2.0))
-        self.max_delay = float(settings.getfloat("BACKOFF_MAX_DELAY", 60.0))
-        self.codes = set(settings.getlist("BACKOFF_HTTP_CODES", [429, 500, 502, 503, 504]))
+        self.max_retries = settings.getint("BACKOFF_RETRY_TIMES", 4)
+        self.base_delay = settings.getfloat("BACKOFF_BASE_DELAY", 2.0)
+        self.max_delay = settings.getfloat("BACKOFF_MAX_DELAY", 60.0)
+        codes = {int(code) for code in settings.getlist("BACKOFF_HTTP_CODES", DEFAULT_CODES)}
+        self.codes = frozenset(codes - NEVER_RETRIED)
+        loaded = [load_object(name) for name in settings.getlist("RETRY_EXCEPTIONS")]
+        self.exceptions: tuple[type[BaseException], ...] = (
+            DownloadTimeoutError,
+            TimeoutError,
+            *(cls for cls in loaded if isinstance(cls, type)),
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
         return cls(crawler)
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt + 1``."""
         if retry_after is not None:
-            return min(retry_after, self.max_delay)
-        backoff = self.base_delay * (2.0**attempt)
-        return min(backoff * random.uniform(0.75, 1.25), self.max_delay)
+            return retry_after
+        backoff = self.base_delay * (2.0**attempt) * random.uniform(0.75, 1.25)
+        return min(backoff, self.max_delay)
 
-    async def _retry(self, request: Request, retry_after: float | None) -> Request | None:
+    def _closing(self) -> bool:
+        spider: Any = self.crawler.spider
+        return getattr(spider, "failure", None) is not None
+
+    async def _retry(self, request: Request, why: str, retry_after: float | None) -> Request | None:
         attempt = int(request.meta.get("backoff_attempt", 0))
-        if attempt >= self.max_retries:
+        if attempt >= self.max_retries or request.meta.get("dont_retry") or self._closing():
             return None
-        stats = self.crawler.stats
-        if stats is not None:
-            stats.inc_value("backoff/retries")
-        await asyncio.sleep(self._delay(attempt, retry_after))
-        retried = request.copy()
+        if retry_after is not None and retry_after > self.max_delay:
+            logger.warning("Not waiting %.0f s (Retry-After) for a page: giving up", retry_after)
+            return None
+        wait = self.delay(attempt, retry_after)
+        logger.info("Retrying a page in %.2f s after %s (retry %d)", wait, why, attempt + 1)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"backoff/retries/{why}")
+        await self.sleep(wait)
+        if self._closing():
+            return None
+        retried = request.replace(dont_filter=True)
         retried.meta["backoff_attempt"] = attempt + 1
-        retried.dont_filter = True
         return retried
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
-        if response.status not in self.codes or request.meta.get("dont_retry"):
+        if response.status not in self.codes:
             return response
-        retried = await self._retry(
-            request, retry_after_seconds(response.headers.get("Retry-After"))
-        )
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        retried = await self._retry(request, str(response.status), retry_after)
         return retried or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if not isinstance(exception, RETRY_EXCEPTIONS) or request.meta.get("dont_retry"):
+        if not isinstance(exception, self.exceptions):
             return None
-        return await self._retry(request, None)
+        return await self._retry(request, type(exception).__name__, None)

@@ -1,4 +1,8 @@
-"""Item pipeline: the film limit, enforced on what was actually read."""
+"""Item pipeline: the film limit, enforced on what was actually read.
+
+Page 1's count already stops a list that is too large before it is read; this
+catches a list that grew during the crawl, or a page without a count.
+"""
 
 from __future__ import annotations
 

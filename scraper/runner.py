@@ -9,8 +9,17 @@ on stdout is one of::
     {"event": "done", "films": int, "expected": int | null, "pages_skipped": int}
     {"event": "failed", "reason": str, "message": str}
 
-Exactly one ``done`` or ``failed`` ends the stream.  Scrapy's own logs go to
-stderr at WARNING, with URLs and the username removed.
+A progress line follows each page, after that page's film lines (its ``films`` is
+the number of film lines so far).  Exactly one ``done`` or ``failed`` ends the
+stream; ``done`` also says how many films page 1 announced and how many pages could
+not be read (a partial import).  ``--timeout`` bounds the whole import: past it the
+crawl closes as ``failed``/``timeout``.  A failure is reported as soon as it is
+known, and if closing then takes more than a moment (a page still downloading) the
+process exits anyway.  Film lines may precede a ``failed`` line: they are not a
+partial import, and the reader drops them.
+
+Scrapy's logs go to stderr (``--log-level``, WARNING by default), with URLs and the
+username removed.  The exit code is 0 whenever a done or failed line was written.
 """
 
 from __future__ import annotations
@@ -18,8 +27,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
+import threading
+import traceback
+from collections import deque
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess
@@ -28,111 +42,203 @@ from scrapy.settings import Settings
 from scraper import settings as project_settings
 from scraper.items import FilmItem
 from scraper.logfilter import install_redaction
-from scraper.spiders.watchlist import WatchlistSpider
+from scraper.parsing import DEFAULT_BASE_URL
+from scraper.source import InvalidSource, parse_source
+from scraper.spiders.watchlist import IMPORT_FAILED, PAGE_PARSED, WatchlistSpider
 
-__all__ = ["ImportRun", "main"]
+__all__ = ["MESSAGES", "ImportRun", "main"]
 
 MESSAGES = {
     "not_found": "There is no Letterboxd member with that name.",
     "private": "That watchlist is private.",
     "empty": "That watchlist is empty.",
-    "rate_limited": "Letterboxd kept asking us to slow down.",
-    "blocked": "Letterboxd did not let us read the watchlist.",
+    "rate_limited": "Letterboxd kept asking us to slow down; try again later.",
+    "blocked": "Letterboxd did not let us read the watchlist; upload your data export instead.",
     "timeout": "Letterboxd took too long to answer.",
     "too_large": "That watchlist is larger than this server imports.",
-    "invalid_source": "That is not a Letterboxd watchlist.",
+    "invalid_source": "That is not a Letterboxd username or watchlist link.",
 }
+GRACE_S = 3.0
+"""How long closing may take after a failure (or past ``--timeout``) before the process exits."""
+MAX_SOURCE = 1024
 
 
 class ImportRun:
-    """Collects the spider's signals into JSON lines (bound methods: Scrapy keeps weak refs)."""
+    """Turns the crawl's signals into JSON lines.
+
+    Its handlers are bound methods of this long-lived object: Scrapy keeps only weak
+    references to signal handlers, so a lambda would be collected and never called.
+    """
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.films = 0
-        self.spider: WatchlistSpider | None = None
-        self.closed_reason: str | None = None
+        self.ended = False
+        self._lock = threading.Lock()
+        self._pending: deque[tuple[int, int | None, int]] = deque()
 
-    def emit(self, payload: dict[str, Any]) -> None:
+    def _write(self, payload: dict[str, Any]) -> None:
         self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
         self.out.flush()
 
-    def progress(self, pages: int, pages_total: int | None, films: int) -> None:
-        self.emit({"event": "progress", "pages": pages, "pages_total": pages_total, "films": films})
+    def _flush_progress(self, *, everything: bool = False) -> None:
+        """Progress lines whose page's films have all been written."""
+        while self._pending and (everything or self._pending[0][2] <= self.films):
+            pages, pages_total, _ = self._pending.popleft()
+            payload = {"pages": pages, "pages_total": pages_total, "films": self.films}
+            self._write({"event": "progress", **payload})
 
-    def spider_opened(self, spider: WatchlistSpider) -> None:
-        self.spider = spider
-        spider.on_progress = self.progress
-
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        self.closed_reason = reason
+    def page_parsed(self, spider: WatchlistSpider) -> None:
+        with self._lock:
+            if not self.ended:
+                self._pending.append((spider.pages_done, spider.pages_total, spider.films_so_far))
+                self._flush_progress()
 
     def item_scraped(self, item: Any) -> None:
-        if isinstance(item, FilmItem):
-            self.films += 1
-            self.emit({"event": "film", **dataclasses.asdict(item)})
+        if not isinstance(item, FilmItem):
+            return
+        with self._lock:
+            if not self.ended:
+                self.films += 1
+                self._write({"event": "film", **dataclasses.asdict(item)})
+                self._flush_progress()
 
-    def finish(self, timed_out: bool) -> None:
-        spider = self.spider
-        reason = "timeout" if timed_out else (spider.failure if spider else "invalid_source")
+    def end(self, reason: str | None, message: str | None = None, **done: Any) -> None:
+        """Write the one terminal line (later calls do nothing)."""
+        with self._lock:
+            if self.ended:
+                return
+            self.ended = True
+            self._flush_progress(everything=True)
+            if reason is None:
+                self._write({"event": "done", "films": self.films, **done})
+            else:
+                self._write(
+                    {"event": "failed", "reason": reason, "message": message or MESSAGES[reason]}
+                )
+
+    def import_failed(self, spider: WatchlistSpider) -> None:
+        """Say so at once; the crawl may take a while to close, so leave soon regardless."""
+        self.end(spider.failure, spider.failure_message)
+        leave = threading.Timer(GRACE_S, os._exit, (0,))
+        leave.daemon = True
+        leave.start()
+
+    def conclude(self, spider: WatchlistSpider) -> None:
+        """The outcome of a crawl that ended by itself."""
+        reason = spider.failure
         if reason is None and self.films == 0:
             reason = "empty"
         if reason is not None:
-            self.emit({"event": "failed", "reason": reason, "message": MESSAGES[reason]})
+            self.end(reason, spider.failure_message)
             return
-        assert spider is not None
-        self.emit(
-            {
-                "event": "done",
-                "films": self.films,
-                "expected": spider.films_expected,
-                "pages_skipped": spider.pages_skipped,
-            }
-        )
+        self.end(None, expected=spider.films_expected, pages_skipped=spider.pages_skipped)
+
+    def abandon(self) -> None:
+        """Watchdog: closing did not finish in time; report and leave at once."""
+        self.end("timeout")
+        os._exit(0)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def build_settings(args: argparse.Namespace) -> Settings:
+    """The project's settings with this run's limits on top."""
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
-    settings.set("DOWNLOAD_DELAY", args.delay, priority="cmdline")
-    settings.set("AUTOTHROTTLE_START_DELAY", max(args.delay, 0.01), priority="cmdline")
-    settings.set("AUTOTHROTTLE_ENABLED", args.delay > 0, priority="cmdline")
-    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", args.concurrency, priority="cmdline")
-    settings.set("CONCURRENT_REQUESTS", max(args.concurrency, 1), priority="cmdline")
-    settings.set("CLOSESPIDER_TIMEOUT", args.timeout, priority="cmdline")
-    settings.set("DOWNLOAD_TIMEOUT", min(args.page_timeout, args.timeout), priority="cmdline")
-    settings.set("BACKOFF_BASE_DELAY", args.backoff, priority="cmdline")
-    settings.set("BACKOFF_MAX_DELAY", max(args.backoff * 30, 1.0), priority="cmdline")
-    settings.set("FILMNIGHT_MAX_PAGES", args.max_pages, priority="cmdline")
-    settings.set("FILMNIGHT_MAX_FILMS", args.max_films, priority="cmdline")
-    settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    overrides: dict[str, Any] = {
+        "DOWNLOAD_DELAY": args.delay,
+        "AUTOTHROTTLE_ENABLED": args.delay > 0,
+        "AUTOTHROTTLE_START_DELAY": max(args.delay, 0.01),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+        "CONCURRENT_REQUESTS": args.concurrency,
+        "DOWNLOAD_TIMEOUT": min(args.page_timeout, args.timeout),
+        "BACKOFF_BASE_DELAY": args.backoff,
+        "BACKOFF_RETRY_TIMES": args.retries,
+        "FILMNIGHT_TIMEOUT": args.timeout,
+        "FILMNIGHT_MAX_PAGES": args.max_pages,
+        "FILMNIGHT_MAX_FILMS": args.max_films,
+        "LOG_LEVEL": args.log_level,
+    }
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
     return settings
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scraper", description=__doc__)
-    parser.add_argument("--base-url", default="https://letterboxd.com")
-    parser.add_argument("--max-pages", type=int, default=100)
-    parser.add_argument("--max-films", type=int, default=5000)
-    parser.add_argument("--delay", type=float, default=1.0, help="seconds between requests")
-    parser.add_argument("--concurrency", type=int, default=1, help="requests at once")
-    parser.add_argument("--timeout", type=float, default=120.0, help="the whole import")
-    parser.add_argument("--page-timeout", type=float, default=20.0, help="one page")
-    parser.add_argument("--backoff", type=float, default=2.0, help="first retry wait")
-    return parser
+def _positive(kind: type[int] | type[float]) -> Any:
+    def convert(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError("must be positive")
+        return value
+
+    return convert
+
+
+def _site(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        raise argparse.ArgumentTypeError("must be an http(s) site address")
+    return text
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="python -m scraper",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cli.add_argument("--base-url", type=_site, default=DEFAULT_BASE_URL, help="the site")
+    cli.add_argument("--max-pages", type=_positive(int), default=100)
+    cli.add_argument("--max-films", type=_positive(int), default=5000)
+    cli.add_argument("--delay", type=_not_negative, default=1.0, help="seconds between requests")
+    cli.add_argument("--concurrency", type=_positive(int), default=1, help="requests at once")
+    cli.add_argument("--timeout", type=_positive(float), default=300.0, help="the whole import")
+    cli.add_argument("--page-timeout", type=_positive(float), default=20.0, help="one page")
+    cli.add_argument("--backoff", type=_not_negative, default=2.0, help="first retry's wait")
+    cli.add_argument("--retries", type=int, default=4, help="retries of one page")
+    cli.add_argument("--log-level", default="WARNING", help="of Scrapy's logs on stderr")
+    return cli
 
 
 def main(argv: list[str] | None = None, stdin: IO[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    source = (stdin or sys.stdin).readline().strip()
+    args = parser().parse_args(argv)
+    source = (stdin or sys.stdin).readline(MAX_SOURCE).strip()
     run = ImportRun(sys.stdout)
-    process = AsyncCrawlerProcess(_settings(args))
-    install_redaction([source])
+    try:
+        username = parse_source(source, args.base_url)
+    except InvalidSource:
+        run.end("invalid_source")
+        return 0
+    redaction = install_redaction([source, username])
+    try:
+        return _crawl(args, username, run)
+    except Exception:  # a crash: say what broke on stderr, never whose list it was
+        sys.stderr.write(redaction.redact(traceback.format_exc()))
+        return 2
+
+
+def _crawl(args: argparse.Namespace, username: str, run: ImportRun) -> int:
+    process = AsyncCrawlerProcess(build_settings(args))
+    install_redaction([])  # onto the log handler Scrapy has just installed
     crawler = process.create_crawler(WatchlistSpider)
-    crawler.signals.connect(run.spider_opened, signal=signals.spider_opened)
     crawler.signals.connect(run.item_scraped, signal=signals.item_scraped)
-    crawler.signals.connect(run.spider_closed, signal=signals.spider_closed)
-    process.crawl(crawler, username=source, base_url=args.base_url)
-    process.start()
-    run.finish(timed_out=run.closed_reason == "closespider_timeout")
+    crawler.signals.connect(run.page_parsed, signal=PAGE_PARSED)
+    crawler.signals.connect(run.import_failed, signal=IMPORT_FAILED)
+    watchdog = threading.Timer(args.timeout + GRACE_S, run.abandon)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        process.crawl(crawler, username=username, base_url=args.base_url)
+        process.start()
+    finally:
+        watchdog.cancel()
+    if not isinstance(crawler.spider, WatchlistSpider):  # it never started: a crash
+        return 1
+    run.conclude(crawler.spider)
     return 0

@@ -1,169 +1,241 @@
-"""The spider end to end, as the server runs it (``python -m scraper``), against the fake site."""
+"""The spider's decisions, page by page, on the fake site's real markup (no network)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+import asyncio
 from typing import Any
 
 import pytest
+from scrapy import Request
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy.http import HtmlResponse
+from twisted.python.failure import Failure
 
-from tests.support.letterboxd_site import FakeSite, FakeUser, letterboxd_site, make_films
+from scraper.items import FilmItem
+from scraper.spiders.watchlist import WatchlistSpider
+from tests.support.letterboxd_site import (
+    CHALLENGE,
+    NOT_FOUND,
+    PRIVATE,
+    RATE_LIMITED,
+    FakeUser,
+    make_films,
+    render_page,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Run:
-    lines: list[dict[str, Any]]
-    stderr: str
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.lines[-1]
-
-    @property
-    def films(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line["event"] == "film"]
-
-    @property
-    def progress(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line["event"] == "progress"]
+BASE = "https://letterboxd.com"
 
 
-def scrape(site: FakeSite, source: str, *extra: str, timeout: float = 20) -> Run:
-    args = [
-        sys.executable, "-m", "scraper", "--base-url", site.base_url,
-        "--delay", "0", "--concurrency", "4", "--backoff", "0.05", "--timeout", str(timeout),
-        *extra,
-    ]  # fmt: skip
-    done = subprocess.run(
-        args, input=source + "\n", capture_output=True, text=True, timeout=60, cwd=ROOT, check=True
+def spider(**kwargs: Any) -> WatchlistSpider:
+    return WatchlistSpider(**{"username": "ana", "base_url": BASE, "max_pages": 100, **kwargs})
+
+
+def respond(
+    crawl: WatchlistSpider,
+    page: int,
+    body: str | None = None,
+    *,
+    user: FakeUser | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    reread: bool = False,
+) -> list[Any]:
+    """Everything the spider yields for one answer to page ``page``."""
+    if body is None and user is not None:
+        body = render_page(user, "ana", page)
+    url = crawl.page_url(page)
+    request = Request(url, meta={"page": page, "redirects": 0, "reread": reread})
+    response = HtmlResponse(
+        url, status=status, headers=headers or {}, body=(body or "").encode(), request=request
     )
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert sum(line["event"] in ("done", "failed") for line in lines) == 1
-    return Run(lines, done.stderr)
+    return list(crawl.parse_page(response))
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[FakeSite]:
-    users = {
-        "ana": FakeUser(films=make_films(60)),
-        "old": FakeUser(films=make_films(40), markup="2023"),
-        "hidden": FakeUser(private=True),
-        "walled": FakeUser(blocked=True),
-        "nobody_watches": FakeUser(),
-        "busy": FakeUser(films=make_films(60), rate_limit_every=2, retry_after="0"),
-        "always_busy": FakeUser(films=make_films(30), rate_limit_every=1, retry_after=None),
-        "slow": FakeUser(films=make_films(60), hang_page=2),
-        "huge": FakeUser(films=make_films(300 * 28)),
-        "broken": FakeUser(films=make_films(84), truncate_page=2, empty_page=3),
-        "moved": FakeUser(redirect_to="https://evil.example/ana/watchlist/"),
-    }
-    with letterboxd_site(users) as running:
-        yield running
+def requested_pages(output: list[Any]) -> list[int]:
+    return [r.meta["page"] for r in output if isinstance(r, Request)]
 
 
-def test_every_page_is_read_once_and_each_film_yielded_once(site: FakeSite) -> None:
-    run = scrape(
-        site,
-        "https://letterboxd.com/ana/watchlist/".replace("https://letterboxd.com", site.base_url),
-    )
-    assert run.last == {"event": "done", "films": 60, "expected": 60, "pages_skipped": 0}
-    expected = make_films(60)
-    assert sorted(f["lid"] for f in run.films) == sorted(f.lid for f in expected)
-    assert {f["title"] for f in run.films} >= {"(500) Days of Summer", "1917", "1984"}
-    assert [p["pages_total"] for p in run.progress] == [3, 3, 3]
-    assert run.progress[-1] == {"event": "progress", "pages": 3, "pages_total": 3, "films": 60}
-    pages = [p for p in site.requests if p.startswith("/ana/")]
-    assert sorted(pages) == ["/ana/watchlist/", "/ana/watchlist/page/2/", "/ana/watchlist/page/3/"]
-    assert "/robots.txt" in site.requests
+def films(output: list[Any]) -> list[FilmItem]:
+    return [item for item in output if isinstance(item, FilmItem)]
 
 
-def test_the_older_markup_is_read_too(site: FakeSite) -> None:
-    run = scrape(site, "old")
-    assert run.last["event"] == "done" and run.last["films"] == 40
-    assert all(f["slug"] and f["lid"] is None for f in run.films)
+def test_page_one_schedules_every_other_page_then_yields_its_films() -> None:
+    crawl = spider()
+    user = FakeUser(films=make_films(60))
+    output = respond(crawl, 1, user=user)
+    assert requested_pages(output) == [2, 3]
+    assert [r.url for r in output if isinstance(r, Request)] == [
+        "https://letterboxd.com/ana/watchlist/page/2/",
+        "https://letterboxd.com/ana/watchlist/page/3/",
+    ]
+    assert len(films(output)) == 28
+    assert (crawl.pages_done, crawl.pages_total, crawl.films_so_far) == (1, 3, 28)
+    assert crawl.films_expected == 60 and crawl.failure is None
+    # Later pages never ask for more (the count already said how many there are).
+    assert requested_pages(respond(crawl, 3, user=user)) == []
+    assert (crawl.pages_done, crawl.films_so_far) == (2, 32)
+
+
+def test_films_seen_on_an_earlier_page_are_not_yielded_again() -> None:
+    crawl = spider()
+    listed = make_films(60)
+    respond(crawl, 1, user=FakeUser(films=listed))
+    # Two films were added at the top meanwhile: page 2 now starts with page 1's last two.
+    shifted = FakeUser(films=make_films(2, start=500) + listed)
+    second = films(respond(crawl, 2, user=shifted))
+    assert len(second) == 26
+    assert {f.lid for f in second}.isdisjoint({f.lid for f in listed[:28]})
 
 
 @pytest.mark.parametrize(
-    ("user", "reason"),
+    ("limits", "films_listed"), [({"max_pages": 2}, 57), ({"max_films": 50}, 51)]
+)
+def test_a_list_over_a_limit_is_refused_from_page_one(
+    limits: dict[str, int], films_listed: int
+) -> None:
+    crawl = spider(**limits)
+    output = respond(crawl, 1, user=FakeUser(films=make_films(films_listed)))
+    assert output == [] and crawl.failure == "too_large"
+
+
+def without_page_numbers(user: FakeUser, page: int) -> str:
+    """The page with only the next/previous links left of its pagination."""
+    html = render_page(user, "ana", page) or ""
+    start = html.find('<div class="paginate-pages">')
+    if start < 0:
+        return html
+    end = html.index("</div>", start) + len("</div>")
+    return html[:start] + html[end:]
+
+
+def test_without_a_count_the_pagination_tells_the_pages_or_is_walked() -> None:
+    user = FakeUser(films=make_films(60), show_count=False)
+    numbered = spider()
+    assert requested_pages(respond(numbered, 1, user=user)) == [2, 3]
+    assert numbered.pages_total == 3
+    walked = spider()
+    assert requested_pages(respond(walked, 1, without_page_numbers(user, 1))) == [2]
+    assert walked.pages_total is None
+    assert requested_pages(respond(walked, 2, without_page_numbers(user, 2))) == [3]
+    assert requested_pages(respond(walked, 3, without_page_numbers(user, 3))) == []
+    assert walked.films_so_far == 60 and walked.failure is None
+    assert walked.pages_total == 3  # known once the last page is reached
+
+
+def test_walking_past_the_page_limit_is_too_large() -> None:
+    crawl = spider(max_pages=2)
+    user = FakeUser(films=make_films(90), show_count=False)
+    assert requested_pages(respond(crawl, 1, without_page_numbers(user, 1))) == [2]
+    assert requested_pages(respond(crawl, 2, without_page_numbers(user, 2))) == []
+    assert crawl.failure == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "reason"),
     [
-        ("nobody_here", "not_found"),
-        ("hidden", "private"),
-        ("walled", "blocked"),
-        ("nobody_watches", "empty"),
-        ("moved", "invalid_source"),
-        ("../etc", "invalid_source"),
+        (404, NOT_FOUND, {}, "not_found"),
+        (403, PRIVATE, {}, "private"),
+        (403, CHALLENGE, {"cf-mitigated": "challenge"}, "blocked"),
+        (403, "<html>Forbidden</html>", {}, "blocked"),
+        (429, RATE_LIMITED, {}, "rate_limited"),
+        (503, "<html>down</html>", {}, "timeout"),
+        (400, "<html>bad</html>", {}, "blocked"),
     ],
 )
-def test_failures_are_typed(site: FakeSite, user: str, reason: str) -> None:
-    run = scrape(site, user)
-    assert (run.last["event"], run.last["reason"]) == ("failed", reason)
-    assert run.last["message"] and user not in run.last["message"]
+def test_failed_first_pages_are_typed(
+    status: int, body: str, headers: dict[str, str], reason: str
+) -> None:
+    crawl = spider()
+    assert respond(crawl, 1, body, status=status, headers=headers) == []
+    assert crawl.failure == reason
 
 
-def test_a_block_is_never_retried(site: FakeSite) -> None:
-    before = site.requests.count("/walled/watchlist/")
-    scrape(site, "walled")
-    assert site.requests.count("/walled/watchlist/") == before + 1
+def test_an_empty_list_is_empty() -> None:
+    crawl = spider()
+    assert respond(crawl, 1, user=FakeUser()) == []
+    assert crawl.failure == "empty"
 
 
-def test_429_on_every_other_request_still_imports_everything(site: FakeSite) -> None:
-    run = scrape(site, "busy")
-    assert run.last["event"] == "done" and run.last["films"] == 60
+def test_a_page_past_the_end_after_the_list_shrank_is_not_a_failure() -> None:
+    crawl = spider()
+    respond(crawl, 1, user=FakeUser(films=make_films(60)))
+    assert respond(crawl, 3, NOT_FOUND, status=404) == []
+    assert crawl.failure is None and crawl.pages_done == 2 and crawl.pages_skipped == 0
 
 
-def test_429_on_every_request_ends_rate_limited_after_backing_off(site: FakeSite) -> None:
-    before = site.requests.count("/always_busy/watchlist/")
-    run = scrape(site, "always_busy")
-    assert run.last["reason"] == "rate_limited"
-    assert site.requests.count("/always_busy/watchlist/") - before == 5  # 1 + 4 retries
+def test_a_broken_page_is_asked_for_once_more_then_kept_for_what_it_holds() -> None:
+    crawl = spider()
+    user = FakeUser(films=make_films(84), truncate_page=2)
+    respond(crawl, 1, user=user)
+    first = respond(crawl, 2, user=user)
+    assert requested_pages(first) == [2] and films(first) == []
+    again = first[0]
+    assert again.dont_filter and again.meta["reread"]
+    second = respond(crawl, 2, user=user, reread=True)
+    assert 0 < len(films(second)) < 28
+    assert crawl.pages_skipped == 1 and crawl.failure is None
 
 
-def test_a_page_that_never_answers_ends_in_timeout(site: FakeSite) -> None:
-    run = scrape(site, "slow", "--page-timeout", "1", "--timeout", "4", timeout=4)
-    assert run.last["reason"] == "timeout"
+def test_a_first_page_that_is_no_watchlist_at_all_ends_as_blocked() -> None:
+    crawl = spider()
+    nothing = "<html><body><p>Hello</p></body></html>"
+    assert requested_pages(respond(crawl, 1, nothing)) == [1]
+    assert respond(crawl, 1, nothing, reread=True) == []
+    assert crawl.failure == "blocked" and crawl.failure_message
 
 
-def test_a_list_over_the_page_limit_is_refused_before_it_is_read(site: FakeSite) -> None:
-    run = scrape(site, "huge", "--max-pages", "100")
-    assert run.last["reason"] == "too_large"
-    assert not any(p.startswith("/huge/watchlist/page/") for p in site.requests)
-    films = scrape(site, "ana", "--max-films", "50")
-    assert films.last["reason"] == "too_large"
+def test_redirects_stay_on_the_site_or_the_import_stops() -> None:
+    crawl = spider()
+    moved = respond(crawl, 1, "", status=301, headers={"Location": "/ana_new/watchlist/"})
+    assert [r.url for r in moved] == ["https://letterboxd.com/ana_new/watchlist/"]
+    assert moved[0].meta["redirects"] == 1
+    for elsewhere in (
+        "https://evil.example/ana/watchlist/",
+        "//evil.example/ana/",
+        "http://letterboxd.com/ana/watchlist/",
+        "https://letterboxd.com:8443/ana/watchlist/",
+    ):
+        away = spider()
+        assert respond(away, 1, "", status=302, headers={"Location": elsewhere}) == []
+        assert away.failure == "invalid_source"
 
 
-def test_truncated_and_filmless_pages_give_a_partial_import_that_says_so(site: FakeSite) -> None:
-    run = scrape(site, "broken")
-    assert run.last["event"] == "done"
-    assert 28 < run.last["films"] < 84 and run.last["expected"] == 84
-    assert run.last["pages_skipped"] == 1  # page 3 had no films; page 2 gave what it held
+def test_a_bad_username_never_starts_a_request() -> None:
+    crawl = WatchlistSpider(username="../etc/passwd", base_url=BASE)
+    assert crawl.failure == "invalid_source" and crawl.username is None
+
+    async def first_requests() -> list[Request]:
+        return [request async for request in crawl.start()]
+
+    assert asyncio.run(first_requests()) == []
 
 
-def test_logs_never_name_the_member_or_a_url(site: FakeSite) -> None:
-    run = scrape(site, "busy")
-    assert "busy" not in run.stderr.lower()
-    assert "http://" not in run.stderr and "https://" not in run.stderr
-    for line in run.lines:
-        if line["event"] != "film":
-            assert "busy" not in json.dumps(line)
+def test_the_base_url_comes_from_the_environment_and_must_be_a_site(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FILMNIGHT_LETTERBOXD_URL", "http://127.0.0.1:8765/")
+    crawl = WatchlistSpider(username="http://127.0.0.1:8765/ana/")
+    assert crawl.page_url(2) == "http://127.0.0.1:8765/ana/watchlist/page/2/"
+    monkeypatch.delenv("FILMNIGHT_LETTERBOXD_URL")
+    assert WatchlistSpider(username="ana").page_url(1) == "https://letterboxd.com/ana/watchlist/"
+    for bad in ("file:///etc", "letterboxd.com", "https://user@letterboxd.com"):
+        with pytest.raises(ValueError, match="base_url"):
+            WatchlistSpider(username="ana", base_url=bad)
 
 
-def test_scrapy_crawl_works_from_the_repository_root(site: FakeSite, tmp_path: Path) -> None:
-    out = tmp_path / "out.jsonl"
-    env = {**os.environ, "FILMNIGHT_LETTERBOXD_URL": site.base_url}
-    subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "watchlist", "-a", "username=ana", "-O", str(out),
-         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    items = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(items) == 60 and {"title", "year", "slug", "lid", "film_id", "poster_url"} <= set(
-        items[0]
-    )
+def test_download_errors_are_typed() -> None:
+    robots = spider()
+    robots.page_failed(Failure(IgnoreRequest("Forbidden by robots.txt")))  # type: ignore[no-untyped-call]
+    assert robots.failure == "blocked"
+    slow = spider()
+    slow.page_failed(Failure(DownloadTimeoutError("took longer than 20 s")))  # type: ignore[no-untyped-call]
+    assert slow.failure == "timeout"
+
+
+def test_a_crawl_stopped_from_outside_did_not_finish() -> None:
+    stopped = spider()
+    stopped.closed("shutdown")
+    assert stopped.failure == "timeout"
+    finished = spider()
+    finished.closed("finished")
+    assert finished.failure is None

@@ -1,10 +1,13 @@
 """A local fake of letterboxd.com's watchlist pages, faithful to the real markup of each era.
 
-It serves ``/{user}/watchlist/`` and ``/{user}/watchlist/page/N/`` with 28 films a
-page, the count in the heading and ``data-num-entries``, pagination with gaps, the
-site header's own ``react-component``, ``robots.txt``, and the real failure pages:
-404 for unknown users and past the last page, the "Professor Falken" 403 for a
-hidden list, Cloudflare's challenge 403 for a blocked client, and "Error 1015" 429s.
+It serves ``/{user}/watchlist/`` and ``/{user}/watchlist/page/N/`` (28 films a page
+by default) with the count in the heading (``1,234&nbsp;films``) and in
+``data-num-entries``, the pagination (``a.next``, a disabled ``span.next`` on the
+last page, ``li.paginate-page`` with ``unseen-pages`` gaps; none for one page),
+the site header's own ``react-component``, member profiles, ``robots.txt``, and the
+real failure pages: 404 for unknown members and past the last page, the "Professor
+Falken" 403 for a hidden list, Cloudflare's challenge 403 for a blocked client, and
+"Error 1015" 429s.  See the project's notes on Letterboxd's markup.
 """
 
 from __future__ import annotations
@@ -13,13 +16,26 @@ import contextlib
 import html
 import json
 import threading
-import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
-__all__ = ["FakeFilm", "FakeSite", "FakeUser", "letterboxd_site", "make_films"]
+__all__ = [
+    "CHALLENGE",
+    "NOT_FOUND",
+    "PRIVATE",
+    "RATE_LIMITED",
+    "ROBOTS",
+    "FakeFilm",
+    "FakeSite",
+    "FakeUser",
+    "Markup",
+    "letterboxd_site",
+    "make_films",
+    "render_page",
+]
 
 Markup = Literal["current", "2025", "2023", "2022"]
 
@@ -33,109 +49,173 @@ class FakeFilm:
     film_id: int
     cache_key: str = "a1b2c3"
 
+    @property
+    def name(self) -> str:
+        """``Title (Year)``, as ``data-item-name`` shows it."""
+        return f"{self.title} ({self.year})" if self.year else self.title
+
 
 @dataclass
 class FakeUser:
     films: list[FakeFilm] = field(default_factory=list)
     markup: Markup = "current"
     private: bool = False
+    """The watchlist answers the "Professor Falken" 403 (the profile stays 200)."""
     blocked: bool = False
+    """Every page of this member answers Cloudflare's challenge 403."""
     rate_limit_every: int = 0
-    """Answer 429 to every Nth watchlist request (0: never)."""
-    retry_after: str | None = "0"
+    """Answer 429 to every Nth watchlist request of this member (0: never)."""
+    retry_after: str | None = None
+    """The 429's ``Retry-After`` (seconds or an HTTP date); Letterboxd usually sends none."""
     hang_page: int | None = None
+    """This page is never answered."""
     truncate_page: int | None = None
+    """This page's HTML is cut in the middle of the grid."""
     empty_page: int | None = None
-    """Serve this page with the frame but no films (a broken page)."""
+    """This page has the watchlist's frame but no films."""
     redirect_to: str | None = None
+    """The watchlist answers 301 to this address."""
     per_page: int = 28
+    show_count: bool = True
+    """False: no ``data-num-entries`` nor heading count (the pagination tells the pages)."""
 
 
-TRICKY = [
-    ("(500) Days of Summer", 2009),
-    ("Birdman or (The Unexpected Virtue of Ignorance)", 2014),
-    ("1917", 2019),
-    ("1984", 1984),
-    ('"Crocodile" Dundee', 1986),
-    ("Amélie", 2001),
-    ("Leo", 2023),
-    ("Leo", 2023),
-    ("Untitled Project", None),
+TRICKY: list[tuple[str, int | None, str | None]] = [
+    ("(500) Days of Summer", 2009, None),
+    ("Birdman or (The Unexpected Virtue of Ignorance)", 2014, None),
+    ("1917", 2019, None),
+    ("1984", 1984, None),
+    ('"Crocodile" Dundee', 1986, None),
+    ("Amélie", 2001, None),
+    ("Leo", 1962, None),
+    ("Leo", 2023, None),
+    ("Leo", 2023, None),
+    ("Untitled Project", None, None),
+    ("Ocean's Eleven", 2001, None),
+    ("2001: A Space Odyssey", 1968, None),
+    ("千と千尋の神隠し", 2001, "spirited-away"),
+    ("Tom & Jerry <Special>", None, None),
 ]
+"""Titles that break naive parsing: parentheses, numbers, quotes, repeats, no year."""
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _lid(n: int) -> str:
     out = ""
-    n += 1000
+    n += 100_000
     while n:
         n, rest = divmod(n, len(_ALPHABET))
         out = _ALPHABET[rest] + out
     return out
 
 
+def _slugify(title: str) -> str:
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = ["".join(c for c in word.lower() if c.isalnum()) for word in plain.split()]
+    return "-".join(word for word in words if word)
+
+
 def make_films(count: int, start: int = 0) -> list[FakeFilm]:
-    """``count`` distinct films; the first ones have tricky titles (parentheses, numbers…)."""
+    """``count`` distinct films; the first ones have tricky titles (see :data:`TRICKY`).
+
+    Slugs follow Letterboxd's rule: a repeated title gets ``-{year}``, a repeated
+    title and year ``-1`` (*Leo* is ``leo``, ``leo-2023`` and ``leo-2023-1``).
+    """
     films = []
     used: set[str] = set()
     for i in range(start, start + count):
-        title, year = TRICKY[i] if i < len(TRICKY) else (f"Film Number {i}", 1950 + i % 70)
-        base = "-".join("".join(c for c in w.lower() if c.isalnum()) for w in title.split())
-        slug = base.strip("-") or f"film-{i}"
+        if i < len(TRICKY):
+            title, year, slug = TRICKY[i]
+        else:
+            title, year, slug = f"Film Number {i}", 1920 + i % 100, None
+        slug = slug or _slugify(title) or f"film-{i}"
         if slug in used:
             slug = f"{slug}-{year}" if f"{slug}-{year}" not in used else f"{slug}-{year}-1"
         used.add(slug)
-        films.append(FakeFilm(title, year, slug, _lid(i), 100_000 + i))
+        films.append(FakeFilm(title, year, slug, _lid(i), 100_000 + i, f"{i:x}k"))
     return films
 
 
 HEADER = (
-    '<header class="site-header"><div class="react-component" data-component-class="Nav" '
-    'data-item-name="Not a film (2000)" data-item-slug="not-a-film"></div></header>'
+    '<header class="site-header js-hide-in-app" id="header"><section>'
+    '<div class="react-component" data-component-class="GlobalNavigation"'
+    ' data-item-name="Letterboxd (2011)" data-item-slug="letterboxd"'
+    ' data-item-link="/film/letterboxd/"></div></section></header>'
 )
-ROBOTS = "User-agent: *\nDisallow: /*/by/*\nDisallow: /*/genre/*\nDisallow: /*/decade/*\n"
+"""The site header: a ``react-component`` outside the grid that must not become a film."""
+FOOTER = '<footer class="site-footer"><p>© Letterboxd Limited.</p></footer>'
+ROBOTS = (
+    "User-agent: *\n"
+    "Disallow: /*/by/*\n"
+    "Disallow: /*/genre/*\n"
+    "Disallow: /*/decade/*\n"
+    "Disallow: /*/on/*\n"
+    "Disallow: /*/year/*\n"
+    "Disallow: /search/\n"
+    "Disallow: /settings/\n"
+)
 NOT_FOUND = (
-    "<html><head><title>Letterboxd</title></head><body>"
-    "<section class='message'><p>Sorry, we can’t find the page you’ve requested.</p>"
-    "</section></body></html>"
+    '<!DOCTYPE html><html lang="en"><head><title>Letterboxd • Social film discovery.</title>'
+    f"</head><body>{HEADER}<section class='message'><h1 class='title'>Page not found</h1>"
+    "<p>Sorry, we can’t find the page you’ve requested.</p></section>"
+    f"{FOOTER}</body></html>"
 )
 PRIVATE = (
-    "<html><body><section class='message'><h2>Access denied</h2><p>Sorry, Professor Falken"
-    " has made this watchlist classified.</p></section></body></html>"
+    '<!DOCTYPE html><html lang="en"><head><title>Letterboxd • Social film discovery.</title>'
+    f"</head><body>{HEADER}<section class='message'><h1 class='title'>Access denied</h1>"
+    "<p>Sorry, Professor Falken has made this watchlist classified.</p></section>"
+    f"{FOOTER}</body></html>"
 )
 CHALLENGE = (
-    "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
-    "<script>window._cf_chl_opt={cvId: '3'};</script></body></html>"
+    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
+    '<meta http-equiv="refresh" content="360"></head><body><div class="main-wrapper">'
+    "<noscript>Enable JavaScript and cookies to continue</noscript></div>"
+    "<script>(function(){window._cf_chl_opt={cvId: '3',cZone: 'letterboxd.com',"
+    "cType: 'managed'};var cpo=document.createElement('script');"
+    "cpo.src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1';"
+    "document.getElementsByTagName('head')[0].appendChild(cpo);}());</script></body></html>"
 )
 RATE_LIMITED = (
-    "<html><head><title>Error 1015</title></head><body><h1>You are being rate limited</h1>"
-    "</body></html>"
+    '<!DOCTYPE html><html lang="en-US"><head><title>Access denied | letterboxd.com used'
+    " Cloudflare to restrict access</title></head><body><div id='cf-error-details'>"
+    "<h1><span class='cf-error-type'>Error</span> <span class='cf-error-code'>1015</span></h1>"
+    "<h2 class='cf-subheadline'>You are being rate limited</h2></div></body></html>"
 )
 
 
 def _item(film: FakeFilm, markup: Markup) -> str:
     esc = html.escape
-    name = f"{film.title} ({film.year})" if film.year else film.title
     if markup in ("current", "2025"):
-        identifier = json.dumps({"lid": film.lid, "uid": f"film:{film.film_id}", "type": "film"})
-        poster = json.dumps(
-            {"postered": {"uid": f"film:{film.film_id}"}, "cacheBustingKey": film.cache_key}
+        identifier = json.dumps(
+            {"lid": film.lid, "uid": f"film:{film.film_id}", "type": "film", "typeName": "film"}
         )
-        extra = f' data-film-id="{film.film_id}"' if markup == "2025" else ""
+        poster = json.dumps(
+            {
+                "postered": {"type": "film", "lid": film.lid, "uid": f"film:{film.film_id}"},
+                "cacheBustingKey": film.cache_key,
+                "hasDefaultPoster": False,
+            }
+        )
+        film_id = f' data-film-id="{film.film_id}"' if markup == "2025" else ""
         return (
             '<li class="griditem"><div class="react-component" data-component-class="LazyPoster"'
-            f' data-item-slug="{esc(film.slug)}" data-item-name="{esc(name)}"'
+            f' data-item-name="{esc(film.name)}" data-item-slug="{esc(film.slug)}"'
             f' data-item-link="/film/{esc(film.slug)}/"'
             f" data-postered-identifier='{esc(identifier)}'"
-            f" data-resolvable-poster-path='{esc(poster)}'{extra}>"
-            f'<img alt="{esc(film.title)}" src="/empty.png"></div></li>'
+            f" data-resolvable-poster-path='{esc(poster)}'{film_id}"
+            ' data-poster-class="-p125" data-image-width="125" data-image-height="187">'
+            f'<div class="poster film-poster"><img alt="{esc(film.title)}"'
+            ' src="https://s.ltrbxd.com/static/img/empty-poster-125.png" width="125"'
+            ' height="187" class="image"></div></div></li>'
         )
-    slug_attr = film.slug if markup == "2023" else f"/film/{film.slug}/"
+    slug = film.slug if markup == "2023" else f"/film/{film.slug}/"
     return (
-        '<li class="poster-container"><div class="film-poster"'
-        f' data-film-id="{film.film_id}" data-film-slug="{esc(slug_attr)}"'
-        f' data-target-link="/film/{esc(film.slug)}/"><img alt="{esc(film.title)}"></div></li>'
+        '<li class="poster-container"><div class="really-lazy-load poster film-poster"'
+        f' data-film-id="{film.film_id}" data-film-slug="{esc(slug)}"'
+        f' data-target-link="/film/{esc(film.slug)}/" data-image-width="125">'
+        f'<img alt="{esc(film.title)}" src="https://s.ltrbxd.com/static/img/empty-poster-125.png"'
+        ' class="image" width="125" height="187"></div></li>'
     )
 
 
@@ -143,27 +223,38 @@ def _pagination(page: int, pages: int, username: str) -> str:
     if pages <= 1:
         return ""
     base = f"/{username}/watchlist"
-    nxt = (
-        f'<a class="next" href="{base}/page/{page + 1}/">Older</a>'
-        if page < pages
-        else '<span class="next">Older</span>'
-    )
+
+    def href(n: int) -> str:
+        return f"{base}/" if n == 1 else f"{base}/page/{n}/"
+
+    def link(kind: str, label: str, target: int, enabled: bool) -> str:
+        if enabled:
+            inner = f'<a class="{kind}" href="{href(target)}">{label}</a>'
+            return f'<div class="paginate-nextprev">{inner}</div>'
+        inner = f'<span class="{kind}">{label}</span>'
+        return f'<div class="paginate-nextprev paginate-disabled">{inner}</div>'
+
+    newer = link("previous", "Newer", page - 1, page > 1)
+    older = link("next", "Older", page + 1, page < pages)
     shown = sorted({1, 2, page - 1, page, page + 1, pages - 1, pages} & set(range(1, pages + 1)))
-    items, last = [], 0
+    items: list[str] = []
+    last = 0
     for n in shown:
         if n - last > 1:
-            items.append('<li class="paginate-page unseen-pages">…</li>')
-        link = f'<a href="{base}/page/{n}/">{n}</a>' if n != page else f"<span>{n}</span>"
-        items.append(f'<li class="paginate-page">{link}</li>')
+            items.append('<li class="paginate-page unseen-pages">&hellip;</li>')
+        if n == page:
+            items.append(f'<li class="paginate-page paginate-current"><span>{n}</span></li>')
+        else:
+            items.append(f'<li class="paginate-page"><a href="{href(n)}">{n}</a></li>')
         last = n
     return (
-        f'<div class="pagination"><div class="paginate-nextprev">{nxt}</div>'
-        f"<ul>{''.join(items)}</ul></div>"
+        f'<div class="pagination">{newer}{older}'
+        f'<div class="paginate-pages"><ul>{"".join(items)}</ul></div></div>'
     )
 
 
 def render_page(user: FakeUser, username: str, page: int) -> str | None:
-    """The HTML of one watchlist page, or ``None`` past the end."""
+    """The HTML of one watchlist page, or ``None`` past the last page."""
     total = len(user.films)
     pages = max(1, -(-total // user.per_page))
     if page > pages:
@@ -171,42 +262,72 @@ def render_page(user: FakeUser, username: str, page: int) -> str | None:
     chunk = user.films[(page - 1) * user.per_page : page * user.per_page]
     if user.empty_page == page:
         chunk = []
-    count = f"{total:,}&nbsp;film{'s' if total != 1 else ''}"
-    items = "".join(_item(f, user.markup) for f in chunk)
+    items = "".join(_item(film, user.markup) for film in chunk)
     if user.markup in ("current", "2025"):
-        grid = f'<div class="poster-grid"><ul class="grid">{items}</ul></div>'
+        grid = f'<div class="poster-grid"><ul class="grid -p125 -scaled128">{items}</ul></div>'
     else:
-        grid = f'<ul class="poster-list">{items}</ul>'
-    heading = f'Watchlist <span class="js-watchlist-count">{count}</span>'
+        grid = f'<ul class="poster-list -p125 -grid film-list clear">{items}</ul>'
+    count = f"{total:,}&nbsp;film{'' if total == 1 else 's'}" if user.show_count else ""
+    entries = f' data-num-entries="{total}"' if user.show_count else ""
     body = (
-        f"<html><head><title>{username}’s Watchlist • Letterboxd</title></head><body>{HEADER}"
-        f'<h1 class="section-heading">{heading}</h1>'
-        f'<div class="js-watchlist-content" data-num-entries="{total}">{grid}</div>'
-        f"{_pagination(page, pages, username)}</body></html>"
+        '<!DOCTYPE html><html lang="en" class="no-js"><head><meta charset="UTF-8">'
+        f"<title>&lrm;{html.escape(username)}’s Watchlist • Letterboxd</title></head>"
+        f'<body class="watchlist">{HEADER}<div id="content" class="site-body">'
+        '<div class="content-wrap"><section class="section col-main">'
+        f'<h1 class="section-heading">Watchlist <span class="js-watchlist-count">{count}</span>'
+        "</h1>"
+        f'<div class="js-watchlist-content"{entries}'
+        f' data-owner="{html.escape(username)}">{grid}'
+        f"{_pagination(page, pages, username)}</div></section></div></div>{FOOTER}</body></html>"
     )
     if user.truncate_page == page:
-        return body[: len(body) // 2]
+        grid_at = body.index(grid)
+        return body[: grid_at + len(grid) // 2]
     return body
 
 
+def _profile(username: str) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><title>&lrm;{html.escape(username)}’s profile • Letterboxd"
+        f'</title></head><body class="profile">{HEADER}<section class="profile-header">'
+        f"<h1>{html.escape(username)}</h1></section>{FOOTER}</body></html>"
+    )
+
+
 class FakeSite:
-    def __init__(self, users: dict[str, FakeUser]) -> None:
+    """The running site: its address and what it was asked for."""
+
+    def __init__(self, users: dict[str, FakeUser], robots: str) -> None:
         self.users = users
+        self.robots = robots
         self.requests: list[str] = []
-        self.hits: dict[str, int] = {}
-        self.lock = threading.Lock()
+        """Every path requested, in order (robots.txt included)."""
+        self.user_agents: list[str] = []
         self.base_url = ""
+        self.lock = threading.Lock()
         self.release = threading.Event()
+        self._hits: dict[str, int] = {}
 
     def count(self, username: str) -> int:
         with self.lock:
-            self.hits[username] = self.hits.get(username, 0) + 1
-            return self.hits[username]
+            self._hits[username] = self._hits.get(username, 0) + 1
+            return self._hits[username]
+
+    def watchlist_requests(self, username: str) -> list[str]:
+        """Paths of this member's watchlist pages requested so far (repeats included)."""
+        with self.lock:
+            return [p for p in self.requests if p.startswith(f"/{username}/watchlist")]
 
 
 def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes: without this, Nagle's algorithm
+        # and the client's delayed ACK add ~40 ms to every page (a fake-site artefact).
+        disable_nagle_algorithm = True
+
+        def version_string(self) -> str:
+            return "cloudflare"
 
         def log_message(self, format: str, *args: object) -> None:  # quiet
             return
@@ -216,6 +337,7 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
+            self.send_header("cf-ray", "8f00000000000000-LHR")
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
@@ -225,26 +347,33 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             path = self.path
             with site.lock:
                 site.requests.append(path)
+                site.user_agents.append(self.headers.get("User-Agent", ""))
             if path == "/robots.txt":
-                self.answer(200, ROBOTS, {"Content-Type": "text/plain"})
+                self.answer(200, site.robots, {"Content-Type": "text/plain; charset=utf-8"})
                 return
-            parts = [p for p in path.split("/") if p]
-            if len(parts) < 2 or parts[1] != "watchlist":
-                self.answer(404, NOT_FOUND)
-                return
-            username, page = parts[0], 1
-            if len(parts) == 4 and parts[2] == "page" and parts[3].isdigit():
-                page = int(parts[3])
-            elif len(parts) != 2:
-                self.answer(404, NOT_FOUND)
-                return
-            user = site.users.get(username)
-            if user is None:
-                self.answer(404, NOT_FOUND)
-                return
-            if user.blocked:
+            parts = path.split("?")[0].split("/")[1:]
+            user = site.users.get(parts[0]) if parts else None
+            if user is not None and user.blocked:
                 self.answer(403, CHALLENGE, {"cf-mitigated": "challenge"})
                 return
+            if user is None or len(parts) < 2:
+                self.answer(404, NOT_FOUND)
+            elif parts[1:] == [""]:
+                self.answer(200, _profile(parts[0]))
+            elif parts[1:] == ["watchlist"]:
+                self.answer(301, "", {"Location": f"/{parts[0]}/watchlist/"})
+            elif parts[1:] == ["watchlist", ""]:
+                self.watchlist(parts[0], user, 1)
+            elif len(parts) == 5 and parts[1:3] == ["watchlist", "page"] and parts[4] == "":
+                number = int(parts[3]) if parts[3].isdigit() else 0
+                if number >= 1:
+                    self.watchlist(parts[0], user, number)
+                else:
+                    self.answer(404, NOT_FOUND)
+            else:
+                self.answer(404, NOT_FOUND)
+
+        def watchlist(self, username: str, user: FakeUser, page: int) -> None:
             if user.private:
                 self.answer(403, PRIVATE)
                 return
@@ -252,29 +381,36 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
                 self.answer(301, "", {"Location": user.redirect_to})
                 return
             if user.rate_limit_every and site.count(username) % user.rate_limit_every == 0:
-                headers = {"Retry-After": user.retry_after} if user.retry_after is not None else {}
-                self.answer(429, RATE_LIMITED, headers)
+                retry = {"Retry-After": user.retry_after} if user.retry_after is not None else {}
+                self.answer(429, RATE_LIMITED, retry)
                 return
             if user.hang_page == page:
-                site.release.wait(30)
+                site.release.wait(120)
+                self.close_connection = True
                 return
             body = render_page(user, username, page)
             if body is None:
                 self.answer(404, NOT_FOUND)
-                return
-            self.answer(200, body)
+            else:
+                self.answer(200, body)
 
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog (5) drops connections when a client opens more
+    # at once, and each dropped SYN costs a 1 s retransmit (a fake-site artefact).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @contextlib.contextmanager
-def letterboxd_site(users: dict[str, FakeUser]) -> Iterator[FakeSite]:
-    """Serve the fake site on a free loopback port until the block ends."""
-    site = FakeSite(users)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
-    server.daemon_threads = True
+def letterboxd_site(users: dict[str, FakeUser], robots: str = ROBOTS) -> Iterator[FakeSite]:
+    """Serve the fake site on a free 127.0.0.1 port until the block ends."""
+    site = FakeSite(users, robots)
+    server = _Server(("127.0.0.1", 0), _handler(site))
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="fake-letterboxd", daemon=True)
     thread.start()
     try:
         yield site
@@ -282,4 +418,4 @@ def letterboxd_site(users: dict[str, FakeUser]) -> Iterator[FakeSite]:
         site.release.set()
         server.shutdown()
         server.server_close()
-        time.sleep(0)
+        thread.join(timeout=5)
