@@ -4,9 +4,10 @@ hello (with a deadline) → authenticate → join the room (buffering) → welco
 replay → live: commands are rate-limited, decoded and validated in one step, and
 handed to the :class:`Gateway` the server supplies; events arrive from the room.
 
-Outgoing frames go through a bounded queue drained by one writer task, so a slow
-socket never stalls its room: when the queue overflows, that connection alone is
-closed with :data:`CloseCode.RESUME` and the client reconnects and resumes.
+Outgoing frames are written at once while the socket keeps up, and wait in a
+bounded backlog while it pushes back, so a slow socket never stalls its room: when
+the backlog overflows, that connection alone is closed with
+:data:`CloseCode.RESUME` and the client reconnects and resumes.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ import contextlib
 import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 import structlog
 
 from realtime.framing import EPHEMERAL
-from realtime.metrics import WS_CLOSES, WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CONSUMERS
+from realtime.metrics import FRAMES, WS_CLOSES, WS_CONNECTIONS, WS_SLOW_CONSUMERS
 from realtime.protocol import (
     Ack,
     ClientMessage,
@@ -54,9 +55,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 _conn_ids = itertools.count(1)
 _CLOSE_MARK = "\x00close:"
-"""A queue entry that closes the socket after the frames before it (never valid JSON)."""
-_STOP = "\x00stop"
-"""A queue entry that ends the writer once the frames before it are sent."""
+"""A backlog entry that closes the socket after the frames before it (never valid JSON)."""
 
 
 class CloseCode(IntEnum):
@@ -83,7 +82,9 @@ class Transport(Protocol):
         """The next frame, or ``None`` once the client has gone."""
         ...
 
-    async def send(self, text: str) -> None: ...
+    def send(self, text: str) -> Awaitable[None]:
+        """Write one text frame; suspends only while the socket pushes back."""
+        ...
 
     async def close(self, code: int, reason: str = "") -> None: ...
 
@@ -126,6 +127,15 @@ class Gateway(Protocol):
 
     async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None: ...
 
+    def queue_of(self, command: ClientMessage) -> object | None:
+        """The queue that applies ``command`` strictly in arrival order, if there is one.
+
+        Consecutive commands of one queue are pipelined: the next is read and queued
+        while the ones before it are applied (so a burst shares one transaction).
+        Any other command waits until everything before it has been applied.
+        """
+        ...
+
     async def connected(self, member: Member, conn_id: str) -> None: ...
 
     async def disconnected(self, member: Member, conn_id: str) -> None: ...
@@ -140,10 +150,23 @@ class ConnectionLimits:
     bad_frames_before_close: int = 20
     send_queue: int = 256
     idle_timeout_s: float = 60.0
+    pipelined_commands: int = 16
+    """Commands of one connection being applied at once (see :meth:`Gateway.queue_of`)."""
 
 
 class Connection:
-    """The outgoing half: a bounded queue and one writer task."""
+    """The outgoing half: frames go out at once, and wait in a bounded backlog only while
+    the socket pushes back.
+
+    A frame is written *eagerly*: :meth:`send` starts the transport's ``send``
+    coroutine in place, and a socket with room in its buffer takes the frame without
+    ever suspending, so a fan-out to 1,000 members costs no task switch, no queue
+    and no future per frame.  When a send does suspend (the peer reads slowly and
+    the transport's buffer is over its high-water mark), that send is finished by a
+    flusher task and later frames wait behind it in a backlog of ``queue_size``;
+    when the backlog overflows, the connection alone is closed with
+    :data:`CloseCode.RESUME`.
+    """
 
     def __init__(self, transport: Transport, member: Member, queue_size: int) -> None:
         self.id = f"c{next(_conn_ids)}"
@@ -151,25 +174,34 @@ class Connection:
         self.last_seq = 0
         self.live = False
         self.closed = False
-        self._transport = transport
-        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
-        self._pending: deque[tuple[int, str]] = deque()
-        self._writer: asyncio.Task[None] | None = None
-        self._close_task: asyncio.Task[None] | None = None
         self.close_code: int | None = None
+        self._transport = transport
+        self._queue_size = queue_size
+        self._backlog: deque[str] | None = None
+        """Frames waiting behind a suspended send (``None``: the socket keeps up)."""
+        self._pending: deque[tuple[int, str]] = deque()
+        self._flusher: asyncio.Task[None] | None = None
+        self._close_task: asyncio.Task[None] | None = None
 
     @property
     def member_id(self) -> str:
         return self.member.member_id
 
-    def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+    @property
+    def backlog(self) -> int:
+        """Frames waiting for the socket to drain."""
+        return len(self._backlog) if self._backlog is not None else 0
 
     def end(self, reason: str) -> None:
-        """Close with :data:`CloseCode.GONE` once the frames already queued are sent."""
+        """Close with :data:`CloseCode.GONE` once the frames already accepted are sent."""
         if self.closed:
             return
-        self.send(_CLOSE_MARK + reason)
+        if self._backlog is not None:
+            self._backlog.append(_CLOSE_MARK + reason)
+        else:
+            self._close_task = asyncio.get_running_loop().create_task(
+                self._close(CloseCode.GONE, reason)
+            )
         self.closed = True
         self.close_code = CloseCode.GONE
 
@@ -187,7 +219,7 @@ class Connection:
         self.send(text)
 
     def go_live(self, seq: int) -> None:
-        """The welcome (at ``seq``) and the replay are queued; release what arrived meanwhile."""
+        """The welcome (at ``seq``) and the replay are sent; release what arrived meanwhile."""
         self.last_seq = seq
         self.live = True
         while self._pending:
@@ -196,21 +228,57 @@ class Connection:
     def send(self, text: str) -> None:
         if self.closed:
             return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
+        backlog = self._backlog
+        if backlog is None:
+            self._send_now(text)
+        elif len(backlog) < self._queue_size:
+            backlog.append(text)
+        else:
             WS_SLOW_CONSUMERS.inc()
             self.abort(CloseCode.RESUME, "slow consumer: reconnect and resume")
 
+    def _send_now(self, text: str) -> None:
+        sending = self._transport.send(text).__await__()
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            FRAMES["out"] += 1
+            return
+        except Exception:  # the peer is gone; the command loop sees it and ends
+            self.closed = True
+            return
+        self._backlog = deque()
+        self._flusher = asyncio.get_running_loop().create_task(self._flush(sending, waiting))
+
+    async def _flush(self, sending: Generator[Any, None, None], waiting: object) -> None:
+        """Finish the suspended send, then the backlog; then go back to eager sends."""
+        try:
+            await _finish(sending, waiting)
+            FRAMES["out"] += 1
+            while self._backlog:
+                text = self._backlog.popleft()
+                if text.startswith(_CLOSE_MARK):
+                    await self._close(CloseCode.GONE, text[len(_CLOSE_MARK) :])
+                    return
+                await self._transport.send(text)
+                FRAMES["out"] += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.closed = True
+        finally:
+            self._backlog = None
+
     def abort(self, code: int, reason: str) -> None:
-        """Close from outside the writer (non-blocking)."""
+        """Close now, dropping what waits in the backlog (non-blocking)."""
         if self.closed:
             return
         self.closed = True
         self.close_code = code
-        with contextlib.suppress(asyncio.QueueEmpty):
-            while True:
-                self._queue.get_nowait()
+        if self._backlog is not None:
+            self._backlog.clear()
+        if self._flusher is not None:
+            self._flusher.cancel()
         self._close_task = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
@@ -218,37 +286,40 @@ class Connection:
         with contextlib.suppress(Exception):
             await self._transport.close(code, reason)
 
-    async def _write(self) -> None:
-        try:
-            while True:
-                text = await self._queue.get()
-                if text is _STOP:
-                    return
-                if text.startswith(_CLOSE_MARK):
-                    await self._close(CloseCode.GONE, text[len(_CLOSE_MARK) :])
-                    return
-                await self._transport.send(text)
-                WS_FRAMES.labels("out").inc()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.closed = True
-
     async def flush_and_stop(self, timeout: float = 1.0) -> None:
-        """Let queued frames go out (bounded), then stop the writer."""
-        if self._writer is None:
-            return
-        if not self.closed:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(_STOP)
-            with contextlib.suppress(TimeoutError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._writer), timeout)
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._writer
+        """Let the backlog go out (bounded), then stop the flusher."""
+        if self._flusher is not None:
+            if not self._flusher.done():
+                with contextlib.suppress(TimeoutError, Exception):
+                    await asyncio.wait_for(asyncio.shield(self._flusher), timeout)
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._flusher
         if self._close_task is not None:
             with contextlib.suppress(Exception):
                 await self._close_task
+
+
+async def _finish(coroutine: Generator[Any, None, None], waiting: object) -> None:
+    """Drive a coroutine that was started by hand and suspended on ``waiting`` to its end.
+
+    This is what a task does for a coroutine: wait for the future it yielded (a bare
+    ``yield`` means "run me again soon"), resume it, repeat.  Its own errors
+    propagate; cancelling the caller closes it.
+    """
+    try:
+        while True:
+            if isinstance(waiting, asyncio.Future):
+                await asyncio.wait((waiting,))
+            else:
+                await asyncio.sleep(0)
+            try:
+                waiting = coroutine.send(None)
+            except StopIteration:
+                return
+    except BaseException:
+        coroutine.close()
+        raise
 
 
 def _error(
@@ -302,7 +373,6 @@ async def serve_connection(
     conn = Connection(transport, member, limits.send_queue)
     room = rooms.join(session_id, conn)
     WS_CONNECTIONS.inc()
-    conn.start()
     try:
         plan = await gateway.welcome(member, hello.last_seq)
         conn.send(plan.welcome)
@@ -329,58 +399,143 @@ async def serve_connection(
 async def _command_loop(
     transport: Transport, conn: Connection, gateway: Gateway, limits: ConnectionLimits
 ) -> int:
-    bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
-    bad_frames = 0
-    refused = 0
-    while not conn.closed:
-        try:
-            frame = await asyncio.wait_for(transport.receive(), timeout=limits.idle_timeout_s)
-        except TimeoutError:
-            conn.abort(CloseCode.GOING_AWAY, "idle")
-            break
-        if frame is None:
-            return CloseCode.NORMAL
-        WS_FRAMES.labels("in").inc()
+    pipeline = _Pipeline(conn)
+    try:
+        return await _read_commands(transport, conn, gateway, limits, pipeline)
+    finally:
+        await pipeline.settle()
+
+
+class _Pipeline:
+    """A connection's commands in flight, answered in order as each is applied."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.queue: object | None = None
+        self.tasks: deque[asyncio.Task[Ack | ErrorEvent | None]] = deque()
+
+    def add(self, queue: object, handling: Coroutine[Any, Any, Ack | ErrorEvent | None]) -> None:
+        task = asyncio.get_running_loop().create_task(handling)
+        task.add_done_callback(self._answer)
+        self.tasks.append(task)
+        self.queue = queue
+
+    def _answer(self, task: asyncio.Task[Ack | ErrorEvent | None]) -> None:
+        with contextlib.suppress(ValueError):
+            self.tasks.remove(task)
+        if not task.cancelled() and task.exception() is None:
+            _reply(self.conn, task.result())
+
+    async def make_room(self, queue: object | None, limit: int) -> bool:
+        """Wait until a command of ``queue`` may start: after everything in flight when
+        it is of another kind (or of none), else once fewer than ``limit`` are.
+        False when an answer meanwhile ended the connection."""
+        if queue is None or queue is not self.queue:
+            await self.settle()
+        while len(self.tasks) >= limit:
+            await asyncio.wait(list(self.tasks), return_when=asyncio.FIRST_COMPLETED)
+        return not self.conn.closed
+
+    async def settle(self) -> None:
+        """Wait until every command in flight has been applied and answered."""
+        while self.tasks:
+            await asyncio.wait(list(self.tasks))
+
+
+def _reply(conn: Connection, reply: Ack | ErrorEvent | None) -> None:
+    if reply is None:
+        return
+    conn.send(encode(reply).decode())
+    if isinstance(reply, ErrorEvent) and reply.code in {"session_ended", "not_a_member"}:
+        conn.abort(CloseCode.GONE, reply.code)
+
+
+async def _read_commands(
+    transport: Transport,
+    conn: Connection,
+    gateway: Gateway,
+    limits: ConnectionLimits,
+    pipeline: _Pipeline,
+) -> int:
+    commands = _Commands(conn, gateway, limits, pipeline)
+    loop = asyncio.get_running_loop()
+    # One timer for the connection's life, re-armed per frame (``wait_for`` would
+    # create a task for every frame received).
+    try:
+        async with asyncio.timeout(None) as idle:
+            while not conn.closed:
+                idle.reschedule(loop.time() + limits.idle_timeout_s)
+                frame = await transport.receive()
+                idle.reschedule(None)
+                if frame is None:
+                    return CloseCode.NORMAL
+                await commands.take(frame)
+    except TimeoutError:
+        if not idle.expired():
+            raise
+        conn.abort(CloseCode.GOING_AWAY, "idle")
+    return conn.close_code or CloseCode.NORMAL
+
+
+class _Commands:
+    """Turns a connection's frames into commands: limits, decoding, then the gateway."""
+
+    def __init__(
+        self, conn: Connection, gateway: Gateway, limits: ConnectionLimits, pipeline: _Pipeline
+    ) -> None:
+        self.conn = conn
+        self.gateway = gateway
+        self.limits = limits
+        self.pipeline = pipeline
+        self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
+        self.bad_frames = 0
+        self.refused = 0
+
+    async def take(self, frame: str | bytes) -> None:
+        """Answer or apply one frame; a limit it breaks may close the connection."""
+        conn, limits = self.conn, self.limits
+        FRAMES["in"] += 1
         if len(frame) > limits.max_frame_bytes:
             conn.abort(CloseCode.TOO_BIG, "frame too large")
-            break
-        wait = bucket.take(time.monotonic())
+            return
+        wait = self.bucket.take(time.monotonic())
         if wait:
-            refused += 1
-            if refused > limits.command_burst:
+            self.refused += 1
+            if self.refused > limits.command_burst:
                 conn.abort(CloseCode.POLICY, "command flood")
-                break
-            conn.send(
-                _error("rate_limited", "Too many commands; slow down.", None, int(wait * 1000) + 1)
-            )
-            continue
-        refused = 0
+                return
+            retry_ms = int(wait * 1000) + 1
+            conn.send(_error("rate_limited", "Too many commands; slow down.", None, retry_ms))
+            return
+        self.refused = 0
+        message = self._decode(frame)
+        if message is None:
+            return
+        if isinstance(message, Ping):
+            conn.send(encode(Pong(t=message.t, server_time=_now_ms())).decode())
+            return
+        if isinstance(message, Hello):
+            conn.send(_error("already_authenticated", "hello is only valid as the first frame."))
+            return
+        queue = self.gateway.queue_of(message)
+        if not await self.pipeline.make_room(queue, limits.pipelined_commands):
+            return  # an answer in flight ended the seat
+        if queue is not None:
+            self.pipeline.add(queue, self.gateway.handle(conn.member, message))
+            return
+        _reply(conn, await self.gateway.handle(conn.member, message))
+
+    def _decode(self, frame: str | bytes) -> ClientMessage | None:
         if isinstance(frame, bytes):
-            message: ClientMessage | None = None
             problem = "Frames must be JSON text, not binary."
         else:
             try:
-                message = decode_client(frame)
-                problem = ""
+                return decode_client(frame)
             except msgspec.DecodeError as exc:
-                message, problem = None, f"Malformed message: {exc}"[:300]
-        if message is None:
-            bad_frames += 1
-            if bad_frames >= limits.bad_frames_before_close:
-                conn.abort(CloseCode.POLICY, "too many malformed frames")
-                break
-            conn.send(_error("bad_message", problem))
-            continue
-        if isinstance(message, Ping):
-            conn.send(encode(Pong(t=message.t, server_time=_now_ms())).decode())
-            continue
-        if isinstance(message, Hello):
-            conn.send(_error("already_authenticated", "hello is only valid as the first frame."))
-            continue
-        reply = await gateway.handle(conn.member, message)
-        if reply is not None:
-            conn.send(encode(reply).decode())
-            if isinstance(reply, ErrorEvent) and reply.code in {"session_ended", "not_a_member"}:
-                conn.abort(CloseCode.GONE, reply.code)
-                break
-    return conn.close_code or CloseCode.NORMAL
+                problem = f"Malformed message: {exc}"[:300]
+        self.bad_frames += 1
+        if self.bad_frames >= self.limits.bad_frames_before_close:
+            self.conn.abort(CloseCode.POLICY, "too many malformed frames")
+        else:
+            self.conn.send(_error("bad_message", problem))
+        return None

@@ -223,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         bad_frames_before_close=settings.ws_bad_frames_before_close,
         send_queue=settings.ws_send_queue,
         idle_timeout_s=settings.ws_idle_timeout_s,
+        pipelined_commands=settings.ws_pipelined_commands,
     )
     # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
     # its own instruments in realtime/metrics.py).

@@ -43,6 +43,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from server.app import create_app
     from server.db.migrate import upgrade
+    from server.live.socket import with_direct_send
 
     settings = _settings(host=host, port=port)
     upgrade(settings.database_url)
@@ -51,8 +52,12 @@ def serve(host: str | None, port: int | None) -> None:
     # full passes, and make those rarer, so a 1,000-member fan-out is not stalled by them.
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    # The database driver runs in a thread (aiosqlite) and needs the GIL for a moment
+    # per statement: with the default 5 ms switch interval, a busy event loop made
+    # every statement of a transaction wait up to 5 ms for it.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
-        app,
+        with_direct_send(app),
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import msgspec
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from realtime.framing import EPHEMERAL, channel_for, pack
@@ -87,47 +87,71 @@ class Transaction:
         return event
 
     async def emit_batch(self, session_id: uuid.UUID, builds: list[Callable[[int], E]]) -> list[E]:
-        """Several events of one session: one ``seq`` update for all, rows inserted together.
+        """Several events of one session (see :meth:`emit_many`)."""
+        return (await self.emit_many({session_id: builds})).get(session_id, [])
 
-        The rows of every ``emit_batch`` in the transaction go to the database in one
-        multi-row insert just before the commit (group commit for batched commands).
+    async def emit_many(
+        self, builds: dict[uuid.UUID, list[Callable[[int], E]]]
+    ) -> dict[uuid.UUID, list[E]]:
+        """Events of many sessions at once: every ``seq`` taken in one statement.
+
+        One ``UPDATE … RETURNING`` advances each session's ``last_seq`` by its count of
+        events (on PostgreSQL the rows are first locked in id order, so two processes
+        batching overlapping sessions never deadlock); the event rows of every
+        ``emit_many`` in the transaction go in one multi-row insert just before the
+        commit (group commit for batched commands).
         """
-        if not builds:
-            return []
+        counts = {session_id: len(events) for session_id, events in builds.items() if events}
+        if not counts:
+            return {}
         now = utcnow()
+        ids = sorted(counts)
+        if self.db.get_bind().dialect.name == "postgresql":
+            await self.db.execute(
+                select(SessionRow.id).where(SessionRow.id.in_(ids)).order_by(SessionRow.id)
+                .with_for_update()
+            )  # fmt: skip
+        step = case(
+            *((SessionRow.id == session_id, count) for session_id, count in counts.items()),
+            else_=0,
+        )
         result = await self.db.execute(
             update(SessionRow)
-            .where(SessionRow.id == session_id)
-            .values(last_seq=SessionRow.last_seq + len(builds), last_activity_at=now)
-            .returning(SessionRow.last_seq)
+            .where(SessionRow.id.in_(ids))
+            .values(last_seq=SessionRow.last_seq + step, last_activity_at=now)
+            .returning(SessionRow.id, SessionRow.last_seq)
+            .execution_options(synchronize_session=False)
         )
-        last = int(result.scalar_one())
-        first = last - len(builds) + 1
-        events = []
-        channel = channel_for(str(session_id))
-        for offset, build in enumerate(builds):
-            seq = first + offset
-            event = build(seq)
-            body = encode(event)
-            self.pending_rows.append(
-                {
-                    "session_id": session_id,
-                    "seq": seq,
-                    "type": event.__struct_config__.tag,
-                    "payload": body,
-                    "created_at": now,
-                }
-            )
-            self.outbox.append((channel, pack(seq, body)))
-            events.append(event)
-        self.last_seq = last
-        if last > self.event_log_max and (first - 1) // TRIM_EVERY != last // TRIM_EVERY:
-            await self.db.execute(
-                delete(EventRow).where(
-                    EventRow.session_id == session_id, EventRow.seq <= last - self.event_log_max
+        last_of = {session_id: int(last) for session_id, last in result}
+        emitted: dict[uuid.UUID, list[E]] = {}
+        for session_id, count in counts.items():
+            last = last_of[session_id]
+            first = last - count + 1
+            channel = channel_for(str(session_id))
+            events = emitted[session_id] = []
+            for offset, build in enumerate(builds[session_id]):
+                seq = first + offset
+                event = build(seq)
+                body = encode(event)
+                self.pending_rows.append(
+                    {
+                        "session_id": session_id,
+                        "seq": seq,
+                        "type": event.__struct_config__.tag,
+                        "payload": body,
+                        "created_at": now,
+                    }
                 )
-            )
-        return events
+                self.outbox.append((channel, pack(seq, body)))
+                events.append(event)
+            self.last_seq = last
+            if last > self.event_log_max and (first - 1) // TRIM_EVERY != last // TRIM_EVERY:
+                await self.db.execute(
+                    delete(EventRow).where(
+                        EventRow.session_id == session_id, EventRow.seq <= last - self.event_log_max
+                    )
+                )
+        return emitted
 
     async def flush_rows(self) -> None:
         if self.pending_rows:

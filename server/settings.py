@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     ws_bad_frames_before_close: Positive = 20
     ws_send_queue: Positive = 256
     """Frames buffered per connection before it is closed with 4000 (resume)."""
+    ws_pipelined_commands: Positive = 16
+    """Chat messages or ballots of one connection being applied at once."""
     ws_connections_per_member: Positive = 5
     ws_idle_timeout_s: PositiveFloat = 60.0
     ws_ping_interval_s: PositiveFloat = 20.0

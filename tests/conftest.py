@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 
 from server.app import create_app
 from server.db.migrate import upgrade
+from server.live.socket import with_direct_send
 from server.settings import Settings, load_settings
 from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, reachable, require
 
@@ -114,7 +115,7 @@ class LiveServer:
 async def run_live(app: Litestar, settings: Settings) -> AsyncIterator[LiveServer]:
     """Serve ``app`` with uvicorn in this event loop on a free port (the production stack)."""
     config = uvicorn.Config(
-        app,
+        with_direct_send(app),  # as `filmnight serve` runs it
         host="127.0.0.1",
         port=0,
         ws="websockets-sansio",

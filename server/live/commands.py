@@ -170,11 +170,16 @@ class ChatBatch(CommandBatcher[Chat]):
                 by_session[pending.member.session_id].append(index)
             applied: list[tuple[int, int | None]] = []
             at = _now_ms()
+            emitted = await tx.emit_many(
+                {
+                    uuid.UUID(session_id): [
+                        _chat_event(batch[i].member.member_id, texts[i], at) for i in indexes
+                    ]
+                    for session_id, indexes in by_session.items()
+                }
+            )
             for session_id, indexes in by_session.items():
-                events = await tx.emit_batch(
-                    uuid.UUID(session_id),
-                    [_chat_event(batch[i].member.member_id, texts[i], at) for i in indexes],
-                )
+                events = emitted[uuid.UUID(session_id)]
                 for index, event in zip(indexes, events, strict=True):
                     applied.append((index, event.seq))
                     if batch[index].command_id is not None:

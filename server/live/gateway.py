@@ -58,6 +58,10 @@ class CommandRouter:
     def get_direct(self, command: ClientMessage) -> DirectHandler | None:
         return self._direct.get(type(command))
 
+    def batched(self, command: ClientMessage) -> bool:
+        """Is ``command`` applied by a batcher (in arrival order, many per transaction)?"""
+        return type(command) in self._direct
+
 
 class LiveGateway:
     """Connects the wire to the session service, the engine and presence."""
@@ -206,6 +210,10 @@ class LiveGateway:
         while True:
             await asyncio.sleep(interval_s)
             await self.refresh_presence()
+
+    def queue_of(self, command: ClientMessage) -> object | None:
+        """Batched commands (chat, ballots) queue per type, in arrival order."""
+        return type(command) if self.router.batched(command) else None
 
     async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
         command_id: str | None = getattr(command, "id", None)

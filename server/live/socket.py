@@ -8,18 +8,21 @@ Clients that send no ``Origin`` (bots) authenticate with their token like anyone
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from realtime.connection import CloseCode, ConnectionLimits, Gateway, serve_connection
 from realtime.room import Rooms
 
-__all__ = ["origin_allowed", "session_socket"]
+__all__ = ["DIRECT_SEND", "origin_allowed", "session_socket", "with_direct_send"]
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
@@ -32,11 +35,37 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
     return bool(host) and parts.scheme in {"http", "https"} and parts.netloc == host
 
 
+DIRECT_SEND = "filmnight.direct_send"
+"""Scope key of the server's own ASGI ``send`` (see :func:`with_direct_send`)."""
+
+
+def with_direct_send(app: ASGIApp) -> ASGIApp:
+    """Wrap the application so WebSocket handlers can reach the server's ``send``.
+
+    Every frame a fan-out writes would otherwise pass through a coroutine per
+    middleware layer (Litestar's disconnect guard, its exception middleware) that
+    only ever acts on HTTP responses or on the handshake. The wrapper sits outside
+    them all and puts the server's own ``send`` into the WebSocket scope, and
+    :class:`_SocketTransport` writes text frames with it. The handshake and the
+    close still go through Litestar. Without the wrapper (Litestar's test client,
+    ``litestar run``) frames take Litestar's path and nothing else changes.
+    """
+
+    async def direct(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET:
+            cast("dict[str, Any]", scope)[DIRECT_SEND] = send
+        await app(scope, receive, send)
+
+    return direct
+
+
 class _SocketTransport:
     """Adapts Litestar's WebSocket to ``realtime.connection.Transport``."""
 
     def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
         self._socket = socket
+        scope = cast("dict[str, Any]", socket.scope)
+        self._send: Send = scope.get(DIRECT_SEND) or socket.send
 
     async def receive(self) -> str | bytes | None:
         try:
@@ -48,8 +77,10 @@ class _SocketTransport:
         text = message.get("text")
         return text if text is not None else message.get("bytes") or b""
 
-    async def send(self, text: str) -> None:
-        await self._socket.send_data(text, mode="text")
+    def send(self, text: str) -> Awaitable[None]:
+        # The ASGI event itself (``send_data`` would add a layer per frame; the socket
+        # is accepted before the lifecycle starts).
+        return self._send({"type": "websocket.send", "bytes": None, "text": text})
 
     async def close(self, code: int, reason: str = "") -> None:
         if self._socket.connection_state != "disconnect":

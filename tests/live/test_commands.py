@@ -152,3 +152,27 @@ async def test_chats_sent_together_get_their_own_answers_and_one_gap_free_order(
         assert "" not in orders[0]
         for ws in sockets:
             await ws.close()
+
+
+async def test_a_members_commands_are_applied_in_the_order_sent_even_when_pipelined(
+    live: LiveServer,
+) -> None:
+    host = await http_create(live)
+    ben_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+    # Three chats (pipelined together), a reaction (waits for them), one more chat
+    # (waits for the reaction): all sent before any answer arrives.
+    for k in range(3):
+        await ana.send({"type": "chat", "text": f"m{k}", "id": f"c{k}"})
+    await ana.send({"type": "reaction", "emoji": "🍿"})
+    await ana.send({"type": "chat", "text": "m3", "id": "c3"})
+    for ws in (ana, ben):
+        seen = [await ws.recv_type("chat", "reaction") for _ in range(5)]
+        assert [f.get("text", f.get("emoji")) for f in seen] == ["m0", "m1", "m2", "🍿", "m3"]
+        chats = [f["seq"] for f in seen if f["type"] == "chat"]
+        assert chats == list(range(chats[0], chats[0] + 4))
+    acks = [await ana.next_type("ack") for _ in range(4)]
+    assert [a["id"] for a in acks] == ["c0", "c1", "c2", "c3"]
+    await ana.close()
+    await ben.close()

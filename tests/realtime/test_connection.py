@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from realtime.connection import CloseCode, Connection, Member
+import msgspec
+
+from realtime.connection import (
+    CloseCode,
+    Connection,
+    ConnectionLimits,
+    Member,
+    _Commands,
+    _Pipeline,
+)
+from realtime.protocol import Ack, Chat, ClientMessage, ErrorEvent, Reaction, encode
 
 
 class StuckTransport:
@@ -35,13 +45,12 @@ class FastTransport(StuckTransport):
 async def test_a_slow_consumer_is_closed_with_resume_and_never_buffers_without_bound() -> None:
     transport = StuckTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=8)
-    conn.start()
     conn.go_live(0)
     for seq in range(1, 50):
         conn.deliver(seq, f'{{"seq":{seq}}}')
     await asyncio.sleep(0.05)
     assert transport.closed is not None and transport.closed[0] == CloseCode.RESUME
-    assert conn.closed and conn._queue.qsize() <= 8
+    assert conn.closed and conn.backlog <= 8
     conn.deliver(99, "ignored after close")
     await conn.flush_and_stop(timeout=0.1)
 
@@ -49,7 +58,6 @@ async def test_a_slow_consumer_is_closed_with_resume_and_never_buffers_without_b
 async def test_events_before_going_live_are_held_then_deduplicated() -> None:
     transport = FastTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=64)
-    conn.start()
     conn.deliver(3, "three")
     conn.deliver(0, "ephemeral")
     conn.deliver(4, "four")
@@ -64,7 +72,6 @@ async def test_events_before_going_live_are_held_then_deduplicated() -> None:
 async def test_end_closes_gone_after_what_is_queued() -> None:
     transport = FastTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=64)
-    conn.start()
     conn.go_live(0)
     conn.deliver(1, "member.left")
     conn.end("you left the session")
@@ -72,4 +79,169 @@ async def test_end_closes_gone_after_what_is_queued() -> None:
     await asyncio.sleep(0.05)
     assert transport.sent == ["member.left"]
     assert transport.closed == (CloseCode.GONE, "you left the session")
+    await conn.flush_and_stop()
+
+
+async def test_a_socket_that_keeps_up_gets_each_frame_at_once_without_a_task() -> None:
+    transport = FastTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=4)
+    conn.go_live(0)
+    tasks = len(asyncio.all_tasks())
+    for seq in range(1, 101):
+        conn.deliver(seq, str(seq))
+    assert transport.sent == [str(seq) for seq in range(1, 101)]  # no await in between
+    assert len(asyncio.all_tasks()) == tasks and conn.backlog == 0 and not conn.closed
+
+
+class PushBackTransport(StuckTransport):
+    """A socket whose buffer is full until ``release`` is set, then keeps up again."""
+
+    async def send(self, text: str) -> None:
+        if not self.release.is_set():
+            await self.release.wait()
+        self.sent.append(text)
+
+
+async def test_frames_wait_in_order_while_the_socket_pushes_back_then_go_out_eagerly() -> None:
+    transport = PushBackTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    for seq in range(1, 6):
+        conn.deliver(seq, str(seq))
+    assert transport.sent == [] and conn.backlog == 4
+    transport.release.set()
+    await asyncio.sleep(0.01)
+    assert transport.sent == ["1", "2", "3", "4", "5"] and conn.backlog == 0
+    conn.deliver(6, "6")
+    assert transport.sent[-1] == "6"  # eager again
+    await conn.flush_and_stop()
+    assert not conn.closed
+
+
+async def test_end_while_the_socket_pushes_back_closes_after_the_backlog() -> None:
+    transport = PushBackTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    conn.deliver(1, "one")
+    conn.deliver(2, "session.ended")
+    conn.end("session ended")
+    conn.deliver(3, "never sent")
+    assert transport.closed is None
+    transport.release.set()
+    await conn.flush_and_stop()
+    assert transport.sent == ["one", "session.ended"]
+    assert transport.closed == (CloseCode.GONE, "session ended")
+
+
+class GoneTransport(StuckTransport):
+    async def send(self, text: str) -> None:
+        raise ConnectionResetError("the peer went away")
+
+
+async def test_a_send_that_fails_at_once_marks_the_connection_closed() -> None:
+    conn = Connection(GoneTransport(), Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    conn.deliver(1, "one")
+    conn.deliver(2, "two")
+    assert conn.closed and conn.backlog == 0
+    await conn.flush_and_stop()
+
+
+class FailLaterTransport(StuckTransport):
+    async def send(self, text: str) -> None:
+        await self.release.wait()
+        raise ConnectionResetError("the peer went away")
+
+
+async def test_a_send_that_fails_after_pushing_back_marks_the_connection_closed() -> None:
+    transport = FailLaterTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    conn.deliver(1, "one")
+    conn.deliver(2, "two")
+    transport.release.set()
+    await conn.flush_and_stop()
+    assert conn.closed and conn.backlog == 0
+
+
+async def test_stopping_a_stuck_flusher_is_bounded() -> None:
+    transport = StuckTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    conn.deliver(1, "one")
+    await asyncio.wait_for(conn.flush_and_stop(timeout=0.05), 1)
+    assert transport.sent == []
+
+
+class HeldGateway:
+    """Chat is batched (one queue); every command waits for ``release``."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.release = asyncio.Event()
+
+    def queue_of(self, command: ClientMessage) -> object | None:
+        return "chat" if isinstance(command, Chat) else None
+
+    async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
+        label = command.text if isinstance(command, Chat) else type(command).__name__
+        self.started.append(label)
+        await self.release.wait()
+        if isinstance(command, Chat) and command.text == "gone":
+            return ErrorEvent(code="not_a_member", message="You left.", id=command.id)
+        command_id = getattr(command, "id", None)
+        return Ack(id=command_id, seq=len(self.started)) if command_id else None
+
+
+def _commands(limit: int = 16) -> tuple[_Commands, HeldGateway, FastTransport, Connection]:
+    transport = FastTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=64)
+    conn.go_live(0)
+    gateway = HeldGateway()
+    limits = ConnectionLimits(pipelined_commands=limit)
+    return _Commands(conn, gateway, limits, _Pipeline(conn)), gateway, transport, conn  # type: ignore[arg-type]
+
+
+def _chat(text: str) -> str:
+    return encode(Chat(text=text, id=text)).decode()
+
+
+async def test_batched_commands_are_pipelined_and_others_wait_for_them() -> None:
+    commands, gateway, transport, _ = _commands()
+    for text in ("a", "b", "c"):
+        await commands.take(_chat(text))  # returns at once: applied in the background
+    await asyncio.sleep(0)
+    assert gateway.started == ["a", "b", "c"]
+    reaction = asyncio.create_task(commands.take(encode(Reaction(emoji="🍿")).decode()))
+    await asyncio.sleep(0.01)
+    assert gateway.started == ["a", "b", "c"] and not reaction.done()  # waits for the chats
+    gateway.release.set()
+    await reaction
+    assert gateway.started == ["a", "b", "c", "Reaction"]
+    assert [msgspec.json.decode(f)["id"] for f in transport.sent] == ["a", "b", "c"]
+    await commands.pipeline.settle()
+
+
+async def test_pipelining_is_bounded_per_connection() -> None:
+    commands, gateway, _, _ = _commands(limit=2)
+    await commands.take(_chat("a"))
+    await commands.take(_chat("b"))
+    third = asyncio.create_task(commands.take(_chat("c")))
+    await asyncio.sleep(0.01)
+    assert gateway.started == ["a", "b"] and not third.done()
+    gateway.release.set()
+    await third
+    await commands.pipeline.settle()
+    assert gateway.started == ["a", "b", "c"]
+
+
+async def test_an_answer_that_ends_the_seat_stops_the_commands_behind_it() -> None:
+    commands, gateway, transport, conn = _commands()
+    await commands.take(_chat("gone"))
+    later = asyncio.create_task(commands.take(encode(Reaction(emoji="🍿")).decode()))
+    gateway.release.set()
+    await later
+    assert conn.closed and conn.close_code == CloseCode.GONE
+    assert gateway.started == ["gone"]  # the reaction was never applied
+    assert msgspec.json.decode(transport.sent[0])["code"] == "not_a_member"
     await conn.flush_and_stop()

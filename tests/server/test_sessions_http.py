@@ -355,6 +355,8 @@ async def test_operations_endpoints(client: Client) -> None:
         "filmnight_request_duration_seconds",
         "filmnight_requests_total",
         "filmnight_ws_connections",
+        'filmnight_ws_frames_total{direction="out"}',
+        'filmnight_ws_frames_total{direction="in"}',
         "filmnight_audit_operations_total",
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
