@@ -76,7 +76,7 @@ def fuzz_server(
             f"{base_url}/api/v1/invites/{host['invite_code']}/join", json={"name": "Fuzzer"}
         ).json()
         ws_url = base_url.replace("http", "ws", 1) + f"/ws/v1/sessions/{host['session_id']}"
-        with connect(ws_url) as watcher:
+        with connect(ws_url, ping_interval=None) as watcher:
             watcher.send(json.dumps({"type": "hello", "token": host["token"]}))
             assert json.loads(watcher.recv(timeout=5))["type"] == "welcome"
             yield {
@@ -100,7 +100,7 @@ def _hello(ws: ClientConnection, token: str) -> None:
 def test_every_frame_gets_an_error_or_a_close_and_nobody_else_notices(
     fuzz_server: dict[str, Any], frame: str | bytes
 ) -> None:
-    with connect(fuzz_server["ws_url"], max_size=2**22) as ws:
+    with connect(fuzz_server["ws_url"], max_size=2**22, ping_interval=None) as ws:
         _hello(ws, fuzz_server["token"])
         ws.send(frame)
         try:
