@@ -33,6 +33,7 @@ from bench.realtime.__main__ import (
     _send,
     reading,
 )
+from bench.realtime.members import KINDS
 from server.db.migrate import upgrade
 from tests.support.server_process import server_process
 
@@ -81,13 +82,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--client",
+        choices=KINDS,
+        default=KINDS[0],
+        help="the members' websockets client build (see bench/realtime/members.py)",
+    )
     args = parser.parse_args()
     _raise_fd_limit()
     rows: list[tuple[str, int, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp), SERVER_ENV) as one:
         uvloop.run(
             _run_one(
-                one.base_url, one.process.pid, args.seconds, rows, "1 process (SQLite, memory)"
+                Filmnight(one.base_url, one.process.pid, args.client),
+                args.seconds,
+                rows,
+                "1 process (SQLite, memory)",
             )
         )
     with tempfile.TemporaryDirectory() as tmp, postgres_database() as database:
@@ -97,7 +107,7 @@ def main() -> None:
             "FILMNIGHT_REDIS_URL": "redis://127.0.0.1:6379/0",
         }
         with server_process(Path(tmp) / "a", env) as a, server_process(Path(tmp) / "b", env) as b:
-            target = Filmnight(a.base_url, a.process.pid, also=(b.base_url,))
+            target = Filmnight(a.base_url, a.process.pid, args.client, also=(b.base_url,))
             uvloop.run(_run(target, args.seconds, rows, "2 processes (PostgreSQL, Redis)"))
     print(f"{'setup':<34} {'members':>8} {'p50 ms':>8} {'p99 ms':>8} {'events':>8}")
     for label, size, r in rows:
@@ -109,13 +119,9 @@ def main() -> None:
 
 
 async def _run_one(
-    base_url: str,
-    pid: int,
-    seconds: float,
-    rows: list[tuple[str, int, dict[str, float]]],
-    label: str,
+    target: Filmnight, seconds: float, rows: list[tuple[str, int, dict[str, float]]], label: str
 ) -> None:
-    await _run(Filmnight(base_url, pid), seconds, rows, label)
+    await _run(target, seconds, rows, label)
 
 
 async def _run(

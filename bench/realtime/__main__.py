@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -34,9 +34,8 @@ from typing import Protocol
 import httpx
 import msgspec
 import uvloop
-import websockets
-from websockets.asyncio.client import ClientConnection
 
+from bench.realtime.members import KINDS, Member, connect
 from tests.support.server_process import server_process
 from tests.support.services import free_port
 
@@ -70,8 +69,8 @@ _decode = msgspec.json.Decoder(Frame).decode
 class Room:
     """One room's clients and what they received (seq → time of the last receipt)."""
 
-    sender: ClientConnection
-    members: list[ClientConnection]
+    sender: Member
+    members: list[Member]
     kind: str = "chat"
     """The event that fans out: ``chat`` (a message) or ``playback`` (the host seeks)."""
     sent_at: dict[str, float] = field(default_factory=dict)
@@ -79,7 +78,6 @@ class Room:
     received: dict[int, int] = field(default_factory=dict)
     last_receipt: dict[int, float] = field(default_factory=dict)
     complete: asyncio.Event = field(default_factory=asyncio.Event)
-    readers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -89,23 +87,26 @@ def _pct(values: list[float], pct: float) -> float:
     )
 
 
-async def _read(room: Room, ws: ClientConnection) -> None:
+def _receiver(room: Room) -> Callable[[str | bytes], None]:
+    """Count each event's receipts; note the time of the last member's."""
     size = len(room.members)
-    with contextlib.suppress(websockets.ConnectionClosed):
-        async for raw in ws:
-            frame = _decode(raw)
-            if frame.type != room.kind or frame.seq is None:
-                continue
-            marker = frame.text if room.kind == "chat" else str(frame.position_ms)
-            if marker is None:
-                continue
-            now = time.perf_counter()
-            count = room.received.get(frame.seq, 0) + 1
-            room.received[frame.seq] = count
-            room.seq_of.setdefault(frame.seq, marker)
-            if count == size:
-                room.last_receipt[frame.seq] = now
-                room.complete.set()
+
+    def receive(raw: str | bytes) -> None:
+        now = time.perf_counter()
+        frame = _decode(raw)
+        if frame.type != room.kind or frame.seq is None:
+            return
+        marker = frame.text if room.kind == "chat" else str(frame.position_ms)
+        if marker is None:
+            return
+        count = room.received.get(frame.seq, 0) + 1
+        room.received[frame.seq] = count
+        room.seq_of.setdefault(frame.seq, marker)
+        if count == size:
+            room.last_receipt[frame.seq] = now
+            room.complete.set()
+
+    return receive
 
 
 # ------------------------------------------------------------------ servers
@@ -124,8 +125,9 @@ class Target(Protocol):
 class Filmnight:
     name = "filmnight"
 
-    def __init__(self, base_url: str, pid: int, also: tuple[str, ...] = ()) -> None:
+    def __init__(self, base_url: str, pid: int, client: str, also: tuple[str, ...] = ()) -> None:
         """``also``: base URLs of more processes; members are spread over all of them."""
+        self.client = client
         self.base_url = base_url
         self.ws_url = base_url.replace("http", "ws", 1)
         self.ws_urls = [self.ws_url, *(u.replace("http", "ws", 1) for u in also)]
@@ -146,19 +148,17 @@ class Filmnight:
 
         tokens = [host["token"], *await asyncio.gather(*(seat(i) for i in range(size - 1)))]
 
-        async def connect(n: int, token: str) -> ClientConnection:
+        async def seated(n: int, token: str) -> Member:
             base = self.ws_urls[n % len(self.ws_urls)]
             url = f"{base}/ws/v1/sessions/{host['session_id']}"
             async with sem:
-                ws = await websockets.connect(
-                    url, max_queue=None, compression=None, open_timeout=60
-                )
-                await ws.send(msgspec.json.encode({"type": "hello", "token": token}).decode())
-                while _decode(await ws.recv()).type != "welcome":
+                member = await connect(self.client, url)
+                await member.send(msgspec.json.encode({"type": "hello", "token": token}).decode())
+                while _decode(await member.recv()).type != "welcome":
                     pass
-                return ws
+                return member
 
-        members = list(await asyncio.gather(*(connect(n, t) for n, t in enumerate(tokens))))
+        members = list(await asyncio.gather(*(seated(n, t) for n, t in enumerate(tokens))))
         return Room(sender=members[0], members=members)
 
     def rss_kib(self) -> int:
@@ -168,7 +168,8 @@ class Filmnight:
 class RawFloor:
     name = "raw websockets"
 
-    def __init__(self, port: int, pid: int) -> None:
+    def __init__(self, port: int, pid: int, client: str) -> None:
+        self.client = client
         self.url = f"ws://127.0.0.1:{port}"
         self.pid = pid
         self.rooms = 0
@@ -177,13 +178,13 @@ class RawFloor:
         self.rooms += 1
         url = f"{self.url}/room/{self.rooms}"
 
-        async def connect() -> ClientConnection:
-            ws = await websockets.connect(url, max_queue=None, compression=None, open_timeout=60)
-            await ws.send('{"type":"hello"}')
-            await ws.recv()
-            return ws
+        async def seated() -> Member:
+            member = await connect(self.client, url)
+            await member.send('{"type":"hello"}')
+            await member.recv()
+            return member
 
-        members = list(await asyncio.gather(*(connect() for _ in range(size))))
+        members = list(await asyncio.gather(*(seated() for _ in range(size))))
         return Room(sender=members[0], members=members)
 
     def rss_kib(self) -> int:
@@ -198,7 +199,7 @@ def _rss_kib(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def raw_floor() -> Iterator[RawFloor]:
+def raw_floor(client: str) -> Iterator[RawFloor]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.realtime.raw_server", str(port)], cwd=REPO
@@ -210,7 +211,7 @@ def raw_floor() -> Iterator[RawFloor]:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             time.sleep(0.05)
-        yield RawFloor(port, process.pid)
+        yield RawFloor(port, process.pid, client)
     finally:
         process.kill()
         process.wait()
@@ -222,16 +223,14 @@ def raw_floor() -> Iterator[RawFloor]:
 @contextlib.asynccontextmanager
 async def reading(room: Room, settle_s: float | None = None) -> AsyncIterator[Room]:
     """Read every member's frames; measure only after the room has settled (joins done)."""
-    room.readers = [asyncio.create_task(_read(room, ws)) for ws in room.members]
+    receive = _receiver(room)
+    for member in room.members:
+        member.listen(receive)
     await asyncio.sleep(1.0 + len(room.members) / 1000 if settle_s is None else settle_s)
     try:
         yield room
     finally:
-        for ws in room.members:
-            await ws.close()
-        for task in room.readers:
-            task.cancel()
-        await asyncio.gather(*room.readers, return_exceptions=True)
+        await asyncio.gather(*(member.close() for member in room.members))
 
 
 async def _send(room: Room, n: int) -> None:
@@ -392,6 +391,12 @@ def main() -> None:
     parser.add_argument(
         "--rooms", type=int, default=1000, help="rooms of 10 for the many-rooms case"
     )
+    parser.add_argument(
+        "--client",
+        choices=KINDS,
+        default=KINDS[0],
+        help="the members' websockets client build (see bench/realtime/members.py)",
+    )
     args = parser.parse_args()
     sizes = [10, 100] if args.quick else [10, 100, 1000]
     seconds = 1.0 if args.quick else args.seconds
@@ -401,9 +406,9 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         server_process(Path(tmp), SERVER_ENV) as server,
-        raw_floor() as floor,
+        raw_floor(args.client) as floor,
     ):
-        ours = Filmnight(server.base_url, server.process.pid)
+        ours = Filmnight(server.base_url, server.process.pid, args.client)
         rows = asyncio.run(run([ours, floor], sizes, seconds, rooms))
     header = ["server", "scenario", "p50 ms", "p99 ms", "delivered/s", "vs floor"]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -411,7 +416,10 @@ def main() -> None:
     print("-+-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-    print(f"\n(machine: {os.cpu_count()} cores; latency: command sent -> last member received)")
+    print(
+        f"\n(machine: {os.cpu_count()} cores; members: {args.client} websockets client; "
+        "latency: command sent -> last member received)"
+    )
 
 
 if __name__ == "__main__":
