@@ -82,6 +82,13 @@ class Transport(Protocol):
         """The next frame, or ``None`` once the client has gone."""
         ...
 
+    def try_send(self, text: str) -> bool:
+        """Write one text frame now if that needs no waiting; ``False``: use :meth:`send`.
+
+        A transport without such a shortcut returns ``False`` always.
+        """
+        ...
+
     def send(self, text: str) -> Awaitable[None]:
         """Write one text frame; suspends only while the socket pushes back."""
         ...
@@ -238,6 +245,9 @@ class Connection:
             self.abort(CloseCode.RESUME, "slow consumer: reconnect and resume")
 
     def _send_now(self, text: str) -> None:
+        if self._transport.try_send(text):
+            FRAMES["out"] += 1
+            return
         sending = self._transport.send(text).__await__()
         try:
             waiting = sending.send(None)

@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from realtime.connection import CloseCode, ConnectionLimits, Gateway, serve_connection
 from realtime.room import Rooms
+from server.live.wire import Wire
 
 __all__ = ["DIRECT_SEND", "origin_allowed", "session_socket", "with_direct_send"]
 
@@ -66,6 +67,7 @@ class _SocketTransport:
         self._socket = socket
         scope = cast("dict[str, Any]", socket.scope)
         self._send: Send = scope.get(DIRECT_SEND) or socket.send
+        self._wire = Wire.of(self._send)
 
     async def receive(self) -> str | bytes | None:
         try:
@@ -76,6 +78,9 @@ class _SocketTransport:
             return None
         text = message.get("text")
         return text if text is not None else message.get("bytes") or b""
+
+    def try_send(self, text: str) -> bool:
+        return self._wire is not None and self._wire.write(text)
 
     def send(self, text: str) -> Awaitable[None]:
         # The ASGI event itself (``send_data`` would add a layer per frame; the socket

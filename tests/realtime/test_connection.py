@@ -29,6 +29,9 @@ class StuckTransport:
         await self.release.wait()
         return None
 
+    def try_send(self, text: str) -> bool:
+        return False
+
     async def send(self, text: str) -> None:
         await self.release.wait()
         self.sent.append(text)

@@ -1,0 +1,117 @@
+"""Direct frame writes: the right bytes, and only when uvicorn's own send would write."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from server.live.wire import Wire, frame_of
+
+
+def _read_as_client(data: bytes) -> list[str]:
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/x"), state=State.OPEN, max_size=None)
+    client.receive_data(data)
+    return [
+        bytes(event.data).decode()
+        for event in client.events_received()
+        if isinstance(event, Frame) and event.opcode is Opcode.TEXT
+    ]
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65_535, 65_536, 200_000])
+def test_a_frame_carries_its_text_whatever_its_length(size: int) -> None:
+    text = "é" * (size // 2) + "x" * (size % 2)
+    assert _read_as_client(frame_of(text)) == [text]
+
+
+def test_the_same_text_is_serialized_once_and_a_new_one_again() -> None:
+    first = "".join(["hello", " room"])
+    assert frame_of(first) is frame_of(first)
+    other = "".join(["hello", " again"])
+    assert _read_as_client(frame_of(other) + frame_of(first)) == [other, first]
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def _protocol(**state: Any) -> SimpleNamespace:
+    writable = SimpleNamespace(is_set=lambda: state.get("writable", True))
+    return SimpleNamespace(
+        close_sent=state.get("close_sent", False),
+        disconnected=state.get("disconnected", False),
+        handshake_complete=state.get("handshake_complete", True),
+        initial_response=state.get("initial_response"),
+        writable=writable,
+        conn=SimpleNamespace(state=state.get("conn_state", State.OPEN)),
+        transport=FakeTransport(),
+    )
+
+
+def test_an_open_socket_with_room_takes_the_frame_directly() -> None:
+    protocol = _protocol()
+    assert Wire(protocol).write('{"type":"chat"}')
+    assert _read_as_client(b"".join(protocol.transport.written)) == ['{"type":"chat"}']
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"writable": False},
+        {"close_sent": True},
+        {"disconnected": True},
+        {"handshake_complete": False},
+        {"initial_response": (403, [], b"")},
+        {"conn_state": State.CLOSING},
+    ],
+)
+def test_anything_else_leaves_the_frame_to_the_asgi_path(state: dict[str, Any]) -> None:
+    protocol = _protocol(**state)
+    assert not Wire(protocol).write('{"type":"chat"}')
+    assert protocol.transport.written == []
+
+
+def test_a_closing_transport_is_left_alone() -> None:
+    protocol = _protocol()
+    protocol.transport.closing = True
+    assert not Wire(protocol).write("x")
+    assert protocol.transport.written == []
+
+
+def _uvicorn_protocol() -> WebSocketsSansIOProtocol:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    config = Config(app=app, ws="websockets-sansio")
+    config.load()
+    return WebSocketsSansIOProtocol(config=config, server_state=ServerState(), app_state={})
+
+
+async def test_only_uvicorns_sansio_send_without_extensions_gets_a_wire() -> None:
+    protocol = _uvicorn_protocol()
+    assert isinstance(Wire.of(protocol.send), Wire)
+
+    async def other_send(message: Any) -> None:
+        return None
+
+    assert Wire.of(other_send) is None
+    assert Wire.of(FakeTransport().write) is None
+    protocol.conn.extensions = [object()]  # type: ignore[list-item]
+    assert Wire.of(protocol.send) is None
