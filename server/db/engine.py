@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
+from server.db import sqlite_driver
+
 __all__ = ["DbSession", "create_engine", "create_session_factory"]
 
 
@@ -20,7 +22,8 @@ def _prepare_sqlite_file(url: str) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> AsyncEngine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
+    """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and one trip to
+    the driver's thread per statement (:mod:`server.db.sqlite_driver`).
 
     On SQLite a ``writer`` engine begins every transaction IMMEDIATE (deferred
     transactions that upgrade to writes deadlock under concurrency); a reader engine
@@ -30,6 +33,13 @@ def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> Async
         return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, echo=echo)
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        # aiosqlite with one trip to its thread per statement (see sqlite_driver).
+        return dialect.loaded_dbapi.connect(
+            *cargs, async_creator_fn=sqlite_driver.connect, **cparams
+        )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

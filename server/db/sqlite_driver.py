@@ -1,0 +1,90 @@
+"""aiosqlite, one trip to its thread per statement.
+
+aiosqlite runs each call on the connection's own thread and wakes the event loop
+with the result.  SQLAlchemy's adapter makes four such calls per statement: open a
+cursor, execute, fetch the rows, close the cursor.  Each trip is a thread switch
+and an event-loop wake-up (about 0.3 ms on a busy 2-core machine), so a chat
+message's transaction spent most of its time travelling, not in SQLite.
+
+Here a statement runs and its rows are read in one trip, and opening or closing a
+cursor (no SQLite work) happens in place.  Everything that touches the database
+still runs on the connection's thread, so a statement waiting for SQLite's write
+lock never blocks the event loop.  The connection is opened with
+``check_same_thread=False`` (Python's ``sqlite3`` is built serialized), which is
+what lets the cursor bookkeeping run on the loop's thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+from aiosqlite.context import contextmanager
+
+__all__ = ["OneTripConnection", "OneTripCursor", "connect"]
+
+
+def _execute_and_fetch(cursor: sqlite3.Cursor, sql: str, parameters: Any) -> list[Any]:
+    cursor.execute(sql, parameters)
+    return cursor.fetchall() if cursor.description is not None else []
+
+
+class OneTripCursor(aiosqlite.Cursor):
+    """Reads a statement's rows along with it; fetches are answered from memory."""
+
+    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor) -> None:
+        super().__init__(conn, cursor)
+        self._rows: deque[Any] = deque()
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
+        rows: list[Any] = await self._execute(  # type: ignore[no-untyped-call]
+            _execute_and_fetch, self._cursor, sql, () if parameters is None else parameters
+        )
+        self._rows = deque(rows)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
+        self._rows.clear()
+        await self._execute(self._cursor.executemany, sql, parameters)  # type: ignore[no-untyped-call]
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = min(self._cursor.arraysize if size is None else size, len(self._rows))
+        return [self._rows.popleft() for _ in range(count)]
+
+    async def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()
+        self._cursor.close()
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors are :class:`OneTripCursor`."""
+
+    @contextmanager
+    async def cursor(self) -> aiosqlite.Cursor:
+        cursor: sqlite3.Cursor = self._conn.cursor()
+        return OneTripCursor(self, cursor)
+
+
+def connect(database: str, **kwargs: Any) -> OneTripConnection:
+    """Like ``aiosqlite.connect``: an awaitable connection, its thread a daemon."""
+    kwargs["check_same_thread"] = False
+
+    def connector() -> sqlite3.Connection:
+        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        return connection
+
+    connection = OneTripConnection(connector, iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+    return connection

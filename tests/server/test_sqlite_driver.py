@@ -1,0 +1,81 @@
+"""The SQLite driver: one trip to aiosqlite's thread per statement, same results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from server.db import sqlite_driver
+from server.db.engine import create_engine
+
+
+async def test_the_engine_uses_it_and_results_are_unchanged(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/d.db")
+    try:
+        async with engine.begin() as conn:
+            raw = await conn.get_raw_connection()
+            assert isinstance(raw.driver_connection, sqlite_driver.OneTripConnection)
+            await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)"))
+            await conn.execute(
+                text("INSERT INTO t (a, b) VALUES (:a, :b)"),
+                [{"a": i, "b": f"v{i}"} for i in range(1, 151)],
+            )  # executemany
+            inserted = await conn.execute(
+                text("INSERT INTO t (a, b) VALUES (500, 'x') RETURNING a, b")
+            )
+            assert inserted.all() == [(500, "x")]
+            updated = await conn.execute(text("UPDATE t SET b = 'y' WHERE a > 100"))
+            assert updated.rowcount == 51
+            rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
+            assert rows == [*range(1, 151), 500]
+            assert (await conn.execute(text("SELECT a FROM t WHERE a < 0"))).first() is None
+            with pytest.raises(IntegrityError):
+                await conn.execute(text("INSERT INTO t (a, b) VALUES (1, 'dup')"))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_and_its_rows_cost_one_trip(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "trips.db"))
+    trips = 0
+    real = connection._execute
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await real(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    connection._execute = counted  # type: ignore[method-assign]
+    try:
+        async with connection.cursor() as cursor:
+            await cursor.execute("CREATE TABLE t (a INTEGER)")
+            await cursor.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
+            trips = 0
+            await cursor.execute("SELECT a FROM t ORDER BY a")
+            assert await cursor.fetchone() == (0,)
+            assert list(await cursor.fetchmany(3)) == [(1,), (2,), (3,)]
+            cursor.arraysize = 2
+            assert list(await cursor.fetchmany()) == [(4,), (5,)]
+            assert [row async for row in cursor] == [(i,) for i in range(6, 10)]
+            assert list(await cursor.fetchall()) == []
+            assert await cursor.fetchone() is None
+            assert trips == 1
+    finally:
+        connection._execute = real  # type: ignore[method-assign]
+        await connection.close()
+
+
+async def test_an_error_comes_back_and_the_connection_goes_on(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "errors.db"))
+    try:
+        async with connection.cursor() as cursor:
+            with pytest.raises(Exception, match="no such table"):
+                await cursor.execute("SELECT * FROM missing")
+            await cursor.execute("SELECT 1")
+            assert list(await cursor.fetchall()) == [(1,)]
+    finally:
+        await connection.close()
