@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["FRAMES", "WS_CLOSES", "WS_CONNECTIONS", "WS_SLOW_CONSUMERS"]
+__all__ = ["FANOUT_SECONDS", "FRAMES", "WS_CLOSES", "WS_CONNECTIONS", "WS_SLOW_CONSUMERS"]
 
 WS_CONNECTIONS = Gauge("filmnight_ws_connections", "Open WebSocket connections in this process")
 WS_CLOSES = Counter("filmnight_ws_closes_total", "WebSocket closes by close code", ["code"])
 WS_SLOW_CONSUMERS = Counter(
     "filmnight_ws_slow_consumers_total", "Connections closed because their send queue overflowed"
+)
+FANOUT_SECONDS = Histogram(
+    "filmnight_fanout_seconds",
+    "Time to hand one event to every connection of its room in this process "
+    "(written to the sockets, or queued behind a slow one)",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
 )
 
 FRAMES = {"in": 0, "out": 0}

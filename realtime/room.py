@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -20,6 +21,7 @@ import structlog
 
 from realtime.framing import EPHEMERAL, channel_for, unpack
 from realtime.hub import Hub
+from realtime.metrics import FANOUT_SECONDS
 
 __all__ = ["EventSource", "Recipient", "Room", "Rooms"]
 
@@ -122,8 +124,10 @@ class Room:
         self._drain()
 
     def _send(self, seq: int, text: str) -> None:
+        start = time.perf_counter()
         for recipient in list(self.recipients):
             recipient.deliver(seq, text)
+        FANOUT_SECONDS.observe(time.perf_counter() - start)
         if text.startswith(_ENDED):
             for recipient in list(self.recipients):
                 recipient.end("session ended")

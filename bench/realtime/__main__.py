@@ -116,10 +116,15 @@ class Target(Protocol):
     """A server under test: makes rooms of connected members."""
 
     name: str
+    pid: int
 
     async def room(self, size: int) -> Room: ...
 
     def rss_kib(self) -> int: ...
+
+    async def fanout(self) -> tuple[float, float] | None:
+        """The server's own fan-out time so far: (seconds, events), if it reports one."""
+        ...
 
 
 class Filmnight:
@@ -164,6 +169,15 @@ class Filmnight:
     def rss_kib(self) -> int:
         return _rss_kib(self.pid)
 
+    async def fanout(self) -> tuple[float, float] | None:
+        text = (await self.http.get("/metrics")).text
+        values = dict.fromkeys(("sum", "count"), 0.0)
+        for line in text.splitlines():
+            for key in values:
+                if line.startswith(f"filmnight_fanout_seconds_{key} "):
+                    values[key] = float(line.split()[1])
+        return values["sum"], values["count"]
+
 
 class RawFloor:
     name = "raw websockets"
@@ -190,12 +204,38 @@ class RawFloor:
     def rss_kib(self) -> int:
         return _rss_kib(self.pid)
 
+    async def fanout(self) -> tuple[float, float] | None:
+        return None
+
 
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+async def quiet(pid: int, busy_below: float = 0.05, limit_s: float = 60.0) -> None:
+    """Wait until the server has finished the previous scenario's work.
+
+    Closing 1,000 members sets off work that outlasts the scenario (each departure is
+    an event for those still there); a scenario that started meanwhile would be
+    measured against it.
+    """
+    hz = os.sysconf("SC_CLK_TCK")
+    deadline = time.perf_counter() + limit_s
+    before = _cpu_ticks(pid)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0.5)
+        now = _cpu_ticks(pid)
+        if (now - before) / hz < busy_below * 0.5:
+            return
+        before = now
 
 
 @contextlib.contextmanager
@@ -254,8 +294,17 @@ def _latencies(room: Room) -> list[float]:
     return out
 
 
+async def _server_fanout_ms(target: Target, before: tuple[float, float] | None) -> float | None:
+    """Mean time the server took to hand one event to the room's sockets since ``before``."""
+    after = await target.fanout()
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1]) * 1000
+
+
 async def steady(target: Target, size: int, rate: float, seconds: float) -> dict[str, float]:
     async with reading(await target.room(size)) as room:
+        before = await target.fanout()
         count = int(rate * seconds)
         start = time.perf_counter()
         for n in range(count):
@@ -263,11 +312,16 @@ async def steady(target: Target, size: int, rate: float, seconds: float) -> dict
             await _send(room, n)
         await _drain(room, count)
         lat = _latencies(room)
-    return {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "events": len(lat)}
+        server_ms = await _server_fanout_ms(target, before)
+    out = {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "events": len(lat)}
+    if server_ms is not None:
+        out["server_ms"] = server_ms
+    return out
 
 
 async def saturated(target: Target, size: int, seconds: float, window: int = 8) -> dict[str, float]:
     async with reading(await target.room(size)) as room:
+        before = await target.fanout()
         sent = 0
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
@@ -280,13 +334,17 @@ async def saturated(target: Target, size: int, seconds: float, window: int = 8) 
         await _drain(room, sent)
         elapsed = time.perf_counter() - start
         lat = _latencies(room)
+        server_ms = await _server_fanout_ms(target, before)
     delivered = sum(room.received.values())
-    return {
+    out = {
         "p50": _pct(lat, 50),
         "p99": _pct(lat, 99),
         "events": len(lat),
         "delivered_s": delivered / elapsed,
     }
+    if server_ms is not None:
+        out["server_ms"] = server_ms
+    return out
 
 
 async def _drain(room: Room, count: int, timeout: float = 30.0) -> None:
@@ -341,8 +399,11 @@ async def run(
     results: dict[tuple[str, str], dict[str, float]] = {}
     for target in targets:
         for size in sizes:
+            await quiet(target.pid)
             results[(target.name, f"steady {size}")] = await steady(target, size, 10.0, seconds)
+            await quiet(target.pid)
             results[(target.name, f"saturated {size}")] = await saturated(target, size, seconds)
+        await quiet(target.pid)
         results[(target.name, "rooms")] = await many_rooms(target, rooms, 10, seconds)
     floor = targets[-1].name
     for key in [f"steady {s}" for s in sizes] + [f"saturated {s}" for s in sizes]:
@@ -359,6 +420,7 @@ async def run(
                     f"{r['p99']:.1f}",
                     f"{r.get('delivered_s', 0):,.0f}" if "delivered_s" in r else "",
                     ratio,
+                    f"{r['server_ms']:.2f}" if "server_ms" in r else "",
                 ]
             )
     for target in targets:
@@ -375,6 +437,7 @@ async def run(
                 "",
                 f"{r['delivered_s']:,.0f}",
                 ratio,
+                "",
             ]
         )
     return rows
@@ -410,7 +473,15 @@ def main() -> None:
     ):
         ours = Filmnight(server.base_url, server.process.pid, args.client)
         rows = asyncio.run(run([ours, floor], sizes, seconds, rooms))
-    header = ["server", "scenario", "p50 ms", "p99 ms", "delivered/s", "vs floor"]
+    header = [
+        "server",
+        "scenario",
+        "p50 ms",
+        "p99 ms",
+        "delivered/s",
+        "vs floor",
+        "server fan-out ms",
+    ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
@@ -418,7 +489,8 @@ def main() -> None:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     print(
         f"\n(machine: {os.cpu_count()} cores; members: {args.client} websockets client; "
-        "latency: command sent -> last member received)"
+        "latency: command sent -> last member received;\n server fan-out: mean time the "
+        "server took to write one event to every member's socket, from its metrics)"
     )
 
 

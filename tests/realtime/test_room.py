@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import REGISTRY
+
 from realtime.framing import EPHEMERAL, channel_for, pack
 from realtime.hub import MemoryHub
 from realtime.room import Rooms
@@ -89,3 +91,21 @@ async def test_departures_and_the_end_close_the_right_seats() -> None:
     assert leaving.ended == ["you left the session"] and staying.ended == []
     await hub.publish(channel_for("s1"), pack(2, b'{"type":"session.ended","seq":2}'))
     assert staying.ended == ["session ended"]
+
+
+async def test_each_fan_out_is_timed_once_for_the_whole_room() -> None:
+    def count() -> float:
+        return REGISTRY.get_sample_value("filmnight_fanout_seconds_count") or 0.0
+
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log)
+    recorders = [Recorder() for _ in range(3)]
+    for recorder in recorders:
+        rooms.join("s1", recorder)
+    rooms.get("s1").baseline(0)  # type: ignore[union-attr]
+    before = count()
+    await hub.publish(channel_for("s1"), pack(1, log.add("s1", 1)))
+    await hub.publish(channel_for("s1"), pack(EPHEMERAL, b'{"type":"presence"}'))
+    assert count() - before == 2
+    assert all(len(r.got) == 2 for r in recorders)
+    rooms.close()
