@@ -93,7 +93,7 @@ def main() -> None:
     rows: list[tuple[str, int, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp), SERVER_ENV) as one:
         uvloop.run(
-            _run_one(
+            _run(
                 Filmnight(one.base_url, one.process.pid, args.client),
                 args.seconds,
                 rows,
@@ -116,12 +116,6 @@ def main() -> None:
     print(
         "\n(latency: the host's playback command sent -> the last member's playback event received)"
     )
-
-
-async def _run_one(
-    target: Filmnight, seconds: float, rows: list[tuple[str, int, dict[str, float]]], label: str
-) -> None:
-    await _run(target, seconds, rows, label)
 
 
 async def _run(

@@ -40,6 +40,7 @@ class OneTripCursor(aiosqlite.Cursor):
         self._rows: deque[Any] = deque()
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
+        self._rows.clear()  # a failed statement leaves no rows of the one before
         rows: list[Any] = await self._execute(  # type: ignore[no-untyped-call]
             _execute_and_fetch, self._cursor, sql, () if parameters is None else parameters
         )

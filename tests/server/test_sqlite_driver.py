@@ -73,8 +73,10 @@ async def test_an_error_comes_back_and_the_connection_goes_on(tmp_path: Path) ->
     connection = await sqlite_driver.connect(str(tmp_path / "errors.db"))
     try:
         async with connection.cursor() as cursor:
+            await cursor.execute("SELECT 7")
             with pytest.raises(Exception, match="no such table"):
                 await cursor.execute("SELECT * FROM missing")
+            assert await cursor.fetchone() is None
             await cursor.execute("SELECT 1")
             assert list(await cursor.fetchall()) == [(1,)]
     finally:
