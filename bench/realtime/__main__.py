@@ -33,6 +33,7 @@ from typing import Protocol
 
 import httpx
 import msgspec
+import psutil
 import uvloop
 
 from bench.realtime.members import KINDS, Member, connect
@@ -209,31 +210,23 @@ class RawFloor:
 
 
 def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    return int(psutil.Process(pid).memory_info().rss // 1024)
 
 
-def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 async def quiet(pid: int, busy_below: float = 0.05, limit_s: float = 60.0) -> None:
-    """Wait until the server has finished the previous scenario's work.
-
-    Closing 1,000 members sets off work that outlasts the scenario (each departure is
-    an event for those still there); a scenario that started meanwhile would be
-    measured against it.
-    """
-    hz = os.sysconf("SC_CLK_TCK")
+    """Wait until the server uses under ``busy_below`` of a core, so that work a scenario
+    set off (departures, presence) is not measured against the next one."""
     deadline = time.perf_counter() + limit_s
-    before = _cpu_ticks(pid)
+    before = _cpu_seconds(pid)
     while time.perf_counter() < deadline:
         await asyncio.sleep(0.5)
-        now = _cpu_ticks(pid)
-        if (now - before) / hz < busy_below * 0.5:
+        now = _cpu_seconds(pid)
+        if now - before < busy_below * 0.5:
             return
         before = now
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
@@ -55,12 +56,6 @@ class Wire:
     @classmethod
     def of(cls, send: object) -> Wire | None:
         """The writer behind an ASGI ``send``, if it is uvicorn's websockets-sansio one."""
-        try:
-            from uvicorn.protocols.websockets.websockets_sansio_impl import (
-                WebSocketsSansIOProtocol,
-            )
-        except ImportError:  # pragma: no cover - uvicorn is a dependency
-            return None
         owner = getattr(send, "__self__", None)
         if not isinstance(owner, WebSocketsSansIOProtocol) or owner.conn.extensions:
             return None
