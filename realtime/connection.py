@@ -7,7 +7,8 @@ handed to the :class:`Gateway` the server supplies; events arrive from the room.
 Outgoing frames are written at once while the socket keeps up, and wait in a
 bounded backlog while it pushes back, so a slow socket never stalls its room: when
 the backlog overflows, that connection alone is closed with
-:data:`CloseCode.RESUME` and the client reconnects and resumes.
+:data:`CloseCode.RESUME` and the client reconnects and resumes.  The events a room
+hands over together go out in one write.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import contextlib
 import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Protocol, runtime_checkable
@@ -38,7 +39,7 @@ from realtime.protocol import (
     encode,
 )
 from realtime.ratelimit import TokenBucket
-from realtime.room import Rooms
+from realtime.room import Outbound, Rooms
 
 __all__ = [
     "CloseCode",
@@ -87,6 +88,11 @@ class Transport(Protocol):
 
         A transport without such a shortcut returns ``False`` always.
         """
+        ...
+
+    def try_send_all(self, texts: Sequence[str]) -> bool:
+        """Write every text as its own frame, all in one write, now if that needs no
+        waiting; ``False`` (nothing written): send them one by one."""
         ...
 
     def send(self, text: str) -> Awaitable[None]:
@@ -186,7 +192,7 @@ class Connection:
         self._queue_size = queue_size
         self._backlog: deque[str] | None = None
         """Frames waiting behind a suspended send (``None``: the socket keeps up)."""
-        self._pending: deque[tuple[int, str]] = deque()
+        self._pending: deque[Outbound] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
 
@@ -212,25 +218,44 @@ class Connection:
         self.closed = True
         self.close_code = CloseCode.GONE
 
-    def deliver(self, seq: int, text: str) -> None:
-        """Called by the room for every event of the session (never blocks)."""
+    def deliver(self, batch: Outbound) -> None:
+        """Called by the room with the session's events (never blocks); events this
+        connection already has (from its replay) are skipped."""
         if self.closed:
             return
         if not self.live:
-            self._pending.append((seq, text))
+            self._pending.append(batch)
             return
-        if seq != EPHEMERAL:
-            if seq <= self.last_seq:
-                return
-            self.last_seq = seq
-        self.send(text)
+        if batch.oldest > self.last_seq or not batch.oldest:  # every durable one is new
+            self.last_seq = max(self.last_seq, batch.newest)
+            self.send_all(batch.texts)
+            return
+        texts = []
+        for seq, text in batch.events:
+            if seq != EPHEMERAL:
+                if seq <= self.last_seq:
+                    continue
+                self.last_seq = seq
+            texts.append(text)
+        self.send_all(texts)
 
     def go_live(self, seq: int) -> None:
         """The welcome (at ``seq``) and the replay are sent; release what arrived meanwhile."""
         self.last_seq = seq
         self.live = True
         while self._pending:
-            self.deliver(*self._pending.popleft())
+            self.deliver(self._pending.popleft())
+
+    def send_all(self, texts: Sequence[str]) -> None:
+        """Send frames in order: in one write while the socket keeps up."""
+        if len(texts) == 1:
+            self.send(texts[0])
+        elif texts and not self.closed:
+            if self._backlog is None and self._transport.try_send_all(texts):
+                FRAMES["out"] += len(texts)
+                return
+            for text in texts:
+                self.send(text)
 
     def send(self, text: str) -> None:
         if self.closed:

@@ -3,11 +3,17 @@
 ``seq`` 0 marks an ephemeral event (presence, reactions, progress) that is not in
 the durable log.  The JSON bytes are encoded once and sent unchanged to every
 member, on every process.
+
+Events published together (one transaction's events of one session) travel
+together: between processes as one message of length-prefixed payloads
+(:func:`pack_batch`), so that every process can hand them to each socket in one write.
 """
 
 from __future__ import annotations
 
-__all__ = ["EPHEMERAL", "channel_for", "pack", "unpack"]
+from collections.abc import Sequence
+
+__all__ = ["EPHEMERAL", "channel_for", "pack", "pack_batch", "unpack", "unpack_batch"]
 
 EPHEMERAL = 0
 _CHANNEL_PREFIX = "fn:session:"
@@ -25,3 +31,24 @@ def unpack(payload: bytes) -> tuple[int, bytes]:
     if len(payload) < 8:
         raise ValueError("hub payload too short")
     return int.from_bytes(payload[:8], "big"), payload[8:]
+
+
+def pack_batch(payloads: Sequence[bytes]) -> bytes:
+    """Payloads as one message: each one prefixed with its length (4 bytes, big-endian)."""
+    return b"".join(len(p).to_bytes(4, "big") + p for p in payloads)
+
+
+def unpack_batch(message: bytes) -> list[bytes]:
+    """The payloads of :func:`pack_batch`; ``ValueError`` when the message is cut or padded."""
+    payloads = []
+    view, offset, end = memoryview(message), 0, len(message)
+    while offset < end:
+        if end - offset < 4:
+            raise ValueError("hub batch cut inside a length")
+        size = int.from_bytes(view[offset : offset + 4], "big")
+        offset += 4
+        if end - offset < size:
+            raise ValueError("hub batch cut inside a payload")
+        payloads.append(bytes(view[offset : offset + size]))
+        offset += size
+    return payloads

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -192,8 +192,7 @@ class SessionEngine:
                 tx = Transaction(db, self._event_log_max)
                 yield tx
                 await tx.flush_rows()
-        for channel, payload in tx.outbox:
-            await self.publish(channel, payload)
+        await self.publish_outbox(tx.outbox)
         for callback in tx.after_commit:
             try:
                 callback()
@@ -207,10 +206,22 @@ class SessionEngine:
             yield db
 
     async def publish(self, channel: str, payload: bytes) -> None:
+        await self.publish_many(channel, (payload,))
+
+    async def publish_many(self, channel: str, payloads: Sequence[bytes]) -> None:
         try:
-            await self._hub.publish(channel, payload)
+            await self._hub.publish_many(channel, payloads)
         except Exception as exc:  # the hub heals missed events by resync from the log
             log.warning("hub.publish_failed", error=type(exc).__name__)
+
+    async def publish_outbox(self, outbox: list[tuple[str, bytes]]) -> None:
+        """A transaction's events, each session's together and in order (one write per
+        socket for all of them)."""
+        by_channel: dict[str, list[bytes]] = {}
+        for channel, payload in outbox:
+            by_channel.setdefault(channel, []).append(payload)
+        for channel, payloads in by_channel.items():
+            await self.publish_many(channel, payloads)
 
     async def publish_ephemeral(self, session_id: uuid.UUID, event: msgspec.Struct) -> None:
         await self.publish(channel_for(str(session_id)), pack(EPHEMERAL, encode(event)))

@@ -295,8 +295,14 @@ async def _server_fanout_ms(target: Target, before: tuple[float, float] | None) 
     return (after[0] - before[0]) / (after[1] - before[1]) * 1000
 
 
+def _progress(target: Target, scenario: str) -> None:
+    """One line on stderr as each measurement starts (a full run takes minutes)."""
+    print(f"measuring {target.name}: {scenario}", file=sys.stderr, flush=True)
+
+
 async def steady(target: Target, size: int, rate: float, seconds: float) -> dict[str, float]:
     async with reading(await target.room(size)) as room:
+        _progress(target, f"steady {size}")
         before = await target.fanout()
         count = int(rate * seconds)
         start = time.perf_counter()
@@ -314,6 +320,7 @@ async def steady(target: Target, size: int, rate: float, seconds: float) -> dict
 
 async def saturated(target: Target, size: int, seconds: float, window: int = 8) -> dict[str, float]:
     async with reading(await target.room(size)) as room:
+        _progress(target, f"saturated {size}")
         before = await target.fanout()
         sent = 0
         start = time.perf_counter()
@@ -360,6 +367,7 @@ async def many_rooms(target: Target, rooms: int, size: int, seconds: float) -> d
     async with contextlib.AsyncExitStack() as stack:
         live = [await stack.enter_async_context(reading(room, settle_s=0)) for room in built]
         await asyncio.sleep(2.0)
+        _progress(target, f"{rooms} rooms x {size}")
         start = time.perf_counter()
         sent = [0] * len(live)
         while time.perf_counter() - start < seconds:
@@ -385,25 +393,37 @@ def _raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+SCENARIOS = ("steady", "saturated", "rooms")
+
+
 async def run(
-    targets: list[Target], sizes: list[int], seconds: float, rooms: int
+    targets: list[Target],
+    sizes: list[int],
+    seconds: float,
+    rooms: int,
+    scenarios: tuple[str, ...] = SCENARIOS,
 ) -> list[list[str]]:
     rows: list[list[str]] = []
     results: dict[tuple[str, str], dict[str, float]] = {}
     for target in targets:
         for size in sizes:
+            if "steady" in scenarios:
+                await quiet(target.pid)
+                results[(target.name, f"steady {size}")] = await steady(target, size, 10.0, seconds)
+            if "saturated" in scenarios:
+                await quiet(target.pid)
+                results[(target.name, f"saturated {size}")] = await saturated(target, size, seconds)
+        if "rooms" in scenarios:
             await quiet(target.pid)
-            results[(target.name, f"steady {size}")] = await steady(target, size, 10.0, seconds)
-            await quiet(target.pid)
-            results[(target.name, f"saturated {size}")] = await saturated(target, size, seconds)
-        await quiet(target.pid)
-        results[(target.name, "rooms")] = await many_rooms(target, rooms, 10, seconds)
+            results[(target.name, "rooms")] = await many_rooms(target, rooms, 10, seconds)
     floor = targets[-1].name
-    for key in [f"steady {s}" for s in sizes] + [f"saturated {s}" for s in sizes]:
+    for key in [f"{kind} {s}" for kind in ("steady", "saturated") for s in sizes]:
         for target in targets:
-            r = results[(target.name, key)]
+            r = results.get((target.name, key))
+            if r is None:
+                continue
             ratio = ""
-            if "delivered_s" in r and target.name != floor:
+            if "delivered_s" in r and target.name != floor and (floor, key) in results:
                 ratio = f"{r['delivered_s'] / results[(floor, key)]['delivered_s']:.2f}x"
             rows.append(
                 [
@@ -417,9 +437,11 @@ async def run(
                 ]
             )
     for target in targets:
-        r = results[(target.name, "rooms")]
+        r = results.get((target.name, "rooms"))
+        if r is None:
+            continue
         ratio = ""
-        if target.name != floor:
+        if target.name != floor and (floor, "rooms") in results:
             ratio = f"{r['delivered_s'] / results[(floor, 'rooms')]['delivered_s']:.2f}x"
         rows.append(
             [
@@ -453,8 +475,27 @@ def main() -> None:
         default=KINDS[0],
         help="the members' websockets client build (see bench/realtime/members.py)",
     )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument(
+        "--sizes", default="", help="comma-separated room sizes (default: 10,100,1000)"
+    )
+    parser.add_argument(
+        "--targets",
+        default="filmnight,raw",
+        help="comma-separated servers to measure: filmnight, raw (default: both)",
+    )
     args = parser.parse_args()
+    scenarios = tuple(s for s in args.scenarios.split(",") if s)
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     sizes = [10, 100] if args.quick else [10, 100, 1000]
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
     seconds = 1.0 if args.quick else args.seconds
     rooms = 20 if args.quick else args.rooms
     _raise_fd_limit()
@@ -465,7 +506,12 @@ def main() -> None:
         raw_floor(args.client) as floor,
     ):
         ours = Filmnight(server.base_url, server.process.pid, args.client)
-        rows = asyncio.run(run([ours, floor], sizes, seconds, rooms))
+        chosen: dict[str, Target] = {"filmnight": ours, "raw": floor}
+        names = [name for name in args.targets.split(",") if name]
+        if not names or set(names) - set(chosen):
+            parser.error(f"--targets takes filmnight and/or raw, not {args.targets!r}")
+        targets = [chosen[name] for name in names]
+        rows = asyncio.run(run(targets, sizes, seconds, rooms, scenarios))
     header = [
         "server",
         "scenario",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import structlog
@@ -11,8 +11,9 @@ __all__ = ["Hub", "HubUnavailable", "Listener", "LocalListeners"]
 
 log = structlog.get_logger(__name__)
 
-Listener = Callable[[bytes], None]
-"""Called on the event loop with the exact published bytes; must not block."""
+Listener = Callable[[Sequence[bytes]], None]
+"""Called on the event loop with the exact bytes of one publish (one payload, or the
+payloads of one ``publish_many`` in order); must not block."""
 
 
 class HubUnavailable(ConnectionError):
@@ -26,6 +27,10 @@ class Hub(Protocol):
     async def stop(self) -> None: ...
 
     async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    async def publish_many(self, channel: str, payloads: Sequence[bytes]) -> None:
+        """Publish ``payloads`` in order as one delivery: every listener gets them in one call."""
+        ...
 
     def subscribe(self, channel: str, listener: Listener) -> Callable[[], None]: ...
 
@@ -63,10 +68,10 @@ class LocalListeners:
             return True
         return False
 
-    def deliver(self, channel: str, payload: bytes) -> None:
+    def deliver(self, channel: str, payloads: Sequence[bytes]) -> None:
         for listener in list(self._by_channel.get(channel, ())):
             try:
-                listener(payload)
+                listener(payloads)
             except Exception:
                 log.exception("hub.listener_failed")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from realtime.hub.base import Listener, LocalListeners
 
@@ -22,7 +22,11 @@ class MemoryHub:
         self._listeners.clear()
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        self._listeners.deliver(channel, payload)
+        self._listeners.deliver(channel, (payload,))
+
+    async def publish_many(self, channel: str, payloads: Sequence[bytes]) -> None:
+        if payloads:
+            self._listeners.deliver(channel, payloads)
 
     def subscribe(self, channel: str, listener: Listener) -> Callable[[], None]:
         self._listeners.add(channel, listener)

@@ -2,7 +2,9 @@
 
 * ``publish`` delivers to this process's listeners at once, then sends the bytes,
   prefixed with this hub's origin id, to Redis; every other process's reader hands
-  them to its listeners, and a reader drops its own echoes.
+  them to its listeners, and a reader drops its own echoes.  The payloads of one
+  ``publish_many`` travel as one Redis message (``framing.pack_batch``), so every
+  process delivers them together, as the publishing one does.
 * One reader task owns one pub/sub connection. When it drops (Redis restarted, a
   network blip) the reader reconnects with capped, jittered exponential back-off,
   resubscribes every channel that still has listeners, and then awaits every
@@ -17,13 +19,14 @@ import asyncio
 import contextlib
 import random
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from realtime.framing import pack_batch, unpack_batch
 from realtime.hub.base import HubUnavailable, Listener, LocalListeners
 
 __all__ = ["RedisHub"]
@@ -82,11 +85,16 @@ class RedisHub:
     # ------------------------------------------------------------ the interface
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        self._listeners.deliver(channel, payload)
+        await self.publish_many(channel, (payload,))
+
+    async def publish_many(self, channel: str, payloads: Sequence[bytes]) -> None:
+        if not payloads:
+            return
+        self._listeners.deliver(channel, payloads)
         if self._client is None:
             raise HubUnavailable("the hub is not started")
         try:
-            await self._client.publish(channel, self._origin + payload)
+            await self._client.publish(channel, self._origin + pack_batch(payloads))
         except (RedisError, OSError) as exc:
             raise HubUnavailable(str(exc)) from None
 
@@ -179,7 +187,14 @@ class RedisHub:
         if data[:_ORIGIN_BYTES] == self._origin:
             return  # our own publish, already delivered locally
         name = channel.decode() if isinstance(channel, bytes) else channel
-        self._listeners.deliver(name, data[_ORIGIN_BYTES:])
+        try:
+            payloads = unpack_batch(data[_ORIGIN_BYTES:])
+        except ValueError:
+            payloads = []
+        if not payloads:
+            log.warning("hub.bad_message", channel=name)
+            return
+        self._listeners.deliver(name, payloads)
 
     async def _run_resync(self) -> None:
         for callback in list(self._resync):

@@ -8,7 +8,7 @@ Clients that send no ``Origin`` (bots) authenticate with their token like anyone
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -81,6 +81,9 @@ class _SocketTransport:
 
     def try_send(self, text: str) -> bool:
         return self._wire is not None and self._wire.write(text)
+
+    def try_send_all(self, texts: Sequence[str]) -> bool:
+        return self._wire is not None and self._wire.write_all(texts)
 
     def send(self, text: str) -> Awaitable[None]:
         # The ASGI event itself (``send_data`` would add a layer per frame; the socket

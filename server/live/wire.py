@@ -5,8 +5,9 @@ costs a coroutine, a frame object and its serialization, per member: a fan-out t
 1,000 members built the same bytes 1,000 times.  Frames from a server are not
 masked, so one event's frame is the same bytes for every member: :func:`frame_of`
 builds them once (it remembers the last text it was given, and a room hands the
-same ``str`` to each of its connections in turn), and :class:`Wire` writes them
-onto the socket's transport.
+same ``str`` to each of its connections in turn), :func:`frames_of` does the same
+for the events a room hands over together, and :class:`Wire` writes them onto the
+socket's transport, several frames in one write.
 
 The direct write is taken only while it is exactly what uvicorn's ``send`` would
 do: the handshake is done, the connection is open and no close was sent or
@@ -17,21 +18,24 @@ reports a disconnect, as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-__all__ = ["Wire", "frame_of"]
+__all__ = ["Wire", "frame_of", "frames_of"]
 
 
 class _LastFrame:
-    __slots__ = ("frame", "text")
+    __slots__ = ("frame", "frames", "text", "texts")
 
     def __init__(self) -> None:
         self.text: str | None = None
         self.frame = b""
+        self.texts: Sequence[str] | None = None
+        self.frames = b""
 
 
 _last = _LastFrame()
@@ -43,6 +47,16 @@ def frame_of(text: str) -> bytes:
         _last.frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
         _last.text = text
     return _last.frame
+
+
+def frames_of(texts: Sequence[str]) -> bytes:
+    """The frames of ``texts``, one after the other (remembered for the same object)."""
+    if texts is not _last.texts:
+        _last.frames = b"".join(
+            Frame(Opcode.TEXT, text.encode()).serialize(mask=False) for text in texts
+        )
+        _last.texts = texts
+    return _last.frames
 
 
 class Wire:
@@ -63,8 +77,21 @@ class Wire:
 
     def write(self, text: str) -> bool:
         """Write ``text`` as one frame now; ``False`` when the ASGI path must take it."""
+        if not self._open():
+            return False
+        self._protocol.transport.write(frame_of(text))
+        return True
+
+    def write_all(self, texts: Sequence[str]) -> bool:
+        """Write each text as its own frame, in one write; ``False``: nothing written."""
+        if not self._open():
+            return False
+        self._protocol.transport.write(frames_of(texts))
+        return True
+
+    def _open(self) -> bool:
         protocol = self._protocol
-        if (
+        return not (
             protocol.close_sent
             or protocol.disconnected
             or not protocol.handshake_complete
@@ -72,7 +99,4 @@ class Wire:
             or not protocol.writable.is_set()
             or protocol.conn.state is not State.OPEN
             or protocol.transport.is_closing()
-        ):
-            return False
-        protocol.transport.write(frame_of(text))
-        return True
+        )

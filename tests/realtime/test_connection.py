@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import msgspec
 
@@ -15,6 +16,12 @@ from realtime.connection import (
     _Pipeline,
 )
 from realtime.protocol import Ack, Chat, ClientMessage, ErrorEvent, Reaction, encode
+from realtime.room import Outbound
+
+
+def one(seq: int, text: str) -> Outbound:
+    """What a room hands over for a single event."""
+    return Outbound.of([(seq, text)])
 
 
 class StuckTransport:
@@ -30,6 +37,9 @@ class StuckTransport:
         return None
 
     def try_send(self, text: str) -> bool:
+        return False
+
+    def try_send_all(self, texts: Sequence[str]) -> bool:
         return False
 
     async def send(self, text: str) -> None:
@@ -50,24 +60,24 @@ async def test_a_slow_consumer_is_closed_with_resume_and_never_buffers_without_b
     conn = Connection(transport, Member("s", "m"), queue_size=8)
     conn.go_live(0)
     for seq in range(1, 50):
-        conn.deliver(seq, f'{{"seq":{seq}}}')
+        conn.deliver(one(seq, f'{{"seq":{seq}}}'))
     await asyncio.sleep(0.05)
     assert transport.closed is not None and transport.closed[0] == CloseCode.RESUME
     assert conn.closed and conn.backlog <= 8
-    conn.deliver(99, "ignored after close")
+    conn.deliver(one(99, "ignored after close"))
     await conn.flush_and_stop(timeout=0.1)
 
 
 async def test_events_before_going_live_are_held_then_deduplicated() -> None:
     transport = FastTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=64)
-    conn.deliver(3, "three")
-    conn.deliver(0, "ephemeral")
-    conn.deliver(4, "four")
+    conn.deliver(one(3, "three"))
+    conn.deliver(one(0, "ephemeral"))
+    conn.deliver(one(4, "four"))
     conn.send("welcome")
     conn.go_live(3)  # the welcome already covers seq 3
-    conn.deliver(4, "four again")
-    conn.deliver(5, "five")
+    conn.deliver(one(4, "four again"))
+    conn.deliver(one(5, "five"))
     await conn.flush_and_stop()
     assert transport.sent == ["welcome", "ephemeral", "four", "five"]
 
@@ -76,7 +86,7 @@ async def test_end_closes_gone_after_what_is_queued() -> None:
     transport = FastTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=64)
     conn.go_live(0)
-    conn.deliver(1, "member.left")
+    conn.deliver(one(1, "member.left"))
     conn.end("you left the session")
     conn.end("twice is harmless")
     await asyncio.sleep(0.05)
@@ -91,9 +101,67 @@ async def test_a_socket_that_keeps_up_gets_each_frame_at_once_without_a_task() -
     conn.go_live(0)
     tasks = len(asyncio.all_tasks())
     for seq in range(1, 101):
-        conn.deliver(seq, str(seq))
+        conn.deliver(one(seq, str(seq)))
     assert transport.sent == [str(seq) for seq in range(1, 101)]  # no await in between
     assert len(asyncio.all_tasks()) == tasks and conn.backlog == 0 and not conn.closed
+
+
+class WritingTransport(FastTransport):
+    """A socket that keeps up and records each write (a list of frames written together)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[list[str]] = []
+
+    def try_send(self, text: str) -> bool:
+        self.writes.append([text])
+        return True
+
+    def try_send_all(self, texts: Sequence[str]) -> bool:
+        self.writes.append(list(texts))
+        return True
+
+
+async def test_events_handed_over_together_go_out_in_one_write() -> None:
+    transport = WritingTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=4)
+    conn.go_live(0)
+    conn.deliver(Outbound.of([(1, "one"), (0, "presence"), (2, "two")]))
+    conn.deliver(one(3, "three"))
+    assert transport.writes == [["one", "presence", "two"], ["three"]]
+    assert conn.last_seq == 3
+
+
+async def test_a_batch_overlapping_the_replay_skips_what_the_client_has() -> None:
+    transport = WritingTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=4)
+    conn.deliver(Outbound.of([(4, "four"), (0, "presence"), (5, "five"), (6, "six")]))
+    conn.go_live(5)  # the replay went up to 5
+    conn.deliver(Outbound.of([(6, "six again"), (7, "seven")]))
+    assert transport.writes == [["presence", "six"], ["seven"]]
+    assert conn.last_seq == 7
+
+
+async def test_a_batch_to_a_socket_that_pushes_back_waits_in_order_in_the_backlog() -> None:
+    transport = PushBackTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    conn.deliver(Outbound.of([(1, "1"), (2, "2"), (3, "3")]))
+    assert transport.sent == [] and conn.backlog == 2
+    conn.deliver(Outbound.of([(4, "4"), (5, "5")]))
+    transport.release.set()
+    await conn.flush_and_stop()
+    assert transport.sent == ["1", "2", "3", "4", "5"]
+
+
+async def test_a_batch_over_the_backlog_closes_the_slow_consumer() -> None:
+    transport = StuckTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=4)
+    conn.go_live(0)
+    conn.deliver(Outbound.of([(seq, str(seq)) for seq in range(1, 10)]))
+    await asyncio.sleep(0.01)
+    assert conn.closed and conn.close_code == CloseCode.RESUME
+    await conn.flush_and_stop(timeout=0.1)
 
 
 class PushBackTransport(StuckTransport):
@@ -110,12 +178,12 @@ async def test_frames_wait_in_order_while_the_socket_pushes_back_then_go_out_eag
     conn = Connection(transport, Member("s", "m"), queue_size=8)
     conn.go_live(0)
     for seq in range(1, 6):
-        conn.deliver(seq, str(seq))
+        conn.deliver(one(seq, str(seq)))
     assert transport.sent == [] and conn.backlog == 4
     transport.release.set()
     await asyncio.sleep(0.01)
     assert transport.sent == ["1", "2", "3", "4", "5"] and conn.backlog == 0
-    conn.deliver(6, "6")
+    conn.deliver(one(6, "6"))
     assert transport.sent[-1] == "6"  # eager again
     await conn.flush_and_stop()
     assert not conn.closed
@@ -125,10 +193,10 @@ async def test_end_while_the_socket_pushes_back_closes_after_the_backlog() -> No
     transport = PushBackTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=8)
     conn.go_live(0)
-    conn.deliver(1, "one")
-    conn.deliver(2, "session.ended")
+    conn.deliver(one(1, "one"))
+    conn.deliver(one(2, "session.ended"))
     conn.end("session ended")
-    conn.deliver(3, "never sent")
+    conn.deliver(one(3, "never sent"))
     assert transport.closed is None
     transport.release.set()
     await conn.flush_and_stop()
@@ -144,8 +212,8 @@ class GoneTransport(StuckTransport):
 async def test_a_send_that_fails_at_once_marks_the_connection_closed() -> None:
     conn = Connection(GoneTransport(), Member("s", "m"), queue_size=8)
     conn.go_live(0)
-    conn.deliver(1, "one")
-    conn.deliver(2, "two")
+    conn.deliver(one(1, "one"))
+    conn.deliver(one(2, "two"))
     assert conn.closed and conn.backlog == 0
     await conn.flush_and_stop()
 
@@ -160,8 +228,8 @@ async def test_a_send_that_fails_after_pushing_back_marks_the_connection_closed(
     transport = FailLaterTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=8)
     conn.go_live(0)
-    conn.deliver(1, "one")
-    conn.deliver(2, "two")
+    conn.deliver(one(1, "one"))
+    conn.deliver(one(2, "two"))
     transport.release.set()
     await conn.flush_and_stop()
     assert conn.closed and conn.backlog == 0
@@ -171,7 +239,7 @@ async def test_stopping_a_stuck_flusher_is_bounded() -> None:
     transport = StuckTransport()
     conn = Connection(transport, Member("s", "m"), queue_size=8)
     conn.go_live(0)
-    conn.deliver(1, "one")
+    conn.deliver(one(1, "one"))
     await asyncio.wait_for(conn.flush_and_stop(timeout=0.05), 1)
     assert transport.sent == []
 

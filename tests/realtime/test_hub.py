@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 import redis.asyncio as aioredis
 
+from realtime.framing import pack_batch, unpack_batch
 from realtime.hub import Hub, HubUnavailable, MemoryHub, RedisHub, create_hub
 from tests.support.redis_server import private_redis
 
@@ -52,8 +53,8 @@ async def test_publish_reaches_every_listener_once_in_order(hubs: tuple[Hub, Hub
     name = channel()
     got_one: list[bytes] = []
     got_two: list[bytes] = []
-    one.subscribe(name, got_one.append)
-    two.subscribe(name, got_two.append)
+    one.subscribe(name, got_one.extend)
+    two.subscribe(name, got_two.extend)
     await asyncio.sleep(0.2)  # let Redis register the subscriptions
     payloads = [f"event-{i}".encode() for i in range(50)]
     for payload in payloads:
@@ -64,6 +65,52 @@ async def test_publish_reaches_every_listener_once_in_order(hubs: tuple[Hub, Hub
     assert got_two == payloads
 
 
+async def test_a_batch_arrives_whole_in_one_delivery_on_every_process(
+    hubs: tuple[Hub, Hub],
+) -> None:
+    one, two = hubs
+    name = channel()
+    got_one: list[list[bytes]] = []
+    got_two: list[list[bytes]] = []
+    one.subscribe(name, lambda batch: got_one.append(list(batch)))
+    two.subscribe(name, lambda batch: got_two.append(list(batch)))
+    await asyncio.sleep(0.2)
+    await one.publish_many(name, [b"a", b"", b"c" * 70_000])
+    await one.publish_many(name, [])  # nothing to deliver
+    await one.publish(name, b"d")
+    await eventually(lambda: len(got_two) >= 2)
+    await asyncio.sleep(0.1)
+    assert got_one == got_two == [[b"a", b"", b"c" * 70_000], [b"d"]]
+
+
+@pytest.mark.redis
+async def test_a_malformed_message_on_a_channel_is_dropped(redis_url: str) -> None:
+    hub = RedisHub(redis_url)
+    await hub.start()
+    await asyncio.wait_for(hub.connected.wait(), 5)
+    name = channel()
+    got: list[bytes] = []
+    hub.subscribe(name, got.extend)
+    await asyncio.sleep(0.2)
+    probe = aioredis.Redis.from_url(redis_url)
+    for garbage in (b"short", b"other-id" + b"\x00\x00\x00\x09cut", b"other-id"):
+        await probe.publish(name, garbage)
+    await probe.publish(name, b"other-id" + pack_batch([b"fine"]))
+    await eventually(lambda: got == [b"fine"])
+    await probe.aclose()
+    await hub.stop()
+
+
+def test_batches_round_trip_and_cut_ones_are_refused() -> None:
+    payloads = [b"", b"x", bytes(range(256)) * 300]
+    assert unpack_batch(pack_batch(payloads)) == payloads
+    assert unpack_batch(b"") == []
+    packed = pack_batch([b"abc"])
+    for cut in (packed[:2], packed[:-1]):
+        with pytest.raises(ValueError, match="cut"):
+            unpack_batch(cut)
+
+
 async def test_unsubscribe_stops_delivery_and_a_raising_listener_harms_no_one(
     hubs: tuple[Hub, Hub],
 ) -> None:
@@ -71,11 +118,11 @@ async def test_unsubscribe_stops_delivery_and_a_raising_listener_harms_no_one(
     name = channel()
     got: list[bytes] = []
 
-    def broken(_: bytes) -> None:
+    def broken(_: Sequence[bytes]) -> None:
         raise RuntimeError("listener bug")
 
     two.subscribe(name, broken)
-    stop = two.subscribe(name, got.append)
+    stop = two.subscribe(name, got.extend)
     await asyncio.sleep(0.2)
     await one.publish(name, b"a")
     await eventually(lambda: got == [b"a"])
@@ -146,7 +193,7 @@ async def test_fan_out_recovers_by_itself_after_a_redis_restart() -> None:
         await asyncio.wait_for(two.connected.wait(), 5)
         name = channel()
         got: list[bytes] = []
-        two.subscribe(name, got.append)
+        two.subscribe(name, got.extend)
         await asyncio.sleep(0.2)
         await one.publish(name, b"before")
         await eventually(lambda: got == [b"before"])

@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 
 from realtime.framing import EPHEMERAL, channel_for, pack
 from realtime.hub import MemoryHub
-from realtime.room import Rooms
+from realtime.room import Outbound, Rooms
 
 
 class FakeLog:
@@ -33,10 +33,12 @@ class Recorder:
     def __init__(self) -> None:
         self.member_id = "m"
         self.got: list[tuple[int, str]] = []
+        self.batches: list[Outbound] = []
         self.ended: list[str] = []
 
-    def deliver(self, seq: int, text: str) -> None:
-        self.got.append((seq, text))
+    def deliver(self, batch: Outbound) -> None:
+        self.batches.append(batch)
+        self.got.extend(batch.events)
 
     def end(self, reason: str) -> None:
         self.ended.append(reason)
@@ -108,4 +110,31 @@ async def test_each_fan_out_is_timed_once_for_the_whole_room() -> None:
     await hub.publish(channel_for("s1"), pack(EPHEMERAL, b'{"type":"presence"}'))
     assert count() - before == 2
     assert all(len(r.got) == 2 for r in recorders)
+    rooms.close()
+
+
+async def test_events_published_together_reach_each_connection_together_in_order() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log, gap_timeout_s=0.05)
+    recorders = [Recorder(), Recorder()]
+    for recorder in recorders:
+        rooms.join("s1", recorder)
+    room = rooms.get("s1")
+    assert room is not None
+    room.baseline(0)
+    bodies = {seq: log.add("s1", seq) for seq in range(1, 5)}
+    channel = channel_for("s1")
+    await hub.publish_many(
+        channel,
+        [pack(1, bodies[1]), pack(EPHEMERAL, b'{"type":"presence"}'), b"x", pack(2, bodies[2])],
+    )
+    await hub.publish_many(channel, [pack(4, bodies[4])])  # 3 is late: held back
+    await hub.publish_many(channel, [])
+    for recorder in recorders:
+        assert [[seq for seq, _ in b.events] for b in recorder.batches] == [[1, EPHEMERAL, 2]]
+    first = recorders[0].batches[0]
+    assert first is recorders[1].batches[0]  # one object for the whole room
+    assert (first.oldest, first.newest) == (1, 2)
+    await hub.publish_many(channel, [pack(3, bodies[3])])
+    assert [seq for seq, _ in recorders[0].batches[-1].events] == [3, 4]
     rooms.close()

@@ -14,7 +14,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from server.live.wire import Wire, frame_of
+from server.live.wire import Wire, frame_of, frames_of
 
 
 def _read_as_client(data: bytes) -> list[str]:
@@ -38,6 +38,13 @@ def test_the_same_text_is_serialized_once_and_a_new_one_again() -> None:
     assert frame_of(first) is frame_of(first)
     other = "".join(["hello", " again"])
     assert _read_as_client(frame_of(other) + frame_of(first)) == [other, first]
+
+
+def test_texts_handed_over_together_become_their_frames_in_one_buffer() -> None:
+    texts = ("a", "é" * 200, "x" * 70_000)
+    assert frames_of(texts) is frames_of(texts)
+    assert _read_as_client(frames_of(texts)) == list(texts)
+    assert _read_as_client(frames_of(["b", "c"])) == ["b", "c"]
 
 
 class FakeTransport:
@@ -92,7 +99,17 @@ def test_a_closing_transport_is_left_alone() -> None:
     protocol = _protocol()
     protocol.transport.closing = True
     assert not Wire(protocol).write("x")
+    assert not Wire(protocol).write_all(["x", "y"])
     assert protocol.transport.written == []
+
+
+def test_several_frames_go_out_in_one_write_or_not_at_all() -> None:
+    protocol = _protocol()
+    assert Wire(protocol).write_all(["one", "two"])
+    assert [_read_as_client(data) for data in protocol.transport.written] == [["one", "two"]]
+    pushing_back = _protocol(writable=False)
+    assert not Wire(pushing_back).write_all(["one", "two"])
+    assert pushing_back.transport.written == []
 
 
 def _uvicorn_protocol() -> WebSocketsSansIOProtocol:
