@@ -18,7 +18,7 @@ import contextlib
 import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Protocol, runtime_checkable
@@ -144,9 +144,15 @@ class Gateway(Protocol):
         """The queue that applies ``command`` strictly in arrival order, if there is one.
 
         Consecutive commands of one queue are pipelined: the next is read and queued
-        while the ones before it are applied (so a burst shares one transaction).
-        Any other command waits until everything before it has been applied.
+        (:meth:`submit`) while the ones before it are applied (so a burst shares one
+        transaction). Any other command waits until everything before it has been
+        applied, then goes to :meth:`handle`.
         """
+        ...
+
+    def submit(self, member: Member, command: ClientMessage) -> Awaitable[Ack | ErrorEvent | None]:
+        """Queue a command that :meth:`queue_of` names a queue for; the awaitable (a
+        future, ideally: it costs no task) gives its answer and never raises."""
         ...
 
     async def connected(self, member: Member, conn_id: str) -> None: ...
@@ -447,19 +453,19 @@ class _Pipeline:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.queue: object | None = None
-        self.tasks: deque[asyncio.Task[Ack | ErrorEvent | None]] = deque()
+        self.tasks: deque[asyncio.Future[Ack | ErrorEvent | None]] = deque()
 
-    def add(self, queue: object, handling: Coroutine[Any, Any, Ack | ErrorEvent | None]) -> None:
-        task = asyncio.get_running_loop().create_task(handling)
-        task.add_done_callback(self._answer)
-        self.tasks.append(task)
+    def add(self, queue: object, answer: Awaitable[Ack | ErrorEvent | None]) -> None:
+        future = asyncio.ensure_future(answer)  # a future stays itself: no task
+        future.add_done_callback(self._answer)
+        self.tasks.append(future)
         self.queue = queue
 
-    def _answer(self, task: asyncio.Task[Ack | ErrorEvent | None]) -> None:
+    def _answer(self, future: asyncio.Future[Ack | ErrorEvent | None]) -> None:
         with contextlib.suppress(ValueError):
-            self.tasks.remove(task)
-        if not task.cancelled() and task.exception() is None:
-            _reply(self.conn, task.result())
+            self.tasks.remove(future)
+        if not future.cancelled() and future.exception() is None:
+            _reply(self.conn, future.result())
 
     async def make_room(self, queue: object | None, limit: int) -> bool:
         """Wait until a command of ``queue`` may start: after everything in flight when
@@ -556,7 +562,7 @@ class _Commands:
         if not await self.pipeline.make_room(queue, limits.pipelined_commands):
             return  # an answer in flight ended the seat
         if queue is not None:
-            self.pipeline.add(queue, self.gateway.handle(conn.member, message))
+            self.pipeline.add(queue, self.gateway.submit(conn.member, message))
             return
         _reply(conn, await self.gateway.handle(conn.member, message))
 

@@ -16,12 +16,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import msgspec
 import structlog
-from sqlalchemy import case, delete, insert, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import Integer, Table, bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from realtime.framing import EPHEMERAL, channel_for, pack
 from realtime.hub import Hub
@@ -35,6 +35,28 @@ log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=msgspec.Struct)
 
 TRIM_EVERY = 256
+
+_SESSIONS = cast(Table, SessionRow.__table__)
+_EVENTS = cast(Table, EventRow.__table__)
+_LOCK_SESSIONS = (
+    select(_SESSIONS.c.id)
+    .where(_SESSIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_SESSIONS.c.id)
+    .with_for_update()
+)
+_ADVANCE_SEQ = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        last_seq=_SESSIONS.c.last_seq + bindparam("step", type_=Integer),
+        last_activity_at=bindparam("now", type_=_SESSIONS.c.last_activity_at.type),
+    )
+    .returning(_SESSIONS.c.id, _SESSIONS.c.last_seq)
+)
+_TRIM_LOG = delete(_EVENTS).where(
+    _EVENTS.c.session_id == bindparam("session_id", type_=_EVENTS.c.session_id.type),
+    _EVENTS.c.seq <= bindparam("upto", type_=Integer),
+)
 
 
 def utcnow() -> datetime:
@@ -55,36 +77,18 @@ class Transaction:
     pending_rows: list[dict[str, object]] = field(default_factory=list)
     """Event rows of ``emit_batch``, inserted in one statement before the commit."""
 
+    async def connection(self) -> AsyncConnection:
+        """The transaction's connection, for Core statements on the hot paths (the ORM's
+        per-statement work costs more than SQLite's); pending ORM changes are flushed
+        first, as an ORM statement would."""
+        db = self.db
+        if db.new or db.dirty or db.deleted:
+            await db.flush()
+        return await db.connection()
+
     async def emit(self, session_id: uuid.UUID, build: Callable[[int], E]) -> E:
         """Assign the next ``seq``, write the event row, queue it for publishing."""
-        now = utcnow()
-        result = await self.db.execute(
-            update(SessionRow)
-            .where(SessionRow.id == session_id)
-            .values(last_seq=SessionRow.last_seq + 1, last_activity_at=now)
-            .returning(SessionRow.last_seq)
-        )
-        seq = result.scalar_one()
-        self.last_seq = seq
-        event = build(seq)
-        body = encode(event)
-        await self.db.execute(
-            insert(EventRow).values(
-                session_id=session_id,
-                seq=seq,
-                type=event.__struct_config__.tag,
-                payload=body,
-                created_at=now,
-            )
-        )
-        if seq % TRIM_EVERY == 0 and seq > self.event_log_max:
-            await self.db.execute(
-                delete(EventRow).where(
-                    EventRow.session_id == session_id, EventRow.seq <= seq - self.event_log_max
-                )
-            )
-        self.outbox.append((channel_for(str(session_id)), pack(seq, body)))
-        return event
+        return (await self.emit_many({session_id: [build]}))[session_id][0]
 
     async def emit_batch(self, session_id: uuid.UUID, builds: list[Callable[[int], E]]) -> list[E]:
         """Several events of one session (see :meth:`emit_many`)."""
@@ -93,44 +97,36 @@ class Transaction:
     async def emit_many(
         self, builds: dict[uuid.UUID, list[Callable[[int], E]]]
     ) -> dict[uuid.UUID, list[E]]:
-        """Events of many sessions at once: every ``seq`` taken in one statement.
+        """Events of many sessions at once: their ``seq`` ranges taken together.
 
-        One ``UPDATE … RETURNING`` advances each session's ``last_seq`` by its count of
-        events (on PostgreSQL the rows are first locked in id order, so two processes
-        batching overlapping sessions never deadlock); the event rows of every
-        ``emit_many`` in the transaction go in one multi-row insert just before the
-        commit (group commit for batched commands).
+        ``UPDATE … RETURNING`` advances each session's ``last_seq`` by its count of
+        events, one statement for all the sessions with the same count (on PostgreSQL
+        the rows are first locked in id order, so two processes batching overlapping
+        sessions never deadlock); the event rows of the transaction go in one
+        multi-row insert just before the commit (group commit for batched commands).
+        Every statement has one shape whatever the batch, so it is compiled once.
         """
         counts = {session_id: len(events) for session_id, events in builds.items() if events}
         if not counts:
             return {}
         now = utcnow()
-        ids = sorted(counts)
-        if self.db.get_bind().dialect.name == "postgresql":
-            await self.db.execute(
-                select(SessionRow.id).where(SessionRow.id.in_(ids)).order_by(SessionRow.id)
-                .with_for_update()
-            )  # fmt: skip
-        step = case(
-            *((SessionRow.id == session_id, count) for session_id, count in counts.items()),
-            else_=0,
-        )
-        result = await self.db.execute(
-            update(SessionRow)
-            .where(SessionRow.id.in_(ids))
-            .values(last_seq=SessionRow.last_seq + step, last_activity_at=now)
-            .returning(SessionRow.id, SessionRow.last_seq)
-            .execution_options(synchronize_session=False)
-        )
-        last_of = {session_id: int(last) for session_id, last in result}
+        conn = await self.connection()
+        if conn.dialect.name == "postgresql":
+            await conn.execute(_LOCK_SESSIONS, {"ids": sorted(counts)})
+        by_count: dict[int, list[uuid.UUID]] = {}
+        for session_id, count in counts.items():
+            by_count.setdefault(count, []).append(session_id)
+        last_of: dict[uuid.UUID, int] = {}
+        for count, ids in by_count.items():
+            result = await conn.execute(_ADVANCE_SEQ, {"ids": ids, "step": count, "now": now})
+            last_of.update((session_id, int(last)) for session_id, last in result)
         emitted: dict[uuid.UUID, list[E]] = {}
         for session_id, count in counts.items():
             last = last_of[session_id]
             first = last - count + 1
             channel = channel_for(str(session_id))
             events = emitted[session_id] = []
-            for offset, build in enumerate(builds[session_id]):
-                seq = first + offset
+            for seq, build in enumerate(builds[session_id], start=first):
                 event = build(seq)
                 body = encode(event)
                 self.pending_rows.append(
@@ -146,17 +142,15 @@ class Transaction:
                 events.append(event)
             self.last_seq = last
             if last > self.event_log_max and (first - 1) // TRIM_EVERY != last // TRIM_EVERY:
-                await self.db.execute(
-                    delete(EventRow).where(
-                        EventRow.session_id == session_id, EventRow.seq <= last - self.event_log_max
-                    )
+                await conn.execute(
+                    _TRIM_LOG, {"session_id": session_id, "upto": last - self.event_log_max}
                 )
         return emitted
 
     async def flush_rows(self) -> None:
         if self.pending_rows:
             rows, self.pending_rows = self.pending_rows, []
-            await self.db.execute(insert(EventRow), rows)
+            await (await self.connection()).execute(_EVENTS.insert(), rows)
 
     def publish_ephemeral(self, session_id: uuid.UUID, event: msgspec.Struct) -> None:
         """Queue an event that is not logged (presence, progress) for after the commit."""

@@ -11,8 +11,9 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from realtime.connection import Member
 from realtime.protocol import (
@@ -132,8 +133,7 @@ class ChatBatch(CommandBatcher[Chat]):
     taken once for all its messages, every event row inserted in one statement."""
 
     def __init__(self, engine: SessionEngine, commands: ChatCommands) -> None:
-        super().__init__(Chat)
-        self.engine = engine
+        super().__init__(Chat, engine)
         self.commands = commands
 
     async def apply(self, batch: list[Pending[Chat]]) -> list[Reply]:
@@ -149,12 +149,11 @@ class ChatBatch(CommandBatcher[Chat]):
         async with self.engine.transaction() as tx:
             duplicates = await already_applied(tx, batch, replies, decided)
             members = {uuid.UUID(batch[i].member.member_id) for i in range(len(batch))}
+            conn = await tx.connection()
             seats = {
                 str(member_id): (str(session_id), left_at, state)
-                for member_id, session_id, left_at, state in await tx.db.execute(
-                    select(MemberRow.id, MemberRow.session_id, MemberRow.left_at, SessionRow.state)
-                    .join(SessionRow, SessionRow.id == MemberRow.session_id)
-                    .where(MemberRow.id.in_(members))
+                for member_id, session_id, left_at, state in await conn.execute(
+                    _SEATS, {"members": list(members)}
                 )
             }
             by_session: dict[str, list[int]] = defaultdict(list)
@@ -188,6 +187,16 @@ class ChatBatch(CommandBatcher[Chat]):
         for index, first in duplicates:
             replies[index] = replies[first]
         return replies
+
+
+_MEMBERS = cast(Table, MemberRow.__table__)
+_SESSIONS = cast(Table, SessionRow.__table__)
+_SEATS = (
+    select(_MEMBERS.c.id, _MEMBERS.c.session_id, _MEMBERS.c.left_at, _SESSIONS.c.state)
+    .join(_SESSIONS, _SESSIONS.c.id == _MEMBERS.c.session_id)
+    .where(_MEMBERS.c.id.in_(bindparam("members", expanding=True)))
+)
+"""Every seat of a chat batch with its session's state (Core: one shape, compiled once)."""
 
 
 def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:

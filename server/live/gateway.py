@@ -34,9 +34,11 @@ Handler = Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]
 """Applies one command in ``tx``; returns the ``seq`` of the event it wrote, if any."""
 
 
-DirectHandler = Callable[[Member, ClientMessage, str | None], Awaitable[Ack | ErrorEvent | None]]
-"""Applies one command with its own transaction, at-most-once record and answer
-(for commands that are batched: many members' commands in one transaction)."""
+DirectHandler = Callable[
+    [Member, ClientMessage, str | None], "asyncio.Future[Ack | ErrorEvent | None]"
+]
+"""Queues one command that is batched (many members' commands in one transaction,
+with their at-most-once records); the future gives its answer and never raises."""
 
 
 class CommandRouter:
@@ -214,6 +216,13 @@ class LiveGateway:
     def queue_of(self, command: ClientMessage) -> object | None:
         """Batched commands (chat, ballots) queue per type, in arrival order."""
         return type(command) if self.router.batched(command) else None
+
+    def submit(self, member: Member, command: ClientMessage) -> Awaitable[Ack | ErrorEvent | None]:
+        """A batched command's answer, as the batcher's own future (no task per command)."""
+        direct = self.router.get_direct(command)
+        if direct is None:
+            return asyncio.ensure_future(self.handle(member, command))
+        return direct(member, command, getattr(command, "id", None))
 
     async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
         command_id: str | None = getattr(command, "id", None)

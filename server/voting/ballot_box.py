@@ -54,8 +54,7 @@ class BallotBox(CommandBatcher[Ballot]):
     """Applies ballots in batches (see the module docstring)."""
 
     def __init__(self, engine: SessionEngine, rounds: RoundCommands, max_batch: int = 500) -> None:
-        super().__init__(Ballot, max_batch)
-        self.engine = engine
+        super().__init__(Ballot, engine, max_batch)
         self.rounds = rounds
 
     async def apply(self, batch: list[Pending[Ballot]]) -> list[Reply]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import msgspec
 
@@ -253,6 +253,9 @@ class HeldGateway:
 
     def queue_of(self, command: ClientMessage) -> object | None:
         return "chat" if isinstance(command, Chat) else None
+
+    def submit(self, member: Member, command: ClientMessage) -> Awaitable[Ack | ErrorEvent | None]:
+        return self.handle(member, command)
 
     async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
         label = command.text if isinstance(command, Chat) else type(command).__name__
