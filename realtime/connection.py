@@ -195,6 +195,7 @@ class Connection:
         self.closed = False
         self.close_code: int | None = None
         self._transport = transport
+        self._try_send = transport.try_send
         self._queue_size = queue_size
         self._backlog: deque[str] | None = None
         """Frames waiting behind a suspended send (``None``: the socket keeps up)."""
@@ -233,17 +234,23 @@ class Connection:
             self._pending.append(batch)
             return
         if batch.oldest > self.last_seq or not batch.oldest:  # every durable one is new
-            self.last_seq = max(self.last_seq, batch.newest)
-            self.send_all(batch.texts)
+            if batch.newest:
+                self.last_seq = batch.newest
+            texts = batch.texts
+            # The common case, inlined: one event, a socket that keeps up.
+            if len(texts) == 1 and self._backlog is None and self._try_send(texts[0]):
+                FRAMES["out"] += 1
+                return
+            self.send_all(texts)
             return
-        texts = []
+        fresh = []
         for seq, text in batch.events:
             if seq != EPHEMERAL:
                 if seq <= self.last_seq:
                     continue
                 self.last_seq = seq
-            texts.append(text)
-        self.send_all(texts)
+            fresh.append(text)
+        self.send_all(fresh)
 
     def go_live(self, seq: int) -> None:
         """The welcome (at ``seq``) and the replay are sent; release what arrived meanwhile."""
@@ -276,7 +283,7 @@ class Connection:
             self.abort(CloseCode.RESUME, "slow consumer: reconnect and resume")
 
     def _send_now(self, text: str) -> None:
-        if self._transport.try_send(text):
+        if self._try_send(text):
             FRAMES["out"] += 1
             return
         sending = self._transport.send(text).__await__()

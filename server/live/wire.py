@@ -77,9 +77,18 @@ class Wire:
 
     def write(self, text: str) -> bool:
         """Write ``text`` as one frame now; ``False`` when the ASGI path must take it."""
-        if not self._open():
+        protocol = self._protocol  # the checks of _open, inlined: this runs per member
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or not protocol.handshake_complete
+            or protocol.initial_response is not None
+            or not protocol.writable.is_set()
+            or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
+        ):
             return False
-        self._protocol.transport.write(frame_of(text))
+        protocol.transport.write(frame_of(text))
         return True
 
     def write_all(self, texts: Sequence[str]) -> bool:
