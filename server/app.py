@@ -75,6 +75,7 @@ class Services:
     router: CommandRouter
     watchlists: WatchlistService
     rounds: RoundCommands
+    chat: ChatCommands
 
 
 def _now_ms() -> int:
@@ -105,9 +106,8 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     watchlists = WatchlistService(engine, WatchlistStore(keys), settings)
     watchlists.attach(service)
     router = CommandRouter()
-    ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst).register(
-        router
-    )
+    chat = ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst)
+    chat.register(router)
     PartyCommands(presence).register(router)
     rounds = RoundCommands(engine, watchlists, presence, settings)
     rounds.register(router)
@@ -142,6 +142,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         router,
         watchlists,
         rounds,
+        chat,
     )
     return services, engines
 
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await services.gateway.close()
             await services.watchlists.close()
             await services.rounds.close()
+            await services.chat.batch.close()
             services.rooms.close()
             await services.hub.stop()
             await services.presence.close()

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, or_, select
 
 from realtime.connection import Member
 from realtime.protocol import (
@@ -148,12 +148,12 @@ class ChatBatch(CommandBatcher[Chat]):
                 decided.add(index)
         async with self.engine.transaction() as tx:
             duplicates = await already_applied(tx, batch, replies, decided)
-            members = {uuid.UUID(batch[i].member.member_id) for i in range(len(batch))}
+            members = {pending.member.member_id for pending in batch}
             conn = await tx.connection()
-            seats = {
-                str(member_id): (str(session_id), left_at, state)
-                for member_id, session_id, left_at, state in await conn.execute(
-                    _SEATS, {"members": list(members)}
+            lost = {
+                str(member_id): state
+                for member_id, state in await conn.execute(
+                    _LOST_SEATS, {"members": [uuid.UUID(m) for m in members]}
                 )
             }
             by_session: dict[str, list[int]] = defaultdict(list)
@@ -161,24 +161,26 @@ class ChatBatch(CommandBatcher[Chat]):
                 if index in decided:
                     continue
                 try:
-                    _check_seat(seats.get(pending.member.member_id), pending.member)
+                    if pending.member.member_id in lost:
+                        _refuse_lost_seat(lost[pending.member.member_id])
                     self.commands._throttle(pending.member)
                 except ApiError as refused:
                     replies[index] = _refusal(refused, pending)
                     continue
                 by_session[pending.member.session_id].append(index)
-            applied: list[tuple[int, int | None]] = []
             at = _now_ms()
+            session_ids = {session_id: uuid.UUID(session_id) for session_id in by_session}
             emitted = await tx.emit_many(
                 {
-                    uuid.UUID(session_id): [
+                    session_ids[session_id]: [
                         _chat_event(batch[i].member.member_id, texts[i], at) for i in indexes
                     ]
                     for session_id, indexes in by_session.items()
                 }
             )
+            applied: list[tuple[int, int | None]] = []
             for session_id, indexes in by_session.items():
-                events = emitted[uuid.UUID(session_id)]
+                events = emitted[session_ids[session_id]]
                 for index, event in zip(indexes, events, strict=True):
                     applied.append((index, event.seq))
                     if batch[index].command_id is not None:
@@ -191,12 +193,19 @@ class ChatBatch(CommandBatcher[Chat]):
 
 _MEMBERS = cast(Table, MemberRow.__table__)
 _SESSIONS = cast(Table, SessionRow.__table__)
-_SEATS = (
-    select(_MEMBERS.c.id, _MEMBERS.c.session_id, _MEMBERS.c.left_at, _SESSIONS.c.state)
+_LOST_SEATS = (
+    select(_MEMBERS.c.id, _SESSIONS.c.state)
     .join(_SESSIONS, _SESSIONS.c.id == _MEMBERS.c.session_id)
-    .where(_MEMBERS.c.id.in_(bindparam("members", expanding=True)))
+    .where(
+        _MEMBERS.c.id.in_(bindparam("members", expanding=True)),
+        or_(_MEMBERS.c.left_at.is_not(None), _SESSIONS.c.state == "ended"),
+    )
 )
-"""Every seat of a chat batch with its session's state (Core: one shape, compiled once)."""
+"""The seats of a chat batch that are gone (the member left, or the session ended).
+
+Only those come back, so a busy batch reads no rows: a connection's member was
+found when it authenticated, and seats are never deleted, only left.
+"""
 
 
 def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:
@@ -207,8 +216,7 @@ def _refusal(refused: ApiError, pending: Pending[Chat]) -> ErrorEvent:
     return ErrorEvent(code=refused.code, message=refused.message, id=pending.command_id)
 
 
-def _check_seat(seat: tuple[str, object, str] | None, member: Member) -> None:
-    if seat is not None and seat[0] == member.session_id and seat[2] == "ended":
+def _refuse_lost_seat(state: str) -> None:
+    if state == "ended":
         raise ApiError(410, "session_ended", "This session has ended.")
-    if seat is None or seat[0] != member.session_id or seat[1] is not None:
-        raise ApiError(401, "not_a_member", "You are no longer a member of this session.")
+    raise ApiError(401, "not_a_member", "You are no longer a member of this session.")

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +17,7 @@ from server.errors import ApiError
 from server.live.batching import CommandBatcher, Pending, Reply
 from server.session_engine import SessionEngine, utcnow
 from tests.conftest import LiveServer
-from tests.live.test_socket import http_create
+from tests.live.test_socket import http_create, http_join
 
 
 class Failing(CommandBatcher[Chat]):
@@ -98,3 +99,32 @@ async def test_closing_cancels_what_is_still_queued(live: LiveServer) -> None:
     second = batcher.submit(member, Chat(text="2"), None)
     await batcher.close()
     assert first.cancelled() and second.cancelled()
+
+
+async def test_a_chat_batch_refuses_seats_that_are_gone_and_writes_the_rest(
+    live: LiveServer,
+) -> None:
+    ana = await http_create(live)
+    ben = await http_join(live, ana["invite_code"], "Ben")
+    ended = await http_create(live, "Cy")
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        gone = await http.delete(
+            f"/api/v1/sessions/{ana['session_id']}/members/me",
+            headers={"Authorization": f"Bearer {ben['token']}"},
+        )
+        over = await http.delete(
+            f"/api/v1/sessions/{ended['session_id']}",
+            headers={"Authorization": f"Bearer {ended['token']}"},
+        )
+    assert (gone.status_code, over.status_code) == (204, 204)
+    chat = live.app.state.services.chat.batch
+    futures = [
+        chat.submit(Member(seat["session_id"], seat["member_id"]), Chat(text="hi", id=k), k)
+        for k, seat in (("ana", ana), ("ben", ben), ("cy", ended))
+    ]
+    replies = list(await asyncio.gather(*futures))
+    assert [a[:2] for a in _answers(replies)] == [
+        ("ack", "ana"),
+        ("not_a_member", "ben"),
+        ("session_ended", "cy"),
+    ]
