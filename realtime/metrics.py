@@ -60,8 +60,9 @@ class LoopHistogram(Collector):
 
 FANOUT_SECONDS = LoopHistogram(
     "filmnight_fanout_seconds",
-    "Time to hand one batch of events (those committed together) to every connection "
-    "of its room in this process (written to the sockets, or queued behind a slow one)",
+    "Time to deliver one publish (a transaction's events, or one message from another "
+    "process) to this process's connections (written to the sockets, or queued behind "
+    "a slow one)",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
 )
 REGISTRY.register(FANOUT_SECONDS)

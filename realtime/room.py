@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,7 +26,6 @@ import structlog
 
 from realtime.framing import EPHEMERAL, channel_for, unpack
 from realtime.hub import Hub
-from realtime.metrics import FANOUT_SECONDS
 
 __all__ = ["EventSource", "Outbound", "Recipient", "Room", "Rooms"]
 
@@ -163,10 +161,8 @@ class Room:
         if not events:
             return
         batch = Outbound.of(events)
-        start = time.perf_counter()
         for recipient in list(self.recipients):
             recipient.deliver(batch)
-        FANOUT_SECONDS.observe(time.perf_counter() - start)
         for _seq, text in events:
             if text.startswith(_ENDED):
                 for recipient in list(self.recipients):

@@ -29,6 +29,7 @@ from server.health import healthz, protocol_schema, readyz
 from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
 from server.live.socket import session_socket
+from server.live.wire import write_pass
 from server.observability import audit, configure_logging
 from server.party.service import PartyCommands
 from server.ratelimit import RateLimits
@@ -90,7 +91,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         read_engine = create_engine(settings.database_url, writer=False)
         engines.append(read_engine)
         read_factory = create_session_factory(read_engine)
-    hub = create_hub(settings.redis_url or None)
+    hub = create_hub(settings.redis_url or None, local_scope=write_pass)
     presence = create_presence(settings.redis_url or None, ttl_s=settings.presence_ttl_s)
     engine = SessionEngine(
         create_session_factory(write_engine),

@@ -210,12 +210,14 @@ class SessionEngine:
 
     async def publish_outbox(self, outbox: list[tuple[str, bytes]]) -> None:
         """A transaction's events, each session's together and in order (one write per
-        socket for all of them)."""
+        socket for all of them), every session's in one delivery."""
         by_channel: dict[str, list[bytes]] = {}
         for channel, payload in outbox:
             by_channel.setdefault(channel, []).append(payload)
-        for channel, payloads in by_channel.items():
-            await self.publish_many(channel, payloads)
+        try:
+            await self._hub.publish_all(list(by_channel.items()))
+        except Exception as exc:  # the hub heals missed events by resync from the log
+            log.warning("hub.publish_failed", error=type(exc).__name__)
 
     async def publish_ephemeral(self, session_id: uuid.UUID, event: msgspec.Struct) -> None:
         await self.publish(channel_for(str(session_id)), pack(EPHEMERAL, encode(event)))

@@ -288,7 +288,7 @@ def _latencies(room: Room) -> list[float]:
 
 
 async def _server_fanout_ms(target: Target, before: tuple[float, float] | None) -> float | None:
-    """Mean time the server took to hand one event to the room's sockets since ``before``."""
+    """Mean time the server took to write one publish to the room's sockets since ``before``."""
     after = await target.fanout()
     if before is None or after is None or after[1] <= before[1]:
         return None
@@ -529,7 +529,8 @@ def main() -> None:
     print(
         f"\n(machine: {os.cpu_count()} cores; members: {args.client} websockets client; "
         "latency: command sent -> last member received;\n server fan-out: mean time the "
-        "server took to write one event to every member's socket, from its metrics)"
+        "server took to write one publish (the events committed together) to every "
+        "member's socket, from its metrics)"
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from realtime.hub.base import Listener, LocalListeners
+from realtime.hub.base import Batches, Listener, LocalListeners, LocalScope
 
 __all__ = ["MemoryHub"]
 
@@ -12,8 +12,8 @@ __all__ = ["MemoryHub"]
 class MemoryHub:
     """Publish delivers to this process's listeners, synchronously and in order."""
 
-    def __init__(self) -> None:
-        self._listeners = LocalListeners()
+    def __init__(self, *, local_scope: LocalScope | None = None) -> None:
+        self._listeners = LocalListeners(local_scope) if local_scope else LocalListeners()
 
     async def start(self) -> None:
         return None
@@ -25,8 +25,10 @@ class MemoryHub:
         self._listeners.deliver(channel, (payload,))
 
     async def publish_many(self, channel: str, payloads: Sequence[bytes]) -> None:
-        if payloads:
-            self._listeners.deliver(channel, payloads)
+        await self.publish_all(((channel, payloads),))
+
+    async def publish_all(self, batches: Batches) -> None:
+        self._listeners.deliver_all([(channel, p) for channel, p in batches if p])
 
     def subscribe(self, channel: str, listener: Listener) -> Callable[[], None]:
         self._listeners.add(channel, listener)

@@ -27,7 +27,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from realtime.framing import pack_batch, unpack_batch
-from realtime.hub.base import HubUnavailable, Listener, LocalListeners
+from realtime.hub.base import Batches, HubUnavailable, Listener, LocalListeners, LocalScope
 
 __all__ = ["RedisHub"]
 
@@ -42,11 +42,16 @@ class RedisHub:
     """Fan-out across processes through Redis pub/sub."""
 
     def __init__(
-        self, url: str, *, max_backoff_s: float = 5.0, poll_timeout_s: float = 1.0
+        self,
+        url: str,
+        *,
+        max_backoff_s: float = 5.0,
+        poll_timeout_s: float = 1.0,
+        local_scope: LocalScope | None = None,
     ) -> None:
         self._url = url
         self._origin = secrets.token_bytes(_ORIGIN_BYTES)
-        self._listeners = LocalListeners()
+        self._listeners = LocalListeners(local_scope) if local_scope else LocalListeners()
         self._resync: list[Callable[[], Awaitable[None]]] = []
         self._max_backoff_s = max_backoff_s
         self._poll_timeout_s = poll_timeout_s
@@ -88,13 +93,24 @@ class RedisHub:
         await self.publish_many(channel, (payload,))
 
     async def publish_many(self, channel: str, payloads: Sequence[bytes]) -> None:
-        if not payloads:
+        await self.publish_all(((channel, payloads),))
+
+    async def publish_all(self, batches: Batches) -> None:
+        batches = [(channel, payloads) for channel, payloads in batches if payloads]
+        if not batches:
             return
-        self._listeners.deliver(channel, payloads)
+        self._listeners.deliver_all(batches)
         if self._client is None:
             raise HubUnavailable("the hub is not started")
         try:
-            await self._client.publish(channel, self._origin + pack_batch(payloads))
+            if len(batches) == 1:
+                channel, payloads = batches[0]
+                await self._client.publish(channel, self._origin + pack_batch(payloads))
+                return
+            pipeline = self._client.pipeline(transaction=False)  # one round trip for all
+            for channel, payloads in batches:
+                pipeline.publish(channel, self._origin + pack_batch(payloads))
+            await pipeline.execute()
         except (RedisError, OSError) as exc:
             raise HubUnavailable(str(exc)) from None
 

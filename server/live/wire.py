@@ -14,18 +14,33 @@ do: the handshake is done, the connection is open and no close was sent or
 received, no extension changes the frame, and the transport is not pushing back.
 Otherwise the caller uses the ASGI path, which waits for the socket to drain and
 reports a disconnect, as before.
+
+Inside :func:`write_pass` (the hub's delivery of one publish to this process's
+rooms), frames for sockets with nothing buffered are collected instead and
+written when the pass ends, with the socket's own ``write`` system call; a large
+pass is split between the event loop's thread and one writer thread, so the
+kernel's part of a fan-out (most of it, on loopback) runs on two cores.  The pass
+is synchronous, so no other write reaches those sockets in between; what a socket
+does not take at once goes to its transport, in order, which buffers it as usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-__all__ = ["Wire", "frame_of", "frames_of"]
+__all__ = ["THREADED_PASS", "Wire", "frame_of", "frames_of", "write_pass"]
+
+THREADED_PASS = 256
+"""Writes in a pass from which half go to the writer thread (below it, handing
+over costs more than it saves)."""
 
 
 class _LastFrame:
@@ -59,13 +74,77 @@ def frames_of(texts: Sequence[str]) -> bytes:
     return _last.frames
 
 
+class _Pass:
+    """The writes collected since :func:`write_pass` began (``None``: not in a pass)."""
+
+    __slots__ = ("writes",)
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[int, bytes, Any]] | None = None
+
+
+_pass = _Pass()
+_writer: ThreadPoolExecutor | None = None
+
+
+@contextlib.contextmanager
+def write_pass() -> Iterator[None]:
+    """Collect the direct writes made inside, and make them together at the end."""
+    if _pass.writes is not None:  # nested: the outer pass writes everything
+        yield
+        return
+    writes: list[tuple[int, bytes, Any]] = []
+    _pass.writes = writes
+    try:
+        yield
+    finally:
+        _pass.writes = None
+        _flush(writes)
+
+
+def _flush(writes: list[tuple[int, bytes, Any]]) -> None:
+    global _writer
+    if len(writes) < THREADED_PASS:
+        rest = _write_out(writes)
+    else:
+        if _writer is None:
+            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-writer")
+        # A socket's writes all go to one side (by its descriptor), so they stay in order.
+        theirs = _writer.submit(_write_out, [w for w in writes if w[0] & 1])
+        rest = _write_out([w for w in writes if not w[0] & 1])
+        rest += theirs.result()
+    for transport, data in rest:
+        transport.write(data)  # buffered by the transport, or its error handled there
+
+
+def _write_out(writes: list[tuple[int, bytes, Any]]) -> list[tuple[Any, bytes]]:
+    """Write each buffer with one system call (the GIL is released during it); return
+    what the sockets did not take, for their transports."""
+    rest: list[tuple[Any, bytes]] = []
+    behind: set[int] = set()  # sockets with bytes left over: later writes queue behind
+    write = os.write
+    for fd, data, transport in writes:
+        if fd in behind:
+            rest.append((transport, data))
+            continue
+        try:
+            sent = write(fd, data)
+        except OSError:  # full (EAGAIN) or gone: the transport retries or reports it
+            sent = 0
+        if sent < len(data):
+            rest.append((transport, data[sent:]))
+            behind.add(fd)
+    return rest
+
+
 class Wire:
     """One socket's direct frame writer (see the module docstring)."""
 
-    __slots__ = ("_protocol",)
+    __slots__ = ("_fd", "_protocol")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
+        self._fd = -1
 
     @classmethod
     def of(cls, send: object) -> Wire | None:
@@ -76,7 +155,8 @@ class Wire:
         return cls(owner)
 
     def write(self, text: str) -> bool:
-        """Write ``text`` as one frame now; ``False`` when the ASGI path must take it."""
+        """Write ``text`` as one frame now (or at the end of the pass); ``False`` when
+        the ASGI path must take it."""
         protocol = self._protocol  # the checks of _open, inlined: this runs per member
         if (
             protocol.close_sent
@@ -88,15 +168,25 @@ class Wire:
             or protocol.transport.is_closing()
         ):
             return False
-        protocol.transport.write(frame_of(text))
+        self._put(frame_of(text))
         return True
 
     def write_all(self, texts: Sequence[str]) -> bool:
         """Write each text as its own frame, in one write; ``False``: nothing written."""
         if not self._open():
             return False
-        self._protocol.transport.write(frames_of(texts))
+        self._put(frames_of(texts))
         return True
+
+    def _put(self, data: bytes) -> None:
+        transport = self._protocol.transport
+        writes = _pass.writes
+        if writes is not None and not transport.get_write_buffer_size():
+            if self._fd < 0:
+                self._fd = transport.get_extra_info("socket").fileno()
+            writes.append((self._fd, data, transport))
+        else:
+            transport.write(data)
 
     def _open(self) -> bool:
         protocol = self._protocol

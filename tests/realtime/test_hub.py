@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -81,6 +82,52 @@ async def test_a_batch_arrives_whole_in_one_delivery_on_every_process(
     await eventually(lambda: len(got_two) >= 2)
     await asyncio.sleep(0.1)
     assert got_one == got_two == [[b"a", b"", b"c" * 70_000], [b"d"]]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_publish_all_delivers_every_channel_inside_one_local_scope(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    scopes: list[str] = []
+    inside = False
+
+    @contextlib.contextmanager
+    def scope() -> Iterator[None]:
+        nonlocal inside
+        scopes.append("enter")
+        inside = True
+        yield
+        inside = False
+
+    if kind == "redis":
+        request.applymarker(pytest.mark.redis)
+        url = request.getfixturevalue("redis_url")
+        hub: Hub = RedisHub(url, local_scope=scope)
+        other: Hub = RedisHub(url)
+    else:
+        hub = other = MemoryHub(local_scope=scope)
+    await hub.start()
+    await other.start()
+    names = [channel(), channel()]
+    seen: list[tuple[str, list[bytes], bool]] = []
+    remote: list[bytes] = []
+
+    def recorder(name: str) -> Callable[[Sequence[bytes]], None]:
+        return lambda batch: seen.append((name, list(batch), inside))
+
+    for name in names:
+        hub.subscribe(name, recorder(name))
+        if other is not hub:
+            other.subscribe(name, remote.extend)
+    await asyncio.sleep(0.2)
+    await hub.publish_all([(names[0], [b"a", b"b"]), (names[1], [b"c"]), (channel(), [b"x"])])
+    await hub.publish_all([(names[0], [])])  # nothing to deliver: no scope
+    assert seen == [(names[0], [b"a", b"b"], True), (names[1], [b"c"], True)]
+    assert scopes == ["enter"]
+    if other is not hub:
+        await eventually(lambda: sorted(remote) == [b"a", b"b", b"c"])
+        await other.stop()
+    await hub.stop()
 
 
 @pytest.mark.redis

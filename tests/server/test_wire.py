@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +15,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from server.live.wire import Wire, frame_of, frames_of
+from server.live.wire import THREADED_PASS, Wire, frame_of, frames_of, write_pass
 
 
 def _read_as_client(data: bytes) -> list[str]:
@@ -48,9 +49,11 @@ def test_texts_handed_over_together_become_their_frames_in_one_buffer() -> None:
 
 
 class FakeTransport:
-    def __init__(self) -> None:
+    def __init__(self, sock: socket.socket | None = None) -> None:
         self.written: list[bytes] = []
         self.closing = False
+        self.buffered = 0
+        self.sock = sock
 
     def write(self, data: bytes) -> None:
         self.written.append(data)
@@ -58,8 +61,15 @@ class FakeTransport:
     def is_closing(self) -> bool:
         return self.closing
 
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
 
-def _protocol(**state: Any) -> SimpleNamespace:
+    def get_extra_info(self, name: str) -> object:
+        assert name == "socket"
+        return self.sock
+
+
+def _protocol(sock: socket.socket | None = None, **state: Any) -> SimpleNamespace:
     writable = SimpleNamespace(is_set=lambda: state.get("writable", True))
     return SimpleNamespace(
         close_sent=state.get("close_sent", False),
@@ -68,7 +78,7 @@ def _protocol(**state: Any) -> SimpleNamespace:
         initial_response=state.get("initial_response"),
         writable=writable,
         conn=SimpleNamespace(state=state.get("conn_state", State.OPEN)),
-        transport=FakeTransport(),
+        transport=FakeTransport(sock),
     )
 
 
@@ -132,3 +142,77 @@ async def test_only_uvicorns_sansio_send_without_extensions_gets_a_wire() -> Non
     assert Wire.of(FakeTransport().write) is None
     protocol.conn.extensions = [object()]  # type: ignore[list-item]
     assert Wire.of(protocol.send) is None
+
+
+def _pairs(count: int) -> list[tuple[socket.socket, socket.socket]]:
+    pairs = [socket.socketpair() for _ in range(count)]
+    for ours, _ in pairs:
+        ours.setblocking(False)
+    return pairs
+
+
+def _pending(peer: socket.socket) -> bytes:
+    try:
+        return peer.recv(1 << 20, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return b""
+
+
+@pytest.mark.parametrize("count", [3, THREADED_PASS + 5])
+def test_a_pass_writes_every_frame_on_its_socket_when_it_ends(count: int) -> None:
+    pairs = _pairs(count)
+    protocols = [_protocol(ours) for ours, _ in pairs]
+    try:
+        with write_pass():
+            for n, protocol in enumerate(protocols):
+                assert Wire(protocol).write(f"event {n}")
+                assert Wire(protocol).write_all([f"more {n}", "!"])
+            assert all(_pending(peer) == b"" for _, peer in pairs)  # nothing yet
+        for n, ((_, peer), protocol) in enumerate(zip(pairs, protocols, strict=True)):
+            assert _read_as_client(_pending(peer)) == [f"event {n}", f"more {n}", "!"]
+            assert protocol.transport.written == []
+    finally:
+        for ours, peer in pairs:
+            ours.close()
+            peer.close()
+
+
+def test_what_a_socket_does_not_take_goes_to_its_transport_in_order() -> None:
+    (ours, peer), (other, other_peer) = _pairs(2)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    slow, fine = _protocol(ours), _protocol(other)
+    texts = [c * 300_000 for c in "abc"]
+    try:
+        with write_pass():
+            for text in texts:
+                assert Wire(slow).write(text)
+            assert Wire(fine).write("fine")
+        taken = b""
+        while chunk := _pending(peer):
+            taken += chunk
+        assert slow.transport.written  # the rest waits in the transport, in order
+        assert _read_as_client(taken + b"".join(slow.transport.written)) == texts
+        assert _read_as_client(_pending(other_peer)) == ["fine"]
+    finally:
+        for s in (ours, peer, other, other_peer):
+            s.close()
+
+
+def test_a_gone_peer_or_a_buffered_transport_leaves_the_bytes_to_the_transport() -> None:
+    (gone, gone_peer), (busy, busy_peer) = _pairs(2)
+    gone_peer.close()
+    lost, buffered = _protocol(gone), _protocol(busy)
+    buffered.transport.buffered = 10  # bytes already wait there: ours go behind them
+    try:
+        with write_pass():
+            assert Wire(lost).write("to nobody")
+            assert Wire(buffered).write("behind")
+            assert _read_as_client(b"".join(buffered.transport.written)) == ["behind"]
+            with write_pass():  # nested: the outer pass writes
+                assert Wire(lost).write("again")
+            assert lost.transport.written == []
+        assert _read_as_client(b"".join(lost.transport.written)) == ["to nobody", "again"]
+        assert _pending(busy_peer) == b""
+    finally:
+        for s in (gone, busy, busy_peer):
+            s.close()
