@@ -157,16 +157,7 @@ class Wire:
     def write(self, text: str) -> bool:
         """Write ``text`` as one frame now (or at the end of the pass); ``False`` when
         the ASGI path must take it."""
-        protocol = self._protocol  # the checks of _open, inlined: this runs per member
-        if (
-            protocol.close_sent
-            or protocol.disconnected
-            or not protocol.handshake_complete
-            or protocol.initial_response is not None
-            or not protocol.writable.is_set()
-            or protocol.conn.state is not State.OPEN
-            or protocol.transport.is_closing()
-        ):
+        if not self._open():
             return False
         self._put(frame_of(text))
         return True
