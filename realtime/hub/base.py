@@ -59,9 +59,9 @@ class Hub(Protocol):
 class LocalListeners:
     """This process's listeners per channel; a listener that raises does not stop the others."""
 
-    def __init__(self, scope: LocalScope = contextlib.nullcontext) -> None:
+    def __init__(self, scope: LocalScope | None = None) -> None:
         self._by_channel: dict[str, list[Listener]] = {}
-        self._scope = scope
+        self._scope: LocalScope = scope or contextlib.nullcontext
 
     def __contains__(self, channel: str) -> bool:
         return bool(self._by_channel.get(channel))

@@ -13,7 +13,7 @@ class MemoryHub:
     """Publish delivers to this process's listeners, synchronously and in order."""
 
     def __init__(self, *, local_scope: LocalScope | None = None) -> None:
-        self._listeners = LocalListeners(local_scope) if local_scope else LocalListeners()
+        self._listeners = LocalListeners(local_scope)
 
     async def start(self) -> None:
         return None

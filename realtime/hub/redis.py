@@ -51,7 +51,7 @@ class RedisHub:
     ) -> None:
         self._url = url
         self._origin = secrets.token_bytes(_ORIGIN_BYTES)
-        self._listeners = LocalListeners(local_scope) if local_scope else LocalListeners()
+        self._listeners = LocalListeners(local_scope)
         self._resync: list[Callable[[], Awaitable[None]]] = []
         self._max_backoff_s = max_backoff_s
         self._poll_timeout_s = poll_timeout_s
