@@ -54,12 +54,21 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     # Guests see no host tools.
     expect(pages[1].get_by_role("button", name="Start the round")).to_be_hidden()
 
-    # A match round of the top three: everyone says no to Heat (arrow key) and yes to Parasite.
+    # A match round of the top three: all say no to Heat (arrow key or button), yes to Parasite.
     host.get_by_label("How many films").fill("3")
     host.get_by_role("button", name="Start the round").click()
     for page in pages:
+        expect(page.locator(".deck")).to_contain_text("Heat")
+    # Ana sits on "No" while Ben votes: the tally redraws her deck and she keeps her place.
+    no = host.locator(".deck").get_by_role("button", name="← No")
+    no.focus()
+    host.eval_on_selector(".deck", "deck => { deck.dataset.before = '1'; }")
+    pages[1].locator(".deck").get_by_role("button", name="← No").click()
+    expect(pages[1].locator(".deck")).to_contain_text("Parasite")
+    expect(host.locator(".deck[data-before]")).to_have_count(0)
+    expect(no).to_be_focused()
+    for page in (host, pages[2]):
         deck = page.locator(".deck")
-        expect(deck).to_contain_text("Heat")
         deck.get_by_role("button", name="← No").focus()
         page.keyboard.press("ArrowLeft")
         expect(deck).to_contain_text("Parasite")

@@ -32,6 +32,31 @@ export function clear(el) {
   return el;
 }
 
+// A re-render replaces elements, and the browser drops focus to <body> when the focused one goes:
+// another member's vote or a join would throw a keyboard user out of the deck or off the Play button.
+// Run draw, then focus the element that took the old one's place (same tag, class and film; the same
+// label where there is one, since Play turns into Pause). Focus that draw placed itself is left alone.
+export function keepFocus(root, draw) {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || active === root || !root.contains(active)) {
+    draw();
+    return;
+  }
+  const before = focusSlot(active);
+  draw();
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const same = [...root.querySelectorAll(active.tagName)].filter((el) => focusSlot(el).place === before.place);
+  const target = same.find((el) => focusSlot(el).label === before.label) ?? same[0];
+  if (target && !target.disabled) target.focus();
+}
+
+function focusSlot(el) {
+  return {
+    place: `${el.className}|${el.closest("[data-film-id]")?.dataset.filmId ?? ""}`,
+    label: el.getAttribute("aria-label") ?? el.textContent,
+  };
+}
+
 const live = () => document.getElementById("announcer");
 
 // Screen-reader announcements for joins, leaves and connection changes.

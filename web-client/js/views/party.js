@@ -1,6 +1,6 @@
 // The watch party panel: film and video, ready check, countdown, the shared clock.
 import { driftCorrection, positionAt } from "../clock.js";
-import { clear, h } from "../dom.js";
+import { clear, h, keepFocus } from "../dom.js";
 
 function formatTime(ms) {
   const total = Math.max(0, Math.floor(ms / 1000));
@@ -80,8 +80,11 @@ export class PartyPanel {
   }
 
   render() {
+    if (this.party) keepFocus(this.root, () => this.draw());
+  }
+
+  draw() {
     const party = this.party;
-    if (!party) return;
     if ((party.media_url || "") !== (this.video.getAttribute("src") || "")) {
       if (party.media_url) this.video.setAttribute("src", party.media_url); else this.video.removeAttribute("src");
     }

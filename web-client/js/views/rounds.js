@@ -1,5 +1,5 @@
 // Voting rounds: a card deck (match), a ranking (poll), a strike list (veto), live tallies, results.
-import { announce, append, clear, h } from "../dom.js";
+import { announce, append, clear, h, keepFocus } from "../dom.js";
 import { filmLabel, poster } from "./candidates.js";
 
 // Like Element.append, but skips null children (Element.append would print "null").
@@ -63,6 +63,10 @@ export class RoundPanel {
   }
 
   render() {
+    keepFocus(this.root, () => this.draw());
+  }
+
+  draw() {
     const round = this.round;
     clear(this.root);
     this.root.hidden = !round;
