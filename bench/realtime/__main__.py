@@ -8,6 +8,11 @@ broadcast server written directly on ``websockets`` (the floor for Python on thi
 machine). This process drives both with ``websockets`` clients over loopback and
 prints a table; filmnight's figures are also given as a ratio to the floor.
 
+For the latency cases a third server runs too, ``bare`` (bench/realtime/bare_server.py):
+one event serialized once and written to every member's socket with nothing in
+between, the least a Python server can take to reach a room on this machine. Its
+figures are what the machine itself allows, to read the latencies against.
+
 The event that fans out is a chat message: on filmnight it is validated, written to
 the durable event log with its ``seq`` in one SQLite transaction, then sent to every
 member of the room. Latency is from the sender's command to the last member's
@@ -188,10 +193,15 @@ class Filmnight:
         return values["sum"], values["count"]
 
 
-class RawFloor:
-    name = "raw websockets"
+RAW = "raw websockets"
+BARE = "bare frame writes"
 
-    def __init__(self, port: int, pid: int, client: str) -> None:
+
+class RawFloor:
+    """A minimal broadcast server of this folder (``raw_server`` or ``bare_server``)."""
+
+    def __init__(self, name: str, port: int, pid: int, client: str) -> None:
+        self.name = name
         self.client = client
         self.url = f"ws://127.0.0.1:{port}"
         self.pid = pid
@@ -240,10 +250,10 @@ async def quiet(pid: int, busy_below: float = 0.05, limit_s: float = 60.0) -> No
 
 
 @contextlib.contextmanager
-def raw_floor(client: str) -> Iterator[RawFloor]:
+def floor_server(module: str, name: str, client: str) -> Iterator[RawFloor]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.realtime.raw_server", str(port)], cwd=REPO
+        [sys.executable, "-m", f"bench.realtime.{module}", str(port)], cwd=REPO
     )
     try:
         deadline = time.monotonic() + 10
@@ -252,7 +262,7 @@ def raw_floor(client: str) -> Iterator[RawFloor]:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             time.sleep(0.05)
-        yield RawFloor(port, process.pid, client)
+        yield RawFloor(name, port, process.pid, client)
     finally:
         process.kill()
         process.wait()
@@ -480,8 +490,10 @@ async def run(
             if "saturated" in scenarios:
                 await quiet(target.pid)
                 results[(target.name, f"saturated {size}")] = await saturated(target, size, seconds)
-    held = await many_rooms(targets, rooms, 10, seconds, repeat) if "rooms" in scenarios else []
-    floor = targets[-1].name
+    # the bare server is a latency reference only; the many-rooms case compares with raw
+    throughput = [target for target in targets if target.name != BARE]
+    held = await many_rooms(throughput, rooms, 10, seconds, repeat) if "rooms" in scenarios else []
+    floor = RAW
     for key in [f"{kind} {s}" for kind in ("steady", "saturated") for s in sizes]:
         for target in targets:
             r = results.get((target.name, key))
@@ -501,10 +513,11 @@ async def run(
                     f"{r['server_ms']:.2f}" if "server_ms" in r else "",
                 ]
             )
+    raw = next((built for built in held if built.target.name == RAW), None)
     for built in held:
         ratio = ""
-        if built is not held[-1]:
-            pairs = zip(built.rates, held[-1].rates, strict=True)
+        if raw is not None and built is not raw:
+            pairs = zip(built.rates, raw.rates, strict=True)
             ratio = f"{statistics.median(ours / theirs for ours, theirs in pairs):.2f}x"
         rows.append(
             [
@@ -554,8 +567,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--targets",
-        default="filmnight,raw",
-        help="comma-separated servers to measure: filmnight, raw (default: both)",
+        default="filmnight,raw,bare",
+        help="comma-separated servers to measure: filmnight, raw, bare (default: all; "
+        "bare only in the latency cases)",
     )
     args = parser.parse_args()
     scenarios = tuple(s for s in args.scenarios.split(",") if s)
@@ -572,13 +586,14 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         server_process(Path(tmp), SERVER_ENV) as server,
-        raw_floor(args.client) as floor,
+        floor_server("raw_server", RAW, args.client) as floor,
+        floor_server("bare_server", BARE, args.client) as bare,
     ):
         ours = Filmnight(server.base_url, server.process.pid, args.client)
-        chosen: dict[str, Target] = {"filmnight": ours, "raw": floor}
+        chosen: dict[str, Target] = {"filmnight": ours, "raw": floor, "bare": bare}
         names = [name for name in args.targets.split(",") if name]
         if not names or set(names) - set(chosen):
-            parser.error(f"--targets takes filmnight and/or raw, not {args.targets!r}")
+            parser.error(f"--targets takes filmnight, raw and/or bare, not {args.targets!r}")
         targets = [chosen[name] for name in names]
         rows = asyncio.run(run(targets, sizes, seconds, rooms, scenarios, max(1, args.repeat)))
     header = [
