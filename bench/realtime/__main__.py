@@ -16,7 +16,9 @@ figures are what the machine itself allows, to read the latencies against.
 The event that fans out is a chat message: on filmnight it is validated, written to
 the durable event log with its ``seq`` in one SQLite transaction, then sent to every
 member of the room. Latency is from the sender's command to the last member's
-receipt of the event (both clocks are this machine's).
+receipt of the event (both clocks are this machine's). A steady run sends
+``--steady-events`` events (200, 20 s at 10 events/s) so that its p99 is not
+simply its slowest event; a saturated run lasts ``--seconds``.
 
 The many-rooms case (1,000 rooms of 10, every room with one event in flight) is
 measured in ``--repeat`` windows per target and the table gives the medians, with
@@ -318,11 +320,11 @@ def _progress(target: Target, scenario: str) -> None:
     print(f"measuring {target.name}: {scenario}", file=sys.stderr, flush=True)
 
 
-async def steady(target: Target, size: int, rate: float, seconds: float) -> dict[str, float]:
+async def steady(target: Target, size: int, rate: float, count: int) -> dict[str, float]:
+    """``count`` events, one every ``1 / rate`` seconds."""
     async with reading(await target.room(size)) as room:
         _progress(target, f"steady {size}")
         before = await target.fanout()
-        count = int(rate * seconds)
         start = time.perf_counter()
         for n in range(count):
             await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
@@ -479,6 +481,7 @@ async def run(
     rooms: int,
     scenarios: tuple[str, ...] = SCENARIOS,
     repeat: int = 3,
+    steady_events: int = 200,
 ) -> list[list[str]]:
     rows: list[list[str]] = []
     results: dict[tuple[str, str], dict[str, float]] = {}
@@ -486,7 +489,9 @@ async def run(
         for size in sizes:
             if "steady" in scenarios:
                 await quiet(target.pid)
-                results[(target.name, f"steady {size}")] = await steady(target, size, 10.0, seconds)
+                results[(target.name, f"steady {size}")] = await steady(
+                    target, size, 10.0, steady_events
+                )
             if "saturated" in scenarios:
                 await quiet(target.pid)
                 results[(target.name, f"saturated {size}")] = await saturated(target, size, seconds)
@@ -540,7 +545,18 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="small rooms and short runs (a smoke test)"
     )
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="length of each saturated run and of each many-rooms window",
+    )
+    parser.add_argument(
+        "--steady-events",
+        type=int,
+        default=200,
+        help="events of each steady run, at 10 events/s (a p99 of fewer than 100 is their largest)",
+    )
     parser.add_argument(
         "--rooms", type=int, default=1000, help="rooms of 10 for the many-rooms case"
     )
@@ -581,6 +597,7 @@ def main() -> None:
         sizes = [int(s) for s in args.sizes.split(",")]
     seconds = 1.0 if args.quick else args.seconds
     rooms = 20 if args.quick else args.rooms
+    steady_events = 10 if args.quick else max(1, args.steady_events)
     _raise_fd_limit(2 * rooms * 10 + 4096)  # both targets' rooms at once, where allowed
     uvloop.install()
     with (
@@ -595,7 +612,9 @@ def main() -> None:
         if not names or set(names) - set(chosen):
             parser.error(f"--targets takes filmnight, raw and/or bare, not {args.targets!r}")
         targets = [chosen[name] for name in names]
-        rows = asyncio.run(run(targets, sizes, seconds, rooms, scenarios, max(1, args.repeat)))
+        rows = asyncio.run(
+            run(targets, sizes, seconds, rooms, scenarios, max(1, args.repeat), steady_events)
+        )
     header = [
         "server",
         "scenario",
