@@ -6,7 +6,7 @@ Starts one filmnight server process (embedded default: SQLite, in-memory fan-out
 with the per-member chat and command limits lifted) and, in the same run, a minimal
 broadcast server written directly on ``websockets`` (the floor for Python on this
 machine). This process drives both with ``websockets`` clients over loopback and
-prints a table; filmnight's figures are also given as a ratio to the floor.
+prints a table; delivered events/s are also given as a ratio to the raw floor.
 
 For the latency cases a third server runs too, ``bare`` (bench/realtime/bare_server.py):
 one event serialized once and written to every member's socket with nothing in
@@ -199,7 +199,7 @@ RAW = "raw websockets"
 BARE = "bare frame writes"
 
 
-class RawFloor:
+class FloorServer:
     """A minimal broadcast server of this folder (``raw_server`` or ``bare_server``)."""
 
     def __init__(self, name: str, port: int, pid: int, client: str) -> None:
@@ -252,7 +252,7 @@ async def quiet(pid: int, busy_below: float = 0.05, limit_s: float = 60.0) -> No
 
 
 @contextlib.contextmanager
-def floor_server(module: str, name: str, client: str) -> Iterator[RawFloor]:
+def floor_server(module: str, name: str, client: str) -> Iterator[FloorServer]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", f"bench.realtime.{module}", str(port)], cwd=REPO
@@ -264,7 +264,7 @@ def floor_server(module: str, name: str, client: str) -> Iterator[RawFloor]:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             time.sleep(0.05)
-        yield RawFloor(name, port, process.pid, client)
+        yield FloorServer(name, port, process.pid, client)
     finally:
         process.kill()
         process.wait()
@@ -498,15 +498,14 @@ async def run(
     # the bare server is a latency reference only; the many-rooms case compares with raw
     throughput = [target for target in targets if target.name != BARE]
     held = await many_rooms(throughput, rooms, 10, seconds, repeat) if "rooms" in scenarios else []
-    floor = RAW
     for key in [f"{kind} {s}" for kind in ("steady", "saturated") for s in sizes]:
         for target in targets:
             r = results.get((target.name, key))
             if r is None:
                 continue
             ratio = ""
-            if "delivered_s" in r and target.name != floor and (floor, key) in results:
-                ratio = f"{r['delivered_s'] / results[(floor, key)]['delivered_s']:.2f}x"
+            if "delivered_s" in r and target.name != RAW and (RAW, key) in results:
+                ratio = f"{r['delivered_s'] / results[(RAW, key)]['delivered_s']:.2f}x"
             rows.append(
                 [
                     target.name,
@@ -603,11 +602,11 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         server_process(Path(tmp), SERVER_ENV) as server,
-        floor_server("raw_server", RAW, args.client) as floor,
+        floor_server("raw_server", RAW, args.client) as raw,
         floor_server("bare_server", BARE, args.client) as bare,
     ):
         ours = Filmnight(server.base_url, server.process.pid, args.client)
-        chosen: dict[str, Target] = {"filmnight": ours, "raw": floor, "bare": bare}
+        chosen: dict[str, Target] = {"filmnight": ours, "raw": raw, "bare": bare}
         names = [name for name in args.targets.split(",") if name]
         if not names or set(names) - set(chosen):
             parser.error(f"--targets takes filmnight, raw and/or bare, not {args.targets!r}")
@@ -621,7 +620,7 @@ def main() -> None:
         "p50 ms",
         "p99 ms",
         "delivered/s",
-        "vs floor",
+        "vs raw",
         "server fan-out ms",
     ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
