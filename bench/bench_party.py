@@ -27,8 +27,7 @@ from bench.realtime.__main__ import (
     SERVER_ENV,
     Filmnight,
     _drain,
-    _latencies,
-    _pct,
+    _latency_figures,
     _raise_fd_limit,
     _send,
     reading,
@@ -65,7 +64,7 @@ async def party(
 ) -> dict[str, float]:
     room = await target.room(size)
     room.kind = "playback"
-    async with reading(room):
+    async with reading(room, exact=True):
         count = int(rate * seconds)
         loop = asyncio.get_running_loop()
         start = loop.time()
@@ -73,8 +72,7 @@ async def party(
             await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
             await _send(room, n)
         await _drain(room, count)
-    lat = _latencies(room)
-    return {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "events": len(lat), "sent": count}
+    return {**_latency_figures(room), "sent": count}
 
 
 def main() -> None:
@@ -109,12 +107,20 @@ def main() -> None:
         with server_process(Path(tmp) / "a", env) as a, server_process(Path(tmp) / "b", env) as b:
             target = Filmnight(a.base_url, a.process.pid, args.client, also=(b.base_url,))
             uvloop.run(_run(target, args.seconds, rows, "2 processes (PostgreSQL, Redis)"))
-    print(f"{'setup':<34} {'members':>8} {'p50 ms':>8} {'p99 ms':>8} {'events':>8}")
+    print(
+        f"{'setup':<34} {'members':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'read p50':>9} {'read p99':>9} {'events':>8}"
+    )
     for label, size, r in rows:
         events = f"{int(r['events'])}/{int(r['sent'])}"
-        print(f"{label:<34} {size:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} {events:>8}")
+        print(
+            f"{label:<34} {size:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} "
+            f"{r['read_p50']:>9.1f} {r['read_p99']:>9.1f} {events:>8}"
+        )
     print(
-        "\n(latency: the host's playback command sent -> the last member's playback event received)"
+        "\n(latency: the host's playback command sent -> the event arrived at the last "
+        "member's socket (kernel receive stamp);\n read: -> this process had read it off "
+        "every member's socket)"
     )
 
 

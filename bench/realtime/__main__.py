@@ -15,8 +15,13 @@ figures are what the machine itself allows, to read the latencies against.
 
 The event that fans out is a chat message: on filmnight it is validated, written to
 the durable event log with its ``seq`` in one SQLite transaction, then sent to every
-member of the room. Latency is from the sender's command to the last member's
-receipt of the event (both clocks are this machine's). A steady run sends
+member of the room. Latency is from the sender's command to the moment the event
+reached the last member's socket: the kernel stamps each packet as it arrives there
+(``SO_TIMESTAMPNS``, bench/realtime/members.py), so the figure is the server's and
+the loopback's, not the time this one process takes to parse a thousand members'
+frames after they have arrived. That later time, when this process had read the
+event off every member's socket, is printed beside it ("read"). Both clocks are
+this machine's wall clock. A steady run sends
 ``--steady-events`` events (200, 20 s at 10 events/s) so that its p99 is not
 simply its slowest event; a saturated run lasts ``--seconds``.
 
@@ -92,7 +97,10 @@ class Room:
     sent_at: dict[str, float] = field(default_factory=dict)
     seq_of: dict[int, str] = field(default_factory=dict)
     received: dict[int, int] = field(default_factory=dict)
+    last_arrival: dict[int, float] = field(default_factory=dict)
+    """When the event reached the last of the members' sockets (their latest stamp)."""
     last_receipt: dict[int, float] = field(default_factory=dict)
+    """When this process had read the event off every member's socket."""
     complete: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -103,12 +111,18 @@ def _pct(values: list[float], pct: float) -> float:
     )
 
 
-def _receiver(room: Room) -> Callable[[str | bytes], None]:
-    """Count each event's receipts; note the time of the last member's."""
+def _now() -> float:
+    """The wall clock, which the members' arrival stamps are on too."""
+    return time.time()
+
+
+def _receiver(room: Room) -> Callable[[str | bytes, float | None], None]:
+    """Count each event's receipts; note when it reached the last member and when
+    this process had read it off every member's socket."""
     size = len(room.members)
 
-    def receive(raw: str | bytes) -> None:
-        now = time.perf_counter()
+    def receive(raw: str | bytes, arrived: float | None) -> None:
+        now = _now()
         frame = _decode(raw)
         if frame.type != room.kind or frame.seq is None:
             return
@@ -118,6 +132,9 @@ def _receiver(room: Room) -> Callable[[str | bytes], None]:
         count = room.received.get(frame.seq, 0) + 1
         room.received[frame.seq] = count
         room.seq_of.setdefault(frame.seq, marker)
+        at = now if arrived is None else arrived
+        if at > room.last_arrival.get(frame.seq, 0.0):
+            room.last_arrival[frame.seq] = at
         if count == size:
             room.last_receipt[frame.seq] = now
             room.complete.set()
@@ -274,11 +291,18 @@ def floor_server(module: str, name: str, client: str) -> Iterator[FloorServer]:
 
 
 @contextlib.asynccontextmanager
-async def reading(room: Room, settle_s: float | None = None) -> AsyncIterator[Room]:
-    """Read every member's frames; measure only after the room has settled (joins done)."""
+async def reading(
+    room: Room, settle_s: float | None = None, *, exact: bool = False
+) -> AsyncIterator[Room]:
+    """Read every member's frames; measure only after the room has settled (joins done).
+
+    ``exact``: one frame per read, so each frame has its own arrival stamp (see
+    bench/realtime/members.py); without it, a read of several frames stamps them
+    all with the last one's arrival, which can only make a latency longer.
+    """
     receive = _receiver(room)
     for member in room.members:
-        member.listen(receive)
+        member.listen(receive, exact=exact)
     await asyncio.sleep(1.0 + len(room.members) / 1000 if settle_s is None else settle_s)
     try:
         yield room
@@ -289,22 +313,35 @@ async def reading(room: Room, settle_s: float | None = None) -> AsyncIterator[Ro
 async def _send(room: Room, n: int) -> None:
     if room.kind == "playback":
         position = n * 1000 + 1
-        room.sent_at[str(position)] = time.perf_counter()
+        room.sent_at[str(position)] = _now()
         command = {"type": "playback", "action": "seek", "position_ms": position}
         await room.sender.send(msgspec.json.encode(command).decode())
         return
     text = f"bench-{n}"
-    room.sent_at[text] = time.perf_counter()
+    room.sent_at[text] = _now()
     await room.sender.send(msgspec.json.encode({"type": "chat", "text": text}).decode())
 
 
-def _latencies(room: Room) -> list[float]:
+def _latencies(room: Room, done_at: dict[int, float]) -> list[float]:
+    """Milliseconds from each complete event's command to ``done_at`` (by seq)."""
     out = []
-    for seq, done in room.last_receipt.items():
+    for seq in room.last_receipt:
         text = room.seq_of.get(seq)
-        if text in room.sent_at:
-            out.append((done - room.sent_at[text]) * 1000)
+        if text in room.sent_at and seq in done_at:
+            out.append((done_at[seq] - room.sent_at[text]) * 1000)
     return out
+
+
+def _latency_figures(room: Room) -> dict[str, float]:
+    arrived = _latencies(room, room.last_arrival)
+    read = _latencies(room, room.last_receipt)
+    return {
+        "p50": _pct(arrived, 50),
+        "p99": _pct(arrived, 99),
+        "read_p50": _pct(read, 50),
+        "read_p99": _pct(read, 99),
+        "events": len(arrived),
+    }
 
 
 async def _server_fanout_ms(target: Target, before: tuple[float, float] | None) -> float | None:
@@ -322,7 +359,7 @@ def _progress(target: Target, scenario: str) -> None:
 
 async def steady(target: Target, size: int, rate: float, count: int) -> dict[str, float]:
     """``count`` events, one every ``1 / rate`` seconds."""
-    async with reading(await target.room(size)) as room:
+    async with reading(await target.room(size), exact=True) as room:
         _progress(target, f"steady {size}")
         before = await target.fanout()
         start = time.perf_counter()
@@ -330,9 +367,8 @@ async def steady(target: Target, size: int, rate: float, count: int) -> dict[str
             await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
             await _send(room, n)
         await _drain(room, count)
-        lat = _latencies(room)
         server_ms = await _server_fanout_ms(target, before)
-    out = {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "events": len(lat)}
+    out = _latency_figures(room)
     if server_ms is not None:
         out["server_ms"] = server_ms
     return out
@@ -353,15 +389,9 @@ async def saturated(target: Target, size: int, seconds: float, window: int = 8) 
                 await asyncio.wait_for(room.complete.wait(), 5)
         await _drain(room, sent)
         elapsed = time.perf_counter() - start
-        lat = _latencies(room)
         server_ms = await _server_fanout_ms(target, before)
     delivered = sum(room.received.values())
-    out = {
-        "p50": _pct(lat, 50),
-        "p99": _pct(lat, 99),
-        "events": len(lat),
-        "delivered_s": delivered / elapsed,
-    }
+    out = {**_latency_figures(room), "delivered_s": delivered / elapsed}
     if server_ms is not None:
         out["server_ms"] = server_ms
     return out
@@ -512,6 +542,8 @@ async def run(
                     key,
                     f"{r['p50']:.1f}",
                     f"{r['p99']:.1f}",
+                    f"{r['read_p50']:.1f}",
+                    f"{r['read_p99']:.1f}",
                     f"{r.get('delivered_s', 0):,.0f}" if "delivered_s" in r else "",
                     ratio,
                     f"{r['server_ms']:.2f}" if "server_ms" in r else "",
@@ -527,6 +559,8 @@ async def run(
             [
                 built.target.name,
                 f"{rooms} rooms x 10 ({rooms * 10} conns, {built.kib_per_conn:.1f} KiB/conn)",
+                "",
+                "",
                 "",
                 "",
                 f"{statistics.median(built.rates):,.0f}",
@@ -619,6 +653,8 @@ def main() -> None:
         "scenario",
         "p50 ms",
         "p99 ms",
+        "read p50",
+        "read p99",
         "delivered/s",
         "vs raw",
         "server fan-out ms",
@@ -629,8 +665,11 @@ def main() -> None:
     for row in rows:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     print(
-        f"\n(machine: {os.cpu_count()} cores; members: {args.client} websockets client; "
-        "latency: command sent -> last member received;\n server fan-out: mean time the "
+        f"\n(machine: {os.cpu_count()} cores; members: {args.client} websockets client;\n"
+        " p50/p99: command sent -> the event arrived at the last member's socket (the "
+        "kernel's receive stamp; the asyncio client has none and gives the read time);\n"
+        " read: command sent -> this process had read the event off every member's socket;"
+        "\n server fan-out: mean time the "
         "server took to write one publish (the events committed together) to every "
         "member's socket, from its metrics)"
     )
