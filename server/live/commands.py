@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, or_, select
 
 from realtime.connection import Member
 from realtime.protocol import (
@@ -148,14 +148,13 @@ class ChatBatch(CommandBatcher[Chat]):
                 decided.add(index)
         async with self.engine.transaction() as tx:
             duplicates = await already_applied(tx, batch, replies, decided)
-            members = {pending.member.member_id for pending in batch}
+            members = [uuid.UUID(m) for m in {pending.member.member_id for pending in batch}]
             conn = await tx.connection()
-            lost = {
-                str(member_id): state
-                for member_id, state in await conn.execute(
-                    _LOST_SEATS, {"members": [uuid.UUID(m) for m in members]}
-                )
-            }
+            if len(members) == 1:
+                rows = await conn.execute(_LOST_SEAT, {"member": members[0]})
+            else:
+                rows = await conn.execute(_LOST_SEATS, {"members": members})
+            lost = {str(member_id): state for member_id, state in rows}
             by_session: dict[str, list[int]] = defaultdict(list)
             for index, pending in enumerate(batch):
                 if index in decided:
@@ -193,19 +192,25 @@ class ChatBatch(CommandBatcher[Chat]):
 
 _MEMBERS = cast(Table, MemberRow.__table__)
 _SESSIONS = cast(Table, SessionRow.__table__)
-_LOST_SEATS = (
-    select(_MEMBERS.c.id, _SESSIONS.c.state)
-    .join(_SESSIONS, _SESSIONS.c.id == _MEMBERS.c.session_id)
-    .where(
-        _MEMBERS.c.id.in_(bindparam("members", expanding=True)),
-        or_(_MEMBERS.c.left_at.is_not(None), _SESSIONS.c.state == "ended"),
+
+
+def _lost_seats(members: ColumnElement[bool]) -> Select[uuid.UUID, str]:
+    return (
+        select(_MEMBERS.c.id, _SESSIONS.c.state)
+        .join(_SESSIONS, _SESSIONS.c.id == _MEMBERS.c.session_id)
+        .where(members, or_(_MEMBERS.c.left_at.is_not(None), _SESSIONS.c.state == "ended"))
     )
-)
+
+
+_LOST_SEATS = _lost_seats(_MEMBERS.c.id.in_(bindparam("members", expanding=True)))
 """The seats of a chat batch that are gone (the member left, or the session ended).
 
 Only those come back, so a busy batch reads no rows: a connection's member was
 found when it authenticated, and seats are never deleted, only left.
 """
+_LOST_SEAT = _lost_seats(_MEMBERS.c.id == bindparam("member", type_=_MEMBERS.c.id.type))
+"""The same for a batch of one member's messages, without the expanding ``IN``
+(rendered anew at every execution; see ``server.session_engine``)."""
 
 
 def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:

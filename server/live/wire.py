@@ -156,10 +156,32 @@ class Wire:
 
     def write(self, text: str) -> bool:
         """Write ``text`` as one frame now (or at the end of the pass); ``False`` when
-        the ASGI path must take it."""
-        if not self._open():
+        the ASGI path must take it.
+
+        This runs once per member of a fan-out, so :meth:`_open`, :func:`frame_of`
+        and :meth:`_put` are inlined here (three calls less per member).
+        """
+        protocol = self._protocol
+        transport = protocol.transport
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or not protocol.handshake_complete
+            or protocol.initial_response is not None
+            or not protocol.writable.is_set()
+            or protocol.conn.state is not State.OPEN
+            or transport.is_closing()
+        ):
             return False
-        self._put(frame_of(text))
+        data = _last.frame if text is _last.text else frame_of(text)
+        writes = _pass.writes
+        if writes is not None and not transport.get_write_buffer_size():
+            fd = self._fd
+            if fd < 0:
+                fd = self._fd = transport.get_extra_info("socket").fileno()
+            writes.append((fd, data, transport))
+        else:
+            transport.write(data)
         return True
 
     def write_all(self, texts: Sequence[str]) -> bool:
