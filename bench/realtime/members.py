@@ -99,6 +99,10 @@ class SansIOMember:
     each read takes one frame: the next frame's header is peeked at, and the read
     asks for that frame's bytes and no more. That is a second system call per
     frame, which the latency runs can afford and the throughput runs leave out.
+    The kernel may still merge a later packet into the event's while both wait
+    in the socket (TCP's receive coalescing), and then the merged one carries the
+    later stamp: rare (about one event in a few hundred here), and it can only
+    make a latency longer.
     """
 
     def __init__(self, protocol: ClientProtocol, sock: socket.socket) -> None:
