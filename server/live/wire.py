@@ -158,9 +158,16 @@ class Wire:
         """Write ``text`` as one frame now (or at the end of the pass); ``False`` when
         the ASGI path must take it.
 
-        This runs once per member of a fan-out, so :meth:`_open`, :func:`frame_of`
-        and :meth:`_put` are inlined here (three calls less per member).
+        This runs once per member of a fan-out, so the frame's cache is read here
+        and the rest is one call (:meth:`_write`).
         """
+        return self._write(_last.frame if text is _last.text else frame_of(text))
+
+    def write_all(self, texts: Sequence[str]) -> bool:
+        """Write each text as its own frame, in one write; ``False``: nothing written."""
+        return self._write(frames_of(texts))
+
+    def _write(self, data: bytes) -> bool:
         protocol = self._protocol
         transport = protocol.transport
         if (
@@ -173,7 +180,6 @@ class Wire:
             or transport.is_closing()
         ):
             return False
-        data = _last.frame if text is _last.text else frame_of(text)
         writes = _pass.writes
         if writes is not None and not transport.get_write_buffer_size():
             fd = self._fd
@@ -183,32 +189,3 @@ class Wire:
         else:
             transport.write(data)
         return True
-
-    def write_all(self, texts: Sequence[str]) -> bool:
-        """Write each text as its own frame, in one write; ``False``: nothing written."""
-        if not self._open():
-            return False
-        self._put(frames_of(texts))
-        return True
-
-    def _put(self, data: bytes) -> None:
-        transport = self._protocol.transport
-        writes = _pass.writes
-        if writes is not None and not transport.get_write_buffer_size():
-            if self._fd < 0:
-                self._fd = transport.get_extra_info("socket").fileno()
-            writes.append((self._fd, data, transport))
-        else:
-            transport.write(data)
-
-    def _open(self) -> bool:
-        protocol = self._protocol
-        return not (
-            protocol.close_sent
-            or protocol.disconnected
-            or not protocol.handshake_complete
-            or protocol.initial_response is not None
-            or not protocol.writable.is_set()
-            or protocol.conn.state is not State.OPEN
-            or protocol.transport.is_closing()
-        )
