@@ -21,9 +21,9 @@ reached the last member's socket: the kernel stamps each packet as it arrives th
 the loopback's, not the time this one process takes to parse a thousand members'
 frames after they have arrived. That later time, when this process had read the
 event off every member's socket, is printed beside it ("read"). Both clocks are
-this machine's wall clock. A steady run sends
-``--steady-events`` events (200, 20 s at 10 events/s) so that its p99 is not
-simply its slowest event; a saturated run lasts ``--seconds``.
+this machine's wall clock. A steady run sends ``--steady-events`` events (200,
+20 s at 10 events/s) so that its p99 is not simply its slowest event; a saturated
+run lasts ``--seconds``.
 
 The many-rooms case (1,000 rooms of 10, every room with one event in flight) is
 measured in ``--repeat`` windows per target and the table gives the medians, with

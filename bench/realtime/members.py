@@ -219,7 +219,9 @@ class SansIOMember:
         data = cast(bytes, frame.data)  # a received frame's payload is bytes
         if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
             if frame.fin:
-                self._deliver(data.decode() if frame.opcode is Opcode.TEXT else data)
+                self._on_frame(
+                    data.decode() if frame.opcode is Opcode.TEXT else data, self._arrived
+                )
                 return
             self._fragments = [data]
             self._fragmented_text = frame.opcode is Opcode.TEXT
@@ -228,10 +230,7 @@ class SansIOMember:
             if frame.fin:
                 whole = b"".join(self._fragments)
                 self._fragments = []
-                self._deliver(whole.decode() if self._fragmented_text else whole)
-
-    def _deliver(self, data: str | bytes) -> None:
-        self._on_frame(data, self._arrived)
+                self._on_frame(whole.decode() if self._fragmented_text else whole, self._arrived)
 
     def _flush(self) -> None:
         out = self.protocol.data_to_send()
