@@ -187,6 +187,24 @@ class Connection:
     :data:`CloseCode.RESUME`.
     """
 
+    # Slots: a fan-out reads every member's connection once, cold from memory, and a
+    # slotted object is one fetch where an instance dict is several.
+    __slots__ = (
+        "_backlog",
+        "_close_task",
+        "_flusher",
+        "_pending",
+        "_queue_size",
+        "_transport",
+        "_try_send",
+        "close_code",
+        "closed",
+        "id",
+        "last_seq",
+        "live",
+        "member",
+    )
+
     def __init__(self, transport: Transport, member: Member, queue_size: int) -> None:
         self.id = f"c{next(_conn_ids)}"
         self.member = member

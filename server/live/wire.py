@@ -140,17 +140,25 @@ def _write_out(writes: list[tuple[int, bytes, Any]]) -> list[tuple[Any, bytes]]:
 class Wire:
     """One socket's direct frame writer (see the module docstring)."""
 
-    __slots__ = ("_fd", "_protocol")
+    __slots__ = ("_conn", "_fd", "_protocol", "_transport")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
+        # Both are the protocol's for its whole life; held here, a fan-out's check of
+        # a socket reads this object and those two only (see :meth:`_write`).
+        self._transport = protocol.transport
+        self._conn = protocol.conn
         self._fd = -1
 
     @classmethod
     def of(cls, send: object) -> Wire | None:
         """The writer behind an ASGI ``send``, if it is uvicorn's websockets-sansio one."""
         owner = getattr(send, "__self__", None)
-        if not isinstance(owner, WebSocketsSansIOProtocol) or owner.conn.extensions:
+        if (
+            not isinstance(owner, WebSocketsSansIOProtocol)
+            or owner.conn.extensions
+            or owner.transport is None  # not connected (never so once a handler runs)
+        ):
             return None
         return cls(owner)
 
@@ -168,17 +176,21 @@ class Wire:
         return self._write(frames_of(texts))
 
     def _write(self, data: bytes) -> bool:
-        protocol = self._protocol
-        transport = protocol.transport
-        if (
-            protocol.close_sent
-            or protocol.disconnected
-            or not protocol.handshake_complete
-            or protocol.initial_response is not None
-            or not protocol.writable.is_set()
-            or protocol.conn.state is not State.OPEN
-            or transport.is_closing()
-        ):
+        """Collect or write ``data`` when uvicorn's ``send`` would write it at once.
+
+        In a pass, with nothing buffered, two checks say as much as uvicorn's six:
+        its connection is ``OPEN`` only after the handshake's 101 went out (so
+        ``handshake_complete``, no ``initial_response``) and until a close is sent,
+        received or forced (every path that sets ``close_sent`` moves it off
+        ``OPEN``); a closing transport covers ``disconnected``; and a transport with
+        nothing buffered is not pushing back (uvicorn's ``writable`` is cleared only
+        above the high-water mark).  Reading only this object, the connection and
+        the transport matters: a fan-out visits each member's objects once, cold,
+        so every further object is a cache miss per member.  Otherwise uvicorn's
+        own conditions are checked one by one.
+        """
+        transport = self._transport
+        if self._conn.state is not State.OPEN or transport.is_closing():
             return False
         writes = _pass.writes
         if writes is not None and not transport.get_write_buffer_size():
@@ -186,6 +198,15 @@ class Wire:
             if fd < 0:
                 fd = self._fd = transport.get_extra_info("socket").fileno()
             writes.append((fd, data, transport))
-        else:
-            transport.write(data)
+            return True
+        protocol = self._protocol
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or not protocol.handshake_complete
+            or protocol.initial_response is not None
+            or not protocol.writable.is_set()
+        ):
+            return False
+        transport.write(data)
         return True

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -122,26 +125,149 @@ def test_several_frames_go_out_in_one_write_or_not_at_all() -> None:
     assert pushing_back.transport.written == []
 
 
-def _uvicorn_protocol() -> WebSocketsSansIOProtocol:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
+def _uvicorn_protocol(app: Any = None) -> WebSocketsSansIOProtocol:
+    async def nothing(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    config = Config(app=app, ws="websockets-sansio")
+    config = Config(app=app or nothing, ws="websockets-sansio")
     config.load()
     return WebSocketsSansIOProtocol(config=config, server_state=ServerState(), app_state={})
 
 
 async def test_only_uvicorns_sansio_send_without_extensions_gets_a_wire() -> None:
-    protocol = _uvicorn_protocol()
-    assert isinstance(Wire.of(protocol.send), Wire)
+    async with _connection() as (protocol, _peer, _client):
+        assert isinstance(Wire.of(protocol.send), Wire)
 
-    async def other_send(message: Any) -> None:
-        return None
+        async def other_send(message: Any) -> None:
+            return None
 
-    assert Wire.of(other_send) is None
-    assert Wire.of(FakeTransport().write) is None
-    protocol.conn.extensions = [object()]  # type: ignore[list-item]
-    assert Wire.of(protocol.send) is None
+        assert Wire.of(other_send) is None
+        assert Wire.of(FakeTransport().write) is None
+        protocol.conn.extensions = [object()]  # type: ignore[list-item]
+        assert Wire.of(protocol.send) is None
+    assert Wire.of(_uvicorn_protocol().send) is None  # not connected: no transport yet
+
+
+@contextlib.asynccontextmanager
+async def _connection(
+    *, accept: bool = True, handshake: bool = True
+) -> AsyncIterator[tuple[WebSocketsSansIOProtocol, socket.socket, ClientProtocol]]:
+    """A real uvicorn protocol on a real loopback connection; the peer's end, read with
+    a websockets client. ``accept``: the app accepts the handshake, or refuses it."""
+    done = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept" if accept else "websocket.close"})
+        await done.wait()
+
+    loop = asyncio.get_running_loop()
+    listener = socket.create_server(("127.0.0.1", 0))
+    peer = socket.create_connection(listener.getsockname())
+    ours, _ = listener.accept()
+    listener.close()
+    protocol = _uvicorn_protocol(app)
+    await loop.connect_accepted_socket(lambda: protocol, ours)
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/x"))
+    try:
+        if handshake:
+            client.send_request(client.connect())
+            peer.sendall(b"".join(client.data_to_send()))
+            await _until(lambda: protocol.handshake_complete)
+        yield protocol, peer, client
+    finally:
+        done.set()
+        protocol.transport.close()
+        peer.close()
+        await asyncio.gather(*protocol.tasks, return_exceptions=True)
+
+
+async def _until(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+def _flood(protocol: WebSocketsSansIOProtocol) -> None:
+    """Write until the transport pushes back (the peer reads nothing)."""
+    while protocol.writable.is_set():
+        protocol.transport.write(b"\x81\x7e\xff\xff" + b"x" * 65_535)
+
+
+async def _app_closes(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
+    await protocol.send({"type": "websocket.close", "code": 1000})
+
+
+async def _peer_closes(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/x"), state=State.OPEN)
+    client.send_close(1000)
+    peer.sendall(b"".join(client.data_to_send()))
+    await _until(lambda: protocol.conn.state is not State.OPEN)
+
+
+async def _peer_breaks_the_protocol(
+    protocol: WebSocketsSansIOProtocol, peer: socket.socket
+) -> None:
+    peer.sendall(b"\x81\x05hello")  # a client's frames must be masked
+    await _until(lambda: protocol.close_sent)
+
+
+async def _peer_goes_away(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
+    peer.shutdown(socket.SHUT_RDWR)
+    await _until(lambda: protocol.disconnected)
+
+
+async def _keepalive_times_out(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
+    protocol.keepalive_timeout()
+
+
+async def _server_shuts_down(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
+    protocol.shutdown()
+
+
+async def _transport_pushes_back(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
+    _flood(protocol)
+
+
+@pytest.mark.parametrize(
+    "happening",
+    [
+        _app_closes,
+        _peer_closes,
+        _peer_breaks_the_protocol,
+        _peer_goes_away,
+        _keepalive_times_out,
+        _server_shuts_down,
+        _transport_pushes_back,
+    ],
+)
+async def test_in_a_pass_a_socket_uvicorn_would_not_write_to_gets_nothing(
+    happening: Callable[[WebSocketsSansIOProtocol, socket.socket], Awaitable[None]],
+) -> None:
+    """The pass checks less than uvicorn's send (see ``Wire._write``): each way a real
+    connection stops taking frames must still stop it."""
+    async with _connection() as (protocol, peer, _client):
+        wire = Wire.of(protocol.send)
+        assert wire is not None
+        with write_pass():
+            assert wire.write("while open")  # the control: an open socket takes it
+        await happening(protocol, peer)
+        buffered = protocol.transport.get_write_buffer_size()
+        with write_pass():
+            assert not wire.write("after")
+            assert not wire.write_all(["after", "again"])
+        assert not wire.write("outside a pass")
+        assert protocol.transport.get_write_buffer_size() == buffered  # nothing went out
+
+
+@pytest.mark.parametrize("handshake", [False, True])
+async def test_before_an_accepted_handshake_a_pass_writes_nothing(handshake: bool) -> None:
+    async with _connection(accept=False, handshake=handshake) as (protocol, _peer, _client):
+        wire = Wire.of(protocol.send)
+        assert wire is not None
+        with write_pass():
+            assert not wire.write("too early")
+        assert protocol.conn.state is not State.OPEN
 
 
 def _pairs(count: int) -> list[tuple[socket.socket, socket.socket]]:
