@@ -178,16 +178,16 @@ class Wire:
     def _write(self, data: bytes) -> bool:
         """Collect or write ``data`` when uvicorn's ``send`` would write it at once.
 
-        In a pass, with nothing buffered, two checks say as much as uvicorn's six:
-        its connection is ``OPEN`` only after the handshake's 101 went out (so
-        ``handshake_complete``, no ``initial_response``) and until a close is sent,
-        received or forced (every path that sets ``close_sent`` moves it off
-        ``OPEN``); a closing transport covers ``disconnected``; and a transport with
-        nothing buffered is not pushing back (uvicorn's ``writable`` is cleared only
-        above the high-water mark).  Reading only this object, the connection and
-        the transport matters: a fan-out visits each member's objects once, cold,
-        so every further object is a cache miss per member.  Otherwise uvicorn's
-        own conditions are checked one by one.
+        In a pass, three checks (the state, a closing transport, an empty buffer)
+        say as much as uvicorn's flags: its connection is ``OPEN`` only after the
+        handshake's 101 went out (so ``handshake_complete``, no ``initial_response``)
+        and until a close is sent, received or forced (every path that sets
+        ``close_sent`` moves it off ``OPEN``); a closing transport covers
+        ``disconnected``; and a transport with nothing buffered is not pushing back
+        (uvicorn's ``writable`` is cleared only above the high-water mark).  Reading
+        only this object, the connection and the transport matters: a fan-out
+        visits each member's objects once, cold, so every further object is a cache
+        miss per member.  Otherwise uvicorn's own conditions are checked one by one.
         """
         transport = self._transport
         if self._conn.state is not State.OPEN or transport.is_closing():
