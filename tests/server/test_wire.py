@@ -188,12 +188,6 @@ async def _until(condition: Callable[[], object], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.001)
 
 
-def _flood(protocol: WebSocketsSansIOProtocol) -> None:
-    """Write until the transport pushes back (the peer reads nothing)."""
-    while protocol.writable.is_set():
-        protocol.transport.write(b"\x81\x7e\xff\xff" + b"x" * 65_535)
-
-
 async def _app_closes(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
     await protocol.send({"type": "websocket.close", "code": 1000})
 
@@ -226,7 +220,8 @@ async def _server_shuts_down(protocol: WebSocketsSansIOProtocol, peer: socket.so
 
 
 async def _transport_pushes_back(protocol: WebSocketsSansIOProtocol, peer: socket.socket) -> None:
-    _flood(protocol)
+    while protocol.writable.is_set():  # the peer reads nothing
+        protocol.transport.write(b"\x81\x7e\xff\xff" + b"x" * 65_535)
 
 
 @pytest.mark.parametrize(
