@@ -35,6 +35,7 @@ from realtime.protocol import (
     Hello,
     Ping,
     Pong,
+    command_id_of,
     decode_client,
     encode,
 )
@@ -571,7 +572,11 @@ class _Commands:
                 conn.abort(CloseCode.POLICY, "command flood")
                 return
             retry_ms = int(wait * 1000) + 1
-            conn.send(_error("rate_limited", "Too many commands; slow down.", None, retry_ms))
+            conn.send(
+                _error(
+                    "rate_limited", "Too many commands; slow down.", command_id_of(frame), retry_ms
+                )
+            )
             return
         self.refused = 0
         message = self._decode(frame)
@@ -603,5 +608,5 @@ class _Commands:
         if self.bad_frames >= self.limits.bad_frames_before_close:
             self.conn.abort(CloseCode.POLICY, "too many malformed frames")
         else:
-            self.conn.send(_error("bad_message", problem))
+            self.conn.send(_error("bad_message", problem, command_id_of(frame)))
         return None

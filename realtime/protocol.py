@@ -59,6 +59,7 @@ __all__ = [
     "Veto",
     "Vote",
     "Welcome",
+    "command_id_of",
     "decode_client",
     "encode",
 ]
@@ -483,6 +484,27 @@ _ENCODER = msgspec.json.Encoder()
 def decode_client(frame: str | bytes) -> ClientMessage:
     """Decode and validate one client frame in a single step (raises ``msgspec.DecodeError``)."""
     return CLIENT_DECODER.decode(frame)
+
+
+class _CommandIdOnly(msgspec.Struct):
+    """A refused frame's ``id`` and nothing else (other fields, valid or not, are skipped)."""
+
+    id: str | None = None
+
+
+_COMMAND_ID_DECODER = msgspec.json.Decoder(_CommandIdOnly)
+
+
+def command_id_of(frame: str | bytes) -> str | None:
+    """The string ``id`` of a frame that is a JSON object, else ``None``.
+
+    Read only for a frame that is refused (malformed or over the rate), so that the
+    refusal carries the id the client waits on, whatever else is wrong with it.
+    """
+    try:
+        return _COMMAND_ID_DECODER.decode(frame).id
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
 
 
 def decode_server(frame: str | bytes) -> ServerMessage:

@@ -19,12 +19,15 @@ class ApiError(Exception):
         message: str,
         *,
         headers: dict[str, str] | None = None,
+        retry_after_ms: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.retry_after_ms = retry_after_ms
+        """When to try again (a ``rate_limited`` refusal over the socket)."""
 
     @classmethod
     def not_found(cls, code: str = "not_found", message: str = "Not found.") -> ApiError:

@@ -6,6 +6,7 @@ event it wrote (``None`` for ephemeral effects).
 
 from __future__ import annotations
 
+import math
 import time
 import unicodedata
 import uuid
@@ -111,7 +112,12 @@ class ChatCommands:
         )
         wait = bucket.take(time.monotonic())
         if wait:
-            raise ApiError(429, "rate_limited", f"Slow down: next message in {wait:.1f} s.")
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Slow down: next message in {wait:.1f} s.",
+                retry_after_ms=math.ceil(wait * 1000),
+            )
 
     async def reaction(self, tx: Transaction, member: Member, command: ClientMessage) -> int | None:
         assert isinstance(command, Reaction)
@@ -218,7 +224,12 @@ def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent
 
 
 def _refusal(refused: ApiError, pending: Pending[Chat]) -> ErrorEvent:
-    return ErrorEvent(code=refused.code, message=refused.message, id=pending.command_id)
+    return ErrorEvent(
+        code=refused.code,
+        message=refused.message,
+        id=pending.command_id,
+        retry_after_ms=refused.retry_after_ms,
+    )
 
 
 def _refuse_lost_seat(state: str) -> None:

@@ -240,7 +240,12 @@ class LiveGateway:
             assert handler is not None
             return await self._apply(member, command, command_id, handler)
         except ApiError as exc:
-            return ErrorEvent(code=exc.code, message=exc.message, id=command_id)
+            return ErrorEvent(
+                code=exc.code,
+                message=exc.message,
+                id=command_id,
+                retry_after_ms=exc.retry_after_ms,
+            )
         except IntegrityError:
             # The same id raced in on another connection: it was applied once.
             if command_id is not None and (

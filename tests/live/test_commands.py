@@ -62,7 +62,9 @@ async def test_bad_chat_gets_stable_codes_and_changes_nothing(live: LiveServer) 
     await again.close()
 
 
-async def test_a_chat_flood_is_rate_limited_per_member(live: LiveServer) -> None:
+async def test_a_chat_flood_is_rate_limited_per_member_with_a_retry_time(
+    live: LiveServer,
+) -> None:
     host = await http_create(live)
     ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
     codes = []
@@ -70,8 +72,32 @@ async def test_a_chat_flood_is_rate_limited_per_member(live: LiveServer) -> None
         await ana.send({"type": "chat", "text": f"spam {i}", "id": f"s{i}"})
         reply = await ana.recv_type("ack", "error")
         codes.append(reply.get("code", "ok"))
+        if reply["type"] == "error":
+            # one a second after the burst: the wait is never more than that
+            assert reply["id"] == f"s{i}" and 0 < reply["retry_after_ms"] <= 1000
     assert codes[:5] == ["ok"] * 5
     assert "rate_limited" in codes[5:]
+    # reactions share the limit, and say when to try again the same way
+    await ana.send({"type": "reaction", "emoji": "🍿", "id": "r1"})
+    refused = await ana.recv_type("ack", "error")
+    assert (refused["code"], refused["id"]) == ("rate_limited", "r1")
+    assert 0 < refused["retry_after_ms"] <= 1000
+    await ana.close()
+
+
+async def test_a_frame_refused_as_malformed_names_the_id_it_carries(live: LiveServer) -> None:
+    host = await http_create(live)
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    await ana.send('{"type":"vote","id":"x3","round_id":"r1","film_id":"f1","choice":"maybe"}')
+    await ana.send('{"type":"playback","id":"p1","action":"warp"}')
+    await ana.send('{"type":"playback","id":42,"action":"warp"}')
+    replies = [await ana.recv_type("ack", "error") for _ in range(3)]
+    assert [(r["code"], r["id"]) for r in replies] == [
+        ("bad_message", "x3"),
+        ("bad_message", "p1"),
+        ("bad_message", None),
+    ]
+    assert [f for f in await ana.quiet(0.2) if f["type"] in {"ack", "error"}] == []
     await ana.close()
 
 

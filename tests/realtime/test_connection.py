@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 
 import msgspec
+import pytest
 
 from realtime.connection import (
     CloseCode,
@@ -319,3 +320,56 @@ async def test_an_answer_that_ends_the_seat_stops_the_commands_behind_it() -> No
     assert gateway.started == ["gone"]  # the reaction was never applied
     assert msgspec.json.decode(transport.sent[0])["code"] == "not_a_member"
     await conn.flush_and_stop()
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected_id"),
+    [
+        ('{"type":"vote","id":"x3","round_id":"r","film_id":"f","choice":"maybe"}', "x3"),
+        ('{"type":"playback","id":"p1","action":"warp"}', "p1"),
+        ('{"type":"teleport","id":"t1"}', "t1"),
+        ('{"id":"n1"}', "n1"),
+        ('{"type":"chat","text":"hi","id":""}', ""),  # an invalid id is still the client's id
+        ('{"type":"chat","text":"hi","id":' + '"' + "i" * 65 + '"}', "i" * 65),
+        ('{"type":"playback","action":"warp","id":7}', None),
+        ('{"type":"playback","action":"warp","id":null}', None),
+        ('{"type":"playback","action":"warp"}', None),
+        ('[{"id":"a1"}]', None),
+        ('"x3"', None),
+        ('{"type":"vote","id":"x3",', None),
+        (b'{"type":"chat","text":"hi","id":"b1"}', "b1"),  # binary, refused as such
+    ],
+)
+async def test_a_refused_frame_gets_one_bad_message_naming_its_string_id(
+    frame: str | bytes, expected_id: str | None
+) -> None:
+    commands, gateway, transport, _ = _commands()
+    await commands.take(frame)
+    assert gateway.started == []
+    [reply] = [msgspec.json.decode(f) for f in transport.sent]
+    assert (reply["type"], reply["code"], reply["id"]) == ("error", "bad_message", expected_id)
+
+
+async def test_a_command_over_the_rate_gets_rate_limited_with_its_id_and_a_retry_time() -> None:
+    transport = FastTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=64)
+    conn.go_live(0)
+    gateway = HeldGateway()
+    gateway.release.set()
+    limits = ConnectionLimits(commands_per_second=1, command_burst=2)
+    commands = _Commands(conn, gateway, limits, _Pipeline(conn))  # type: ignore[arg-type]
+    for frame in (_chat("a"), _chat("b"), _chat("c"), '{"type":"chat","text":"x","id":9}'):
+        await commands.take(frame)
+    await commands.pipeline.settle()
+    replies = sorted(
+        (msgspec.json.decode(f) for f in transport.sent), key=lambda r: (r["type"], r["id"] or "")
+    )
+    assert [(r["type"], r["id"]) for r in replies] == [
+        ("ack", "a"),
+        ("ack", "b"),
+        ("error", None),
+        ("error", "c"),
+    ]
+    for refused in replies[2:]:
+        assert refused["code"] == "rate_limited"
+        assert 0 < refused["retry_after_ms"] <= 1001
