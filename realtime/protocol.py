@@ -438,6 +438,15 @@ class SessionEnded(_Base, tag="session.ended", kw_only=True):
 class Ack(_Base, tag="ack", kw_only=True):
     id: str
     seq: int | None = None
+    """The newest event the command caused (``None``: none); kept for older clients."""
+    seqs: list[int] = msgspec.field(default_factory=list)
+    """Every event the command caused, in order (a last ``ready`` causes three)."""
+
+    def __post_init__(self) -> None:
+        # An ack built (or sent by an older server) with ``seq`` alone names that one
+        # event, so ``seqs`` is never less than ``seq`` says.
+        if not self.seqs and self.seq is not None:
+            self.seqs = [self.seq]
 
 
 class ErrorEvent(_Base, tag="error", kw_only=True):

@@ -84,6 +84,8 @@ class Transaction:
     outbox: list[tuple[str, bytes]] = field(default_factory=list)
     last_seq: int = 0
     """The ``seq`` of the newest event written in this transaction (0: none yet)."""
+    seqs: list[int] = field(default_factory=list)
+    """Every ``seq`` written in this transaction, in order (what a command's ack names)."""
     after_commit: list[Callable[[], object]] = field(default_factory=list)
     """Callbacks run once the transaction has committed and its events are published."""
     pending_rows: list[dict[str, object]] = field(default_factory=list)
@@ -158,6 +160,7 @@ class Transaction:
                 self.outbox.append((channel, pack(seq, body)))
                 events.append(event)
             self.last_seq = last
+            self.seqs.extend(range(first, last + 1))
             if last > self.event_log_max and (first - 1) // TRIM_EVERY != last // TRIM_EVERY:
                 await conn.execute(
                     _TRIM_LOG, {"session_id": session_id, "upto": last - self.event_log_max}

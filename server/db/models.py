@@ -114,6 +114,10 @@ class AppliedCommand(DefaultBase):
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fn_member.id", ondelete="CASCADE"))
     command_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The newest event the command caused."""
+    first_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The oldest, when it caused several: they are ``first_seq``…``seq`` (a command's
+    events are written in one transaction, so their ``seq`` run has no gap)."""
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
 
 

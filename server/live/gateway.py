@@ -270,6 +270,7 @@ class LiveGateway:
                 if previous is not None:
                     return previous
             seq = await handler(tx, member, command)
+            seqs = list(tx.seqs)
             if command_id is not None:
                 tx.db.add(
                     AppliedCommand(
@@ -277,23 +278,28 @@ class LiveGateway:
                         member_id=uuid.UUID(member.member_id),
                         command_id=command_id,
                         seq=seq,
+                        first_seq=seqs[0] if len(seqs) > 1 else None,
                         created_at=utcnow(),
                     )
                 )
                 await tx.db.flush()
-        return Ack(id=command_id, seq=seq) if command_id is not None else None
+        return Ack(id=command_id, seq=seq, seqs=seqs) if command_id is not None else None
 
     @staticmethod
     async def _applied(tx: Transaction, member: Member, command_id: str) -> Ack | None:
         row = (
             await tx.db.execute(
-                select(AppliedCommand.seq).where(
+                select(AppliedCommand.seq, AppliedCommand.first_seq).where(
                     AppliedCommand.member_id == uuid.UUID(member.member_id),
                     AppliedCommand.command_id == command_id,
                 )
             )
         ).first()
-        return None if row is None else Ack(id=command_id, seq=row[0])
+        if row is None:
+            return None
+        seq, first = row
+        seqs = list(range(first, seq + 1)) if first is not None and seq is not None else []
+        return Ack(id=command_id, seq=seq, seqs=seqs)
 
     async def _previous_ack(self, member: Member, command_id: str) -> Ack | None:
         async with self.engine.transaction() as tx:

@@ -99,7 +99,11 @@ def apply_playback(
     duration_ms: int | None = None,
     start_delay: int = 0,
 ) -> PlaybackState:
-    """The state after ``action``; raises :class:`PlaybackError` with a stable code."""
+    """The state after ``action``; raises :class:`PlaybackError` with a stable code.
+
+    ``play`` while playing and ``pause`` while paused change nothing: ``current``
+    itself comes back, so the caller can tell there is nothing to announce.
+    """
     if base_version is not None and base_version != current.version:
         raise PlaybackError("stale", "Someone changed playback first; showing the new state.")
     here = position_at(current, now_ms, duration_ms)

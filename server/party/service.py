@@ -74,7 +74,8 @@ class PartyCommands:
     def _handler(
         self,
         apply: Callable[
-            [Transaction, Member, ClientMessage, PartyRecord, uuid.UUID | None], Awaitable[int]
+            [Transaction, Member, ClientMessage, PartyRecord, uuid.UUID | None],
+            Awaitable[int | None],
         ],
     ) -> Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]:
         async def handle(tx: Transaction, member: Member, command: ClientMessage) -> int | None:
@@ -237,13 +238,14 @@ class PartyCommands:
         command: ClientMessage,
         record: PartyRecord,
         host_id: uuid.UUID | None,
-    ) -> int:
+    ) -> int | None:
         assert isinstance(command, Playback)
         host = str(host_id) if host_id else None
         if not may_control(member.member_id, host, record.control):
             raise ApiError(403, "not_controller", "Only the host controls playback in this party.")
+        before = record.playback
         record.playback = apply_playback(
-            record.playback,
+            before,
             command.action,
             member_id=member.member_id,
             now_ms=self._clock_ms(),
@@ -252,6 +254,8 @@ class PartyCommands:
             base_version=command.base_version,
             start_delay=START_DELAY_MS,
         )
+        if record.playback is before:  # play while playing, pause while paused: no event
+            return None
         return await self._emit_playback(tx, member, record)
 
     @staticmethod

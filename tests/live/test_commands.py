@@ -20,7 +20,7 @@ async def test_chat_is_acked_reaches_everyone_and_is_applied_once_per_id(live: L
     await ana.send({"type": "chat", "text": text, "id": "c-1"})
     mine = await ana.recv_type("chat")
     ack = await ana.recv_type("ack")
-    assert ack == {"type": "ack", "id": "c-1", "seq": mine["seq"]}
+    assert ack == {"type": "ack", "id": "c-1", "seq": mine["seq"], "seqs": [mine["seq"]]}
     theirs = await ben.recv_type("chat")
     assert theirs == mine
     assert theirs["text"] == text and theirs["member_id"] == host["member_id"]

@@ -150,12 +150,20 @@ async def test_ready_check_and_countdown(live: LiveServer) -> None:
 
     # the last one to get ready starts the countdown, and playback is scheduled for its end
     now = int(time.time() * 1000)
-    await command(ben, {"type": "ready", "ready": True}, "r2")
-    assert (await ana.recv_type("ready"))["all_ready"] is True
+    last_ready = await command(ben, {"type": "ready", "ready": True}, "r2")
+    ready = await ana.recv_type("ready")
+    assert ready["all_ready"] is True
     countdown = await ana.recv_type("countdown")
     assert now + 4_500 <= countdown["ends_at"] <= now + 6_000 and countdown["forced"] is False
     scheduled = await ana.recv_type("playback")
     assert scheduled["state"] == "playing" and scheduled["at"] == countdown["ends_at"]
+    # an automatic countdown (and the start it schedules) is by the member who got ready last
+    assert countdown["by"] == scheduled["by"] == guest_seat["member_id"]
+    # the ack names every event the last ready caused, and a resend gets the same ack
+    caused = [ready["seq"], countdown["seq"], scheduled["seq"]]
+    assert caused == list(range(ready["seq"], ready["seq"] + 3))
+    assert last_ready == {"type": "ack", "id": "r2", "seq": caused[-1], "seqs": caused}
+    assert await command(ben, {"type": "ready", "ready": True}, "r2") == last_ready
 
     # un-readying cancels it, and the start that had not happened yet is undone
     await command(ben, {"type": "ready", "ready": False}, "r3")
@@ -191,3 +199,29 @@ async def test_party_state_survives_a_restart(settings: Settings) -> None:
         assert party["playback"]["position_ms"] == 42_000
         assert party["ready"] == [host["member_id"]]
         await ana.close()
+
+
+async def test_play_while_playing_and_pause_while_paused_change_nothing_but_are_acked(
+    live: LiveServer,
+) -> None:
+    host = await http_create(live)
+    guest_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    for action in ("play", "pause"):
+        first = await command(ana, {"type": "playback", "action": action}, f"{action}-1")
+        event = await ben.recv_type("playback")
+        assert first == {
+            "type": "ack",
+            "id": f"{action}-1",
+            "seq": event["seq"],
+            "seqs": [event["seq"]],
+        }
+        before = await snapshot(live, host["session_id"], host["token"])
+        again = await command(ana, {"type": "playback", "action": action}, f"{action}-2")
+        assert again == {"type": "ack", "id": f"{action}-2", "seq": None, "seqs": []}
+        assert [f for f in await ben.quiet(0.3) if "seq" in f] == []  # no event, no seq taken
+        after = await snapshot(live, host["session_id"], host["token"])
+        assert after["seq"] == before["seq"] and after["party"] == before["party"]
+    await ana.close()
+    await ben.close()
