@@ -159,6 +159,8 @@ class RoundInfo(msgspec.Struct, kw_only=True):
     my_votes: dict[str, Literal["yes", "no"]] = msgspec.field(default_factory=dict)
     """This member's own match votes (votes are private until the match)."""
     my_ballot: list[str] | None = None
+    answered: dict[str, int] = msgspec.field(default_factory=dict)
+    """Match: cards answered per eligible member (how far, never what)."""
 
 
 class Snapshot(msgspec.Struct, kw_only=True):
@@ -374,6 +376,8 @@ class RoundTally(_Base, tag="round.tally", kw_only=True):
     struck: str | None = None
     """Veto: the film just struck."""
     by: str | None = None
+    answered: dict[str, int] = msgspec.field(default_factory=dict)
+    """Match: cards answered per eligible member (how far each is, never what they said)."""
 
 
 class RoundResult(_Base, tag="round.result", kw_only=True):

@@ -162,6 +162,10 @@ class MatchRound(_Round, tag="match", kw_only=True):
             },
         )
 
+    def answered(self) -> dict[str, int]:
+        """How many cards each eligible member has answered: progress, never the answers."""
+        return {m: len(self.votes.get(m, {})) for m in self.eligible}
+
     def voted(self) -> int:
         """Members who have answered every card."""
         return sum(1 for m in self.eligible if len(self.votes.get(m, {})) == len(self.films))

@@ -276,6 +276,15 @@ class RoundCommands:
             row.status = "closed"
             row.closed_at = utcnow()
         await tx.db.flush()
+        logged: int | None = None
+        # A veto's strikes and skips are logged tallies: the last strike too, before the
+        # result it decides (a host's close or the last member leaving strikes nothing).
+        if (
+            isinstance(state, VetoRound)
+            and outcome.changed
+            and (outcome.result is None or outcome.struck is not None)
+        ):
+            logged = await self._log_veto_tally(tx, session_id, state, outcome, by)
         if outcome.result is not None:
             result = outcome.result
             films = await self._films(tx.db, [result.winner] if result.winner else [])
@@ -294,25 +303,31 @@ class RoundCommands:
             )
             self._pending.pop(state.round_id, None)
             return event.seq
-        if isinstance(state, VetoRound) and outcome.changed:
-            logged = await tx.emit(
-                session_id,
-                lambda seq: RoundTally(
-                    seq=seq,
-                    round_id=state.round_id,
-                    voted=len(state.strikes),
-                    eligible=len(state.order),
-                    turn=state.current_turn(),
-                    turn_ends_at=state.turn_ends_at(),
-                    remaining=list(state.remaining),
-                    struck=outcome.struck,
-                    by=by if outcome.struck else None,
-                ),
-            )
-            return logged.seq
+        if logged is not None:
+            return logged
         if outcome.changed:
             tx.after_commit.append(lambda: self._queue_tally(session_id, state))
         return None
+
+    @staticmethod
+    async def _log_veto_tally(
+        tx: Transaction, session_id: uuid.UUID, state: VetoRound, outcome: Outcome, by: str | None
+    ) -> int | None:
+        logged = await tx.emit(
+            session_id,
+            lambda seq: RoundTally(
+                seq=seq,
+                round_id=state.round_id,
+                voted=len(state.strikes),
+                eligible=len(state.order),
+                turn=state.current_turn(),
+                turn_ends_at=state.turn_ends_at(),
+                remaining=list(state.remaining),
+                struck=outcome.struck,
+                by=by if outcome.struck else None,
+            ),
+        )
+        return logged.seq
 
     @staticmethod
     def _tally(state: AnyRound) -> RoundTally:
@@ -324,6 +339,7 @@ class RoundCommands:
             voted=state.voted(),
             eligible=len(state.eligible),
             standings=standings,
+            answered=state.answered() if isinstance(state, MatchRound) else {},
         )
 
     def _queue_tally(self, session_id: uuid.UUID, state: AnyRound) -> None:
@@ -450,6 +466,7 @@ class RoundCommands:
             if viewer is not None and viewer in state.ballots:
                 info.my_ballot = list(state.ballots[viewer])
         elif isinstance(state, MatchRound):
+            info.answered = state.answered()
             if viewer is not None:
                 info.my_votes = {
                     film: "yes" if yes else "no"

@@ -119,6 +119,48 @@ async def test_match_round_finds_the_first_film_everyone_says_yes_to(live: LiveS
     await room.close()
 
 
+def _strings(value: Any) -> set[str]:
+    """Every string in a decoded JSON value, keys included."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set(value) | {s for item in value.values() for s in _strings(item)}
+    if isinstance(value, list):
+        return {s for item in value for s in _strings(item)}
+    return set()
+
+
+async def test_match_progress_says_how_far_each_member_is_never_what_they_said(
+    live: LiveServer,
+) -> None:
+    room = await open_room(live, ["Ana", "Ben", "Cleo"])
+    started = await start(room, mode="match", size=4)
+    films, rid = film_ids(started), started["round_id"]
+    ana, ben, cleo = room.seats
+    for seat, film, choice, cid in [
+        (ana, films[0], "yes", "a1"),
+        (ben, films[0], "no", "b1"),
+        (ben, films[2], "yes", "b2"),
+        (ana, films[0], "no", "a2"),  # a changed answer is still one card
+    ]:
+        frame = {"type": "vote", "round_id": rid, "film_id": film, "choice": choice}
+        assert (await command(seat.ws, frame, cid))["type"] == "ack"
+    expected = {ana.member_id: 1, ben.member_id: 2, cleo.member_id: 0}
+    tally = await cleo.ws.next_type("round.tally")
+    while tally["answered"] != expected:  # coalesced: a later tally has the newest counts
+        tally = await cleo.ws.next_type("round.tally")
+    assert (tally["voted"], tally["eligible"]) == (0, 3)
+    # counts keyed by member; no film and no choice anywhere in the frame
+    assert _strings(tally) <= {"type", "round.tally", "round_id", rid, *tally, *expected}
+    assert not set(films) & _strings(tally)
+    # a reload shows the same progress, and the member's own answers only
+    state = (await snapshot(live, room.session_id, ben.token))["round"]
+    assert state["answered"] == expected
+    assert state["my_votes"] == {films[0]: "no", films[2]: "yes"}
+    assert not set(films) & _strings({k: v for k, v in state.items() if k == "answered"})
+    await room.close()
+
+
 async def test_match_without_a_match_names_the_closest_films(live: LiveServer) -> None:
     room = await open_room(live, ["Ana", "Ben"])
     started = await start(room, mode="match", size=3)
@@ -273,8 +315,17 @@ async def test_veto_takes_turns_and_skips_an_offline_member(
             skipped = await by_id[order[0]].ws.next_type("round.tally", timeout=8)
         assert skipped["remaining"] == films[2:]
         last = {"type": "veto", "round_id": rid, "film_id": films[2]}
-        assert (await command(by_id[order[0]].ws, last, "s4"))["type"] == "ack"
+        last_ack = await command(by_id[order[0]].ws, last, "s4")
+        # the last strike has its logged tally like every other, then the result
+        final = await by_id[order[1]].ws.next_type("round.tally", "round.result")
+        while final["type"] == "round.tally" and final["struck"] != films[2]:
+            final = await by_id[order[1]].ws.next_type("round.tally", "round.result")
+        assert final["type"] == "round.tally"
+        assert (final["struck"], final["by"], final["remaining"]) == (films[2], order[0], films[3:])
+        assert final["turn"] is None
         result = await by_id[order[1]].ws.next_type("round.result")
+        assert result["seq"] == final["seq"] + 1
+        assert last_ack["seqs"] == [final["seq"], result["seq"]]
         assert result["winner"]["id"] == films[3]
         assert [s["film"] for s in result["explanation"]["strikes"]] == films[:3]
         for seat in room.seats[:2]:

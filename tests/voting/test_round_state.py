@@ -33,6 +33,20 @@ def test_match_is_the_first_card_with_everyones_yes_and_votes_can_change() -> No
     assert code_of(lambda: r.vote("x", "a", True)) == "round_closed"
 
 
+def test_match_progress_counts_cards_answered_not_the_answers() -> None:
+    r = MatchRound(round_id="r", films=FILMS, eligible=["x", "y", "z"], started_at_ms=0)
+    r.vote("x", "a", True)
+    r.vote("x", "a", False)  # a changed answer is still one card
+    r.vote("y", "a", False)
+    r.vote("y", "c", True)
+    assert r.answered() == {"x": 1, "y": 2, "z": 0}
+    other = MatchRound(round_id="r", films=FILMS, eligible=["x", "y", "z"], started_at_ms=0)
+    other.vote("x", "b", True)
+    other.vote("y", "b", True)
+    other.vote("y", "a", False)
+    assert other.answered() == r.answered()  # other answers, the same progress
+
+
 def test_match_without_a_match_names_the_closest_and_refuses_bad_votes() -> None:
     r = MatchRound(round_id="r", films=FILMS, eligible=["x", "y"], started_at_ms=0)
     assert code_of(lambda: r.vote("z", "a", True)) == "not_eligible"

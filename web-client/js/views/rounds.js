@@ -40,6 +40,7 @@ export class RoundPanel {
     if (!this.round || event.round_id !== this.round.round_id) return;
     if (event.type === "round.tally") {
       Object.assign(this.round, { voted: event.voted, eligible_count: event.eligible, standings: event.standings ?? this.round.standings });
+      if (event.answered && Object.keys(event.answered).length) this.round.answered = event.answered;
       if (event.turn !== undefined && event.turn !== null) this.round.turn = event.turn;
       if (event.remaining) this.round.remaining = event.remaining;
       if (event.turn_ends_at !== undefined) this.round.turn_ends_at = event.turn_ends_at;
@@ -81,6 +82,11 @@ export class RoundPanel {
     else if (round.mode === "poll") this.renderPoll(inRound);
     else this.renderVeto(inRound);
     if (round.mode !== "veto") add(this.root, h("p", { class: "tally", role: "status" }, `${round.voted} of ${eligible} ${round.mode === "match" ? "done" : "voted"}`));
+    if (round.mode === "match" && round.answered && Object.keys(round.answered).length) {
+      // How far each member is (cards answered), never what they answered.
+      const cards = round.films.length;
+      add(this.root, h("p", { class: "muted small progress" }, Object.entries(round.answered).map(([id, n]) => `${this.nameOf(id)} ${n}/${cards}`).join(" · ")));
+    }
     if (round.standings && !round.hidden) add(this.root, bars(round.standings, this.films));
     if (this.isHost()) {
       const error = h("p", { class: "form-error", role: "alert" });
