@@ -272,8 +272,9 @@ class FilmnightClient:
                 continue
             if isinstance(message, Welcome):
                 self.welcome = message
-                if not message.resumed:
-                    self.last_seq = message.seq
+                # The position the protocol gives: the snapshot's, or (resumed) the
+                # last_seq we sent, which the replay that follows advances.
+                self.last_seq = message.seq
                 self._connected.set()
                 self._events.put_nowait(message)
                 for frame, future in list(self._pending.values()):

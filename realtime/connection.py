@@ -123,7 +123,8 @@ class Rejected:
 class WelcomePlan:
     """What to send right after ``hello``: the welcome frame and, when resuming, the replay.
 
-    ``seq`` is the newest event the client has after these frames.
+    ``seq`` is the newest event the client has after these frames (the welcome's own
+    ``seq`` is the position before the replay).
     """
 
     welcome: str

@@ -282,6 +282,8 @@ ClientMessage = (
 class Welcome(_Base, tag="welcome", kw_only=True):
     member_id: str
     seq: int
+    """The client's position after this frame: ``session.seq`` when not ``resumed``, the
+    ``last_seq`` the client sent when ``resumed`` (the replay that follows advances it)."""
     resumed: bool
     session: Snapshot
     server_time: int

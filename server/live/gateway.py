@@ -129,7 +129,11 @@ class LiveGateway:
                 replay = [(seq, body.decode()) for seq, body in events]
         welcome = Welcome(
             member_id=member.member_id,
-            seq=snapshot.seq,
+            # The client's position once it has applied this frame: the snapshot's when
+            # it starts over, its own ``last_seq`` when the replay that follows brings
+            # it up to date (a client that takes its position from here then drops
+            # nothing of the replay).
+            seq=last_seq if resumed and last_seq is not None else snapshot.seq,
             resumed=resumed,
             session=snapshot,
             server_time=self._clock_ms(),

@@ -98,6 +98,68 @@ async def test_resume_replays_exactly_the_missed_events_in_order(live: LiveServe
     await ana.close()
 
 
+class LiteralReader:
+    """A client that tracks its position exactly as docs/protocol.md says, nothing more."""
+
+    def __init__(self) -> None:
+        self.position: int | None = None
+        self.applied: list[dict[str, Any]] = []
+
+    def take(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "welcome":
+            self.position = frame["seq"]  # "your position is welcome.seq"
+        elif "seq" in frame and isinstance(frame["seq"], int) and frame["type"] != "ack":
+            assert self.position is not None
+            if frame["seq"] > self.position:  # "apply it and make it your position"
+                self.applied.append(frame)
+                self.position = frame["seq"]
+
+    async def read(self, member: Any, duration: float = 0.4) -> None:
+        for frame in await member.quiet(duration):
+            self.take(frame)
+
+    def chats(self) -> list[str]:
+        return [f["text"] for f in self.applied if f["type"] == "chat"]
+
+
+async def test_a_client_that_follows_the_doc_word_by_word_loses_nothing_across_a_resume(
+    live: LiveServer,
+) -> None:
+    host = await http_create(live)
+    ben_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    reader = LiteralReader()
+    ben, welcome = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+    assert welcome is not None
+    reader.take(welcome)
+    await ana.send({"type": "chat", "text": "before", "id": "c0"})
+    await reader.read(ben)
+    await ben.close()
+
+    # While Ben is away: chat (which no snapshot holds) and a member joining.
+    for n in range(1, 4):
+        await ana.send({"type": "chat", "text": f"away {n}", "id": f"c{n}"})
+        await ana.recv_type("ack")
+    await http_join(live, host["invite_code"], "Cleo")
+
+    ben, resumed = await connect_member(
+        live.ws_url, host["session_id"], ben_seat["token"], last_seq=reader.position
+    )
+    assert resumed is not None and resumed["resumed"] is True
+    assert resumed["seq"] == reader.position  # a resumed welcome is where the client was
+    reader.take(resumed)
+    await reader.read(ben)
+    await ana.send({"type": "chat", "text": "after", "id": "c9"})
+    await reader.read(ben)
+
+    assert reader.chats() == ["before", "away 1", "away 2", "away 3", "after"]
+    assert [f["member"]["name"] for f in reader.applied if f["type"] == "member.joined"] == ["Cleo"]
+    seqs = [f["seq"] for f in reader.applied]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no duplicate
+    await ana.close()
+    await ben.close()
+
+
 async def test_resume_from_an_unknown_point_gives_a_fresh_snapshot(live: LiveServer) -> None:
     host = await http_create(live)
     ana, welcome = await connect_member(

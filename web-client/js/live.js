@@ -78,7 +78,9 @@ export class LiveSession {
     }
     if (event.type === "welcome") {
       this.attempt = 0;
-      if (!event.resumed) this.lastSeq = event.seq;
+      // The position the protocol gives: the snapshot's, or (resumed) the last_seq we
+      // sent, which the replay that follows advances.
+      this.lastSeq = event.seq;
       this.handlers.status?.("connected");
       this.handlers.welcome?.(event);
       return;
