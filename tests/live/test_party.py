@@ -167,9 +167,11 @@ async def test_ready_check_and_countdown(live: LiveServer) -> None:
 
     # un-readying cancels it, and the start that had not happened yet is undone
     await command(ben, {"type": "ready", "ready": False}, "r3")
-    assert (await ana.recv_type("countdown"))["ends_at"] is None
+    cancelled = await ana.recv_type("countdown")
+    assert cancelled["ends_at"] is None
     undone = await ana.recv_type("playback")
     assert undone["state"] == "paused" and undone["position_ms"] == 0
+    assert cancelled["by"] == undone["by"] == guest_seat["member_id"]
 
     # the host can force it, and cancel it
     forced = await command(

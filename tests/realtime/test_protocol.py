@@ -76,6 +76,21 @@ def test_every_error_code_the_server_emits_is_documented() -> None:
     assert undocumented == []
 
 
+def test_every_websocket_limit_is_in_the_limits_table() -> None:
+    from server.settings import Settings
+
+    text = DOC.read_text()
+    table = text[text.index("## Limits") : text.index("## Close codes")]
+    keys = [
+        name
+        for name in Settings.__struct_fields__
+        if name.startswith(("ws_", "chat_")) or name in {"hello_timeout_s", "presence_ttl_s"}
+    ]
+    assert "ws_connections_per_member" in keys
+    assert [key for key in keys if f"`{key}`" not in table] == []
+    assert "| 4429 |" in text[text.index("## Close codes") :]
+
+
 @pytest.mark.parametrize(
     ("frame", "expected"),
     [
