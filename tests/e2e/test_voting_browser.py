@@ -67,6 +67,9 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     expect(pages[1].locator(".deck")).to_contain_text("Parasite")
     expect(host.locator(".deck[data-before]")).to_have_count(0)
     expect(no).to_be_focused()
+    # Everyone sees how far each member is, never what they said.
+    expect(host.locator(".round .progress")).to_contain_text("Ben 1/3")
+    expect(host.locator(".round .progress")).to_contain_text("Ana 0/3")
     for page in (host, pages[2]):
         deck = page.locator(".deck")
         deck.get_by_role("button", name="← No").focus()
