@@ -69,6 +69,10 @@ FAILURE_MESSAGES = {
     ),
     "timeout": "Letterboxd took too long to answer. Try again, or upload your export.",
     "too_large": "That watchlist is larger than this server imports.",
+    "page_too_large": (
+        "Letterboxd sent more data than this server reads. Upload your export instead: "
+        "letterboxd.com → Settings → Data → Export your data, then drop the ZIP here."
+    ),
     "invalid_source": "Use a Letterboxd username or a letterboxd.com profile or watchlist link.",
     "unreadable": "Your stored list could not be read. Import it again.",
     "failed": "The import stopped unexpectedly. Try again.",
