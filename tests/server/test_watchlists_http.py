@@ -284,19 +284,25 @@ async def test_leaving_ending_and_retention_destroy_lists(
             assert body["member_count"] == 1
 
             watchlists = live.app.state.services.watchlists
-            assert await watchlists.sweep_retention() == 0
+            await watchlists.sweep_retention()
+            assert await lists() == 1  # an active session keeps its lists
             async with engine.begin() as conn:
                 await conn.execute(
                     update(SessionRow)
                     .where(SessionRow.id == uuid.UUID(sid))
                     .values(last_activity_at=utcnow() - timedelta(hours=25))
                 )
-            assert await watchlists.sweep_retention() == 1
+            assert (await watchlists.sweep_retention()).expired >= 1
             assert await lists() == 0
+            # The idle session expired: its seats are gone with it.
+            late = await upload(client, sid, host["token"], lb_csv(ALIEN))  # type: ignore[arg-type]
+            assert late.status_code == 401
 
-            await upload(client, sid, host["token"], lb_csv(ALIEN))  # type: ignore[arg-type]
+            other = await create(client, "Dee")  # type: ignore[arg-type]
+            sid = other["session_id"]
+            await upload(client, sid, other["token"], lb_csv(ALIEN))  # type: ignore[arg-type]
             assert await lists() == 1
-            await client.delete(url, headers=bearer(host["token"]))
+            await client.delete(f"/api/v1/sessions/{sid}", headers=bearer(other["token"]))
             assert await lists() == 0
         finally:
             await engine.dispose()
