@@ -177,6 +177,10 @@ class WatchlistSpider(scrapy.Spider):
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # Crawler.crawl() replaces Scrapy's root log handler after from_crawler ran:
+        # the new one needs the redacting filter too (the download cap's warnings, for
+        # one, name the request's URL).
+        install_redaction([])
         if self.username is None:
             return
         if self.timeout:
