@@ -295,6 +295,22 @@ def test_rows_that_cannot_be_read_are_counted_with_their_line_numbers() -> None:
     assert result.skipped_lines == [3, 4, 5, 6, 7, 8, 11, 15, 17]
 
 
+def test_skipped_lines_count_file_lines_with_crlf_a_bom_and_quoted_line_breaks() -> None:
+    """docs/protocol.md: 1-based lines of the file, the header is line 1."""
+    data = (
+        "\ufeff"
+        + LB.replace("\n", "\r\n")
+        + "2026-01-01,Alien,1979,https://boxd.it/2b3S\r\n"  # 2
+        + "2026-01-01,No link,1979,\r\n"  # 3
+        + "\r\n"  # 4
+        + '2026-01-01,"Two\r\nlines",1979,https://boxd.it/q5\r\n'  # 5-6
+        + "2026-01-01,Bad year,x,https://boxd.it/q6\r\n"  # 7
+    ).encode()
+    result = parse(data)
+    assert [f.title for f in result.films] == ["Alien", "Two lines"]
+    assert result.skipped_lines == [3, 7]
+
+
 def test_only_the_first_ten_line_numbers_are_reported() -> None:
     bad = "".join(f"2026-01-01,Bad {n},1979,\n" for n in range(25))
     result = parse((LB + ALIEN + bad).encode())
