@@ -84,7 +84,9 @@ class CappedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     Scrapy treats a robots.txt it could not download as allowing everything; one
     too large to read is a hostile or broken site, so the spider fails with
-    ``page_too_large`` rather than crawl without knowing the rules.
+    ``page_too_large`` rather than crawl without knowing the rules.  The hook is
+    Scrapy 2.19's ``_robots_error`` (private; pyproject.toml pins Scrapy 2.19): the bombed
+    robots.txt test in tests/scraper/test_download_cap.py fails if it changes.
     """
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
