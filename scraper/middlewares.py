@@ -11,6 +11,11 @@ A 403 is never retried: it is a block or a private list, and asking again would
 only look more like a robot.  Nothing is retried once the spider has recorded a
 failure (it is closing).  The wait suspends this request only; the event loop goes
 on with everything else.
+
+Downloads over ``DOWNLOAD_MAXSIZE`` (see settings.py): :func:`over_download_cap` tells
+them from other failures, and :class:`CappedRobotsTxtMiddleware` ends the import when
+robots.txt is over the cap instead of crawling as if it allowed everything (Scrapy's
+rule for a robots.txt it could not read).
 """
 
 from __future__ import annotations
@@ -25,11 +30,17 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadTimeoutError
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.misc import load_object
 
-__all__ = ["BackoffRetryMiddleware", "retry_after_seconds"]
+__all__ = [
+    "BackoffRetryMiddleware",
+    "CappedRobotsTxtMiddleware",
+    "over_download_cap",
+    "retry_after_seconds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +62,39 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def over_download_cap(exc: BaseException) -> bool:
+    """The download failed because the body is over ``DOWNLOAD_MAXSIZE``.
+
+    Scrapy 2.19 says so in two ways: the download handler cancels a body that
+    announces or reaches the cap (``DownloadCancelledError``; nothing else cancels a
+    download while the crawl runs), and HttpCompressionMiddleware refuses a body
+    that inflates past it (``IgnoreRequest`` raised from its decompressor's
+    ``ValueError``; robots.txt refusals have no cause).  tests/scraper pins both
+    against the fake site, so a Scrapy that changes them fails there.
+    """
+    if isinstance(exc, DownloadCancelledError):
+        return True
+    return isinstance(exc, IgnoreRequest) and isinstance(exc.__cause__, ValueError)
+
+
+class CappedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, but a robots.txt over the cap ends the import.
+
+    Scrapy treats a robots.txt it could not download as allowing everything; one
+    too large to read is a hostile or broken site, so the spider fails with
+    ``page_too_large`` rather than crawl without knowing the rules.  The hook is
+    Scrapy 2.19's ``_robots_error`` (private; pyproject.toml pins Scrapy 2.19): the bombed
+    robots.txt test in tests/scraper/test_download_cap.py fails if it changes.
+    """
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if over_download_cap(exc):
+            fail = getattr(self.crawler.spider, "fail", None)
+            if callable(fail):
+                fail("page_too_large", "Letterboxd's robots.txt is larger than this server reads.")
+        super()._robots_error(exc, netloc)
 
 
 class BackoffRetryMiddleware:

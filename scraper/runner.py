@@ -56,6 +56,7 @@ MESSAGES = {
     "blocked": "Letterboxd did not let us read the watchlist; upload your data export instead.",
     "timeout": "Letterboxd took too long to answer.",
     "too_large": "That watchlist is larger than this server imports.",
+    "page_too_large": "Letterboxd sent a page larger than this server reads.",
     "invalid_source": "That is not a Letterboxd username or watchlist link.",
 }
 GRACE_S = 3.0

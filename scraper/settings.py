@@ -40,6 +40,15 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 20
 """One page; a page that never answers is retried, then the import ends in ``timeout``."""
 
+# A watchlist page is about 100 KB of HTML.  Scrapy's default cap (1 GiB) would let a
+# 0.6 MB compressed body inflate to 1 GiB in this process, so pages and robots.txt are
+# capped at 4 MiB: on the wire (the download is cut off, Content-Length or not) and
+# again while HttpCompressionMiddleware inflates gzip, deflate, brotli or zstd, 64 KiB
+# at a time.  A page over the cap ends the import as ``page_too_large``
+# (CappedRobotsTxtMiddleware does the same for robots.txt).
+DOWNLOAD_MAXSIZE = 4 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 1024 * 1024
+
 # Our own retry: exponential back-off with jitter honouring Retry-After, never on 403.
 RETRY_ENABLED = False
 BACKOFF_RETRY_TIMES = 4
@@ -50,6 +59,8 @@ BACKOFF_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scraper.middlewares.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scraper.middlewares.CappedRobotsTxtMiddleware": 100,
 }
 # Redirects are judged by the spider: one to another host is refused, never followed.
 REDIRECT_ENABLED = False

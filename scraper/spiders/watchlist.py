@@ -44,6 +44,7 @@ from twisted.python.failure import Failure
 
 from scraper.items import FilmItem
 from scraper.logfilter import install_redaction
+from scraper.middlewares import over_download_cap
 from scraper.parsing import (
     DEFAULT_BASE_URL,
     WatchlistPage,
@@ -64,6 +65,7 @@ FailureReason = Literal[
     "rate_limited",
     "timeout",
     "too_large",
+    "page_too_large",
     "empty",
     "invalid_source",
 ]
@@ -175,6 +177,10 @@ class WatchlistSpider(scrapy.Spider):
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # Crawler.crawl() replaces Scrapy's root log handler after from_crawler ran:
+        # the new one needs the redacting filter too (the download cap's warnings, for
+        # one, name the request's URL).
+        install_redaction([])
         if self.username is None:
             return
         if self.timeout:
@@ -320,10 +326,12 @@ class WatchlistSpider(scrapy.Spider):
         yield self._request(target, page, redirects=hops + 1)
 
     def page_failed(self, failure: Failure) -> None:
-        """Errback: robots.txt forbids the page (blocked), or it never answered (timeout)."""
+        """Errback: the page is over the download cap, robots.txt forbids it, or it never came."""
         if self.failure is not None:
             return
-        if isinstance(failure.value, IgnoreRequest):
+        if failure.value is not None and over_download_cap(failure.value):
+            self.fail("page_too_large")
+        elif isinstance(failure.value, IgnoreRequest):
             self.fail("blocked", "Letterboxd's robots.txt does not allow reading that page.")
         else:
             self.fail("timeout")

@@ -13,9 +13,9 @@ Rules (docs/protocol.md quotes them):
   ``watched.csv``) is left out, unless the host nominated it.
 - Within a group of equal ``wanted_by``, the film the wanting members added most
   recently comes first: the mean of its relative positions on their lists, as they
-  were imported (a Letterboxd watchlist is newest first; an export keeps its file
-  order).  Remaining ties go to the lower catalogue id.  The order is therefore
-  the same on every call and every process.
+  were imported (a Letterboxd watchlist is newest first, and so is an upload, sorted
+  by its date column in ``uploads.py``).  Remaining ties go to the lower catalogue
+  id.  The order is therefore the same on every call and every process.
 - Nominated films are in their ``wanted_by`` group, flagged; a nomination nobody
   has on a list comes after every listed film.
 

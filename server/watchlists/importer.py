@@ -36,6 +36,7 @@ FailureReason = Literal[
     "blocked",
     "timeout",
     "too_large",
+    "page_too_large",
     "invalid_source",
     "failed",
 ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from realtime.connection import Member
 from realtime.protocol import (
@@ -42,6 +42,7 @@ from server.errors import ApiError
 from server.live.commands import require_seat
 from server.observability import audit, audited
 from server.session_engine import SessionEngine, Transaction, utcnow
+from server.sessions import retention
 from server.sessions.service import Identity, SessionService
 from server.settings import Settings
 from server.watchlists import catalogue
@@ -50,7 +51,13 @@ from server.watchlists.importer import ScrapeOutcome, ScrapeSettings, run_scrape
 from server.watchlists.store import StoredLists, WatchlistStore
 from server.watchlists.uploads import UploadError, UploadResult, parse_upload
 
-__all__ = ["CANDIDATES_IN_EVENT", "CandidatesPage", "UploadSummary", "WatchlistService"]
+__all__ = [
+    "CANDIDATES_IN_EVENT",
+    "CandidatesPage",
+    "RetentionSweep",
+    "UploadSummary",
+    "WatchlistService",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +76,10 @@ FAILURE_MESSAGES = {
     ),
     "timeout": "Letterboxd took too long to answer. Try again, or upload your export.",
     "too_large": "That watchlist is larger than this server imports.",
+    "page_too_large": (
+        "Letterboxd sent more data than this server reads. Upload your export instead: "
+        "letterboxd.com → Settings → Data → Export your data, then drop the ZIP here."
+    ),
     "invalid_source": "Use a Letterboxd username or a letterboxd.com profile or watchlist link.",
     "unreadable": "Your stored list could not be read. Import it again.",
     "failed": "The import stopped unexpectedly. Try again.",
@@ -85,6 +96,14 @@ class UploadSummary:
     skipped: int
     skipped_lines: list[int]
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSweep:
+    expired: int
+    """Idle sessions ended as ``expired``."""
+    forgotten: int
+    """Ended sessions whose names, events and import records were removed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +133,7 @@ class WatchlistService:
         self._slots = asyncio.Semaphore(settings.imports_per_process)
         self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._sessions: SessionService | None = None
         self.scrape_settings = ScrapeSettings(
             base_url=settings.letterboxd_url,
             max_pages=settings.import_max_pages,
@@ -125,6 +145,7 @@ class WatchlistService:
 
     def attach(self, sessions: SessionService) -> None:
         """Destroy lists when members leave or the session ends; add import state to snapshots."""
+        self._sessions = sessions
         sessions.on_leave.append(self._member_left)
         sessions.on_end.append(self._session_ended)
         sessions.snapshot_parts.append(self._snapshot_part)
@@ -523,28 +544,36 @@ class WatchlistService:
 
         tx.after_commit.append(cancel_all)
 
-    async def sweep_retention(self) -> int:
-        """Destroy the lists of sessions idle for longer than the retention period."""
+    async def sweep_retention(self) -> RetentionSweep:
+        """Expire sessions idle past the retention period, then forget every ended session.
+
+        See ``server/sessions/retention.py`` for what is removed and what is kept.
+        One transaction per session, so a large backlog never holds a long lock.
+        """
+        assert self._sessions is not None, "attach() first"
         cutoff = utcnow() - timedelta(hours=self.settings.retention_hours)
-        async with self.engine.transaction() as tx:
-            stale = select(SessionRow.id).where(
-                (SessionRow.last_activity_at < cutoff) | (SessionRow.state == "ended")
-            )
-            result = await tx.db.execute(
-                delete(WatchlistRow).where(WatchlistRow.session_id.in_(stale))
-            )
-            removed = int(result.rowcount)  # type: ignore[attr-defined]
-        if removed:
-            audit("watchlist.retention", "ok")
-            log.info("watchlist.retention", lists=removed)
-        return removed
+        async with self.engine.reader() as db:
+            idle = await retention.idle_sessions(db, cutoff)
+        expired = 0
+        for session_id in idle:
+            expired += await retention.expire_if_idle(self._sessions, session_id, cutoff)
+        async with self.engine.reader() as db:
+            ended = await retention.unforgotten(db)
+        forgotten = 0
+        for session_id in ended:
+            async with self.engine.transaction() as tx:
+                forgotten += await retention.forget_session(tx.db, session_id)
+        if expired or forgotten:
+            audit("session.retention", "ok")
+            log.info("session.retention", expired=expired, forgotten=forgotten)
+        return RetentionSweep(expired=expired, forgotten=forgotten)
 
     async def run_retention(self, interval_s: float) -> None:
         while True:
             try:
                 await self.sweep_retention()
             except Exception as exc:
-                log.warning("watchlist.retention_failed", error=type(exc).__name__)
+                log.warning("session.retention_failed", error=type(exc).__name__)
             await asyncio.sleep(interval_s)
 
     async def close(self) -> None:

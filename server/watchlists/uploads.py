@@ -26,7 +26,13 @@ file name only decides that a ``.zip`` which does not open is a damaged ZIP.
 Letterboxd film is its ``lid``, the ``boxd.it`` short id, which links export URIs
 and scraped watchlist pages exactly; an IMDb film is its ``tt`` id.  Never the
 title, nor title and year (Letterboxd has several films called *Leo* (2023)).
-Films are deduplicated by that key, keeping the first occurrence (list order).
+Films are deduplicated by that key, keeping the first occurrence in the file.
+
+**Order** — newest first, as docs/protocol.md's candidate order expects: by the
+day the film was added (Letterboxd's ``Date``, IMDb's ``Created``, ``YYYY-MM-DD``
+with an optional time that is not compared), whatever the file's row order.  Films
+added the same day keep their file order; rows without a readable date are still
+imported, after every dated row, in file order.
 
 **Encoding**: UTF-8, with or without a BOM.  There is no cp1252 (or other)
 fallback, for IMDb files either: both sites export UTF-8, the only way to get
@@ -38,10 +44,10 @@ with a hint to upload the file as exported; unrecognisable bytes are
 
 **Limits** (``UploadError.code`` in brackets): the upload's size [``too_large``]; a
 ZIP's total uncompressed size, from its central directory and enforced again on
-the bytes actually read, so a ZIP that lies about its sizes is stopped too
-[``too_large``]; only stored or deflated, unencrypted ZIP entries with plain
-relative paths [``invalid_source``]; ``max_films`` distinct films
-[``too_large``]; ``watched.csv`` up to ten times that.  A row that cannot be read
+the bytes actually read, and a member that unpacks past its declared size (a ZIP
+that lies about its sizes) [``too_large``]; only stored or deflated, unencrypted
+ZIP entries with plain relative paths [``invalid_source``]; ``max_films``
+distinct films [``too_large``]; ``watched.csv`` up to ten times that.  A row that cannot be read
 — wrong number of columns, a field over 4 KiB (the csv module's own field limit
 also applies), a missing or foreign URI or id, a bad year, broken quoting — is
 skipped and reported (``skipped`` and the first ten line numbers), never fatal.
@@ -51,12 +57,14 @@ A valid file without films is ``empty``; one whose rows are all unreadable is
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
 import unicodedata
 import zipfile
 import zlib
+from datetime import date
 from typing import Literal
 
 import msgspec
@@ -90,6 +98,9 @@ _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _LID = re.compile(r"https?://(?:www\.)?boxd\.it/([A-Za-z0-9]{1,16})/?")
 _TT = re.compile(r"tt[0-9]{5,12}")
 _YEAR = re.compile(r"[0-9]{4}")
+_ADDED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ][0-9:.+\-Z]*)?")
+ADDED_COLUMN = {"letterboxd": "Date", "imdb": "Created"}
+"""The column saying when a film was added to the list."""
 _SPACES = re.compile(r"\s+")
 
 _BAD_ENCODING = (
@@ -123,7 +134,7 @@ class UploadedFilm(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class UploadResult(msgspec.Struct, kw_only=True):
-    """The films of an upload, in file order, and what was left out."""
+    """The films of an upload, newest first (see **Order**), and what was left out."""
 
     source: Source
     films: list[UploadedFilm]
@@ -140,6 +151,8 @@ class UploadResult(msgspec.Struct, kw_only=True):
 class _Table(msgspec.Struct):
     kind: _Kind
     films: list[UploadedFilm]
+    added: list[int | None] = msgspec.field(default_factory=list)
+    """Each film's day added (proleptic ordinal), or None: the sort key for **Order**."""
     skipped: int = 0
     skipped_lines: list[int] = msgspec.field(default_factory=list)
     not_films: int = 0
@@ -250,6 +263,7 @@ def _read_table(text: str, max_films: int, *, only: _Kind | None = None) -> _Tab
     columns = {name.strip().lstrip("\ufeff"): index for index, name in enumerate(header)}
     width = len(header)
     row_film = _letterboxd_film if kind == "letterboxd" else _imdb_film
+    added_at = columns.get(ADDED_COLUMN[kind])
     table = _Table(kind=kind, films=[])
     seen: set[str] = set()
 
@@ -285,9 +299,31 @@ def _read_table(text: str, max_films: int, *, only: _Kind | None = None) -> _Tab
             continue
         seen.add(key)
         table.films.append(film)
+        table.added.append(None if added_at is None else _added(row[added_at]))
         if len(table.films) > max_films:
             raise UploadError("too_large", f"Lists of up to {max_films:,} films can be imported.")
+    table.films = _newest_first(table.films, table.added)
     return table
+
+
+def _added(raw: str) -> int | None:
+    """The day a row was added, as an ordinal; None when the cell is no ISO date."""
+    found = _ADDED.fullmatch(raw.strip())
+    if found is None:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups())).toordinal()
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def _newest_first(films: list[UploadedFilm], added: list[int | None]) -> list[UploadedFilm]:
+    """Dated films newest first (same day: file order), then the undated ones in file order."""
+    order = sorted(
+        range(len(films)),
+        key=lambda i: (0, -day, i) if (day := added[i]) is not None else (1, 0, i),
+    )
+    return [films[i] for i in order]
 
 
 def _title(raw: str) -> str:
@@ -446,10 +482,23 @@ class _Budget:
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> bytes:
-    """One member, read in chunks so a lying header cannot unpack more than the budget."""
+    """One member, read in chunks so a lying header cannot unpack more than the budget.
+
+    zipfile stops at the declared size and then fails the CRC check, which would call
+    a ZIP that lies about its size merely damaged.  So the member is read as if it
+    declared the whole budget: a stream that inflates past its declared size is
+    caught as the lie it is (``too_large``), and still never past the budget.
+    """
+    declared = info.file_size
+    unbounded = copy.copy(info)
+    unbounded.file_size = max(budget.left, 0) + READ_CHUNK
     chunks: list[bytes] = []
-    with archive.open(info) as handle:
+    read = 0
+    with archive.open(unbounded) as handle:
         while chunk := handle.read(READ_CHUNK):
+            read += len(chunk)
             budget.take(len(chunk))
+            if read > declared:
+                raise UploadError("too_large", _ZIP_TOO_LARGE)
             chunks.append(chunk)
     return b"".join(chunks)

@@ -31,6 +31,16 @@ def test_the_project_settings_are_polite_and_quiet() -> None:
     assert settings["LOG_LEVEL"] == "WARNING"
 
 
+def test_downloads_are_capped_at_a_few_mebibytes_robots_txt_included() -> None:
+    settings = Settings()
+    settings.setmodule(project_settings, priority="project")
+    assert 0 < settings.getint("DOWNLOAD_WARNSIZE") < settings.getint("DOWNLOAD_MAXSIZE")
+    assert settings.getint("DOWNLOAD_MAXSIZE") <= 8 * 1024 * 1024
+    middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    assert middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"] is None
+    assert middlewares["scraper.middlewares.CappedRobotsTxtMiddleware"] == 100
+
+
 def test_scrapy_finds_the_project_from_the_repository_root() -> None:
     found = subprocess.run(
         [sys.executable, "-m", "scrapy", "list"],

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app import create_app
 from server.settings import Settings
+from server.watchlists.service import FAILURE_MESSAGES
 from tests.conftest import LiveServer, run_live
 from tests.live.test_socket import http_create, http_join
 from tests.support.letterboxd_site import FakeSite, FakeUser, letterboxd_site, make_films
@@ -35,6 +36,7 @@ def site() -> Iterator[FakeSite]:
         "walled": FakeUser(blocked=True),
         "slowpoke": FakeUser(films=make_films(60), hang_page=2),
         "patchy": FakeUser(films=make_films(84), empty_page=2),
+        "bomber": FakeUser(films=make_films(5), bomb="gzip"),
     }
     with letterboxd_site(users) as running:
         yield running
@@ -164,6 +166,19 @@ async def test_a_blocked_import_fails_clearly_and_a_new_one_replaces_a_running_o
         and f["type"] != "import.progress"
     ]  # fmt: skip
     assert stray == []  # the replaced import ended silently
+    await ana.close()
+
+
+async def test_a_page_over_the_download_cap_fails_the_import_with_its_own_reason(
+    server: LiveServer, site: FakeSite
+) -> None:
+    host = await http_create(server, "Ana")
+    ana, _ = await connect_member(server.ws_url, host["session_id"], host["token"])
+    started = await start_import(server, host, "bomber")
+    failed = await outcome(ana, started.json()["import_id"])
+    assert (failed["type"], failed["reason"]) == ("import.failed", "page_too_large")
+    assert failed["message"] == FAILURE_MESSAGES["page_too_large"]
+    assert "Export" in failed["message"]
     await ana.close()
 
 

@@ -28,10 +28,11 @@ HEADER = "Date,Name,Year,Letterboxd URI\n"
 
 
 def lb_csv(*films: tuple[str, int | None, str]) -> bytes:
+    """A watchlist.csv listing ``films`` newest first (each row dated a day before the last)."""
     rows = [HEADER]
     for title, year, lid in films:
         quoted = '"' + title.replace('"', '""') + '"'
-        rows.append(f"2026-01-0{len(rows)},{quoted},{year or ''},https://boxd.it/{lid}\n")
+        rows.append(f"2026-01-{29 - len(rows):02d},{quoted},{year or ''},https://boxd.it/{lid}\n")
     return "".join(rows).encode()
 
 
@@ -112,6 +113,23 @@ async def test_uploads_make_candidates_intersection_first_and_waiting_members_na
     snapshot = (await client.get(f"/api/v1/sessions/{sid}", headers=bearer(cleo["token"]))).json()
     states = {m["name"]: (m["import_state"], m["films"]) for m in snapshot["members"]}
     assert states == {"Ana": ("done", 4), "Ben": ("done", 3), "Cleo": ("none", None)}
+
+
+async def test_candidates_follow_the_dates_added_not_the_files_row_order(
+    client: Client, party: dict[str, Any]
+) -> None:
+    sid, host, ben = party["sid"], party["host"], party["ben"]
+    oldest_first = (
+        HEADER
+        + "2026-01-01,Alien,1979,https://boxd.it/2b3S\n"
+        + "2026-02-01,Heat,1995,https://boxd.it/29Vo\n"
+        + "2026-03-01,Solaris,1972,https://boxd.it/1Qeq\n"
+        + "some day,Parasite,2019,https://boxd.it/hTha\n"
+    ).encode()
+    assert (await upload(client, sid, host["token"], oldest_first)).status_code == 201
+    body = await candidates(client, sid, ben["token"])
+    titles = [c["film"]["title"] for c in body["candidates"]]
+    assert titles == ["Solaris", "Heat", "Alien", "Parasite"]  # undated last
 
 
 async def test_a_new_upload_replaces_the_list_and_the_zip_leaves_out_watched_films(
@@ -266,19 +284,25 @@ async def test_leaving_ending_and_retention_destroy_lists(
             assert body["member_count"] == 1
 
             watchlists = live.app.state.services.watchlists
-            assert await watchlists.sweep_retention() == 0
+            await watchlists.sweep_retention()
+            assert await lists() == 1  # an active session keeps its lists
             async with engine.begin() as conn:
                 await conn.execute(
                     update(SessionRow)
                     .where(SessionRow.id == uuid.UUID(sid))
                     .values(last_activity_at=utcnow() - timedelta(hours=25))
                 )
-            assert await watchlists.sweep_retention() == 1
+            assert (await watchlists.sweep_retention()).expired >= 1
             assert await lists() == 0
+            # The idle session expired: its seats are gone with it.
+            late = await upload(client, sid, host["token"], lb_csv(ALIEN))  # type: ignore[arg-type]
+            assert late.status_code == 401
 
-            await upload(client, sid, host["token"], lb_csv(ALIEN))  # type: ignore[arg-type]
+            other = await create(client, "Dee")  # type: ignore[arg-type]
+            sid = other["session_id"]
+            await upload(client, sid, other["token"], lb_csv(ALIEN))  # type: ignore[arg-type]
             assert await lists() == 1
-            await client.delete(url, headers=bearer(host["token"]))
+            await client.delete(f"/api/v1/sessions/{sid}", headers=bearer(other["token"]))
             assert await lists() == 0
         finally:
             await engine.dispose()
@@ -394,3 +418,20 @@ async def test_imports_are_rate_limited_per_member(settings: Settings) -> None:
         assert (other.status_code, other.json()["code"]) == (429, "rate_limited")
         # Another member has their own allowance.
         assert (await upload(client, sid, host["token"], lb_csv(ALIEN))).status_code == 201
+
+
+async def test_refused_uploads_count_toward_the_import_limit(settings: Settings) -> None:
+    from server.app import create_app
+
+    limited = create_app(
+        msgspec.structs.replace(settings, imports_per_minute=2, upload_max_bytes=1024)
+    )
+    async with AsyncTestClient(limited, base_url="http://testserver.local") as client:
+        host = await create(client, "Ana")
+        sid, token = host["session_id"], host["token"]
+        not_an_export = await upload(client, sid, token, b"Title,Year\nAlien,1979\n")
+        assert (not_an_export.status_code, not_an_export.json()["code"]) == (400, "invalid_source")
+        too_big = await upload(client, sid, token, lb_csv(ALIEN) + b"x" * 2048)
+        assert (too_big.status_code, too_big.json()["code"]) == (413, "too_large")
+        valid = await upload(client, sid, token, lb_csv(ALIEN))
+        assert (valid.status_code, valid.json()["code"]) == (429, "rate_limited")

@@ -8,36 +8,50 @@ the site header's own ``react-component``, member profiles, ``robots.txt``, and 
 real failure pages: 404 for unknown members and past the last page, the "Professor
 Falken" 403 for a hidden list, Cloudflare's challenge 403 for a blocked client, and
 "Error 1015" 429s.  See the project's notes on Letterboxd's markup.
+
+A hostile site, too: watchlist pages or robots.txt sent as decompression bombs
+(:func:`bomb`, gzip, deflate or brotli bodies that inflate to 1.5 GiB), and pages
+padded to tens of MiB, with or without a ``Content-Length``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import html
 import json
 import threading
 import unicodedata
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
 __all__ = [
+    "BOMB_SIZE",
     "CHALLENGE",
     "NOT_FOUND",
     "PRIVATE",
     "RATE_LIMITED",
     "ROBOTS",
+    "Encoding",
     "FakeFilm",
     "FakeSite",
     "FakeUser",
     "Markup",
+    "bomb",
     "letterboxd_site",
     "make_films",
     "render_page",
 ]
 
 Markup = Literal["current", "2025", "2023", "2022"]
+Encoding = Literal["gzip", "deflate", "br"]
+BOMB_SIZE = 1536 * 1024 * 1024
+"""What a bomb inflates to: 1.5 GiB of zeros."""
+_MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,12 @@ class FakeUser:
     per_page: int = 28
     show_count: bool = True
     """False: no ``data-num-entries`` nor heading count (the pagination tells the pages)."""
+    bomb: Encoding | None = None
+    """Every watchlist page is a body in this ``Content-Encoding`` inflating to BOMB_SIZE."""
+    padded_to: int = 0
+    """Watchlist pages are the real page padded (an HTML comment) to this many bytes."""
+    announce_length: bool = True
+    """False: a padded page is sent without ``Content-Length``, until the connection closes."""
 
 
 TRICKY: list[tuple[str, int | None, str | None]] = [
@@ -286,6 +306,34 @@ def render_page(user: FakeUser, username: str, page: int) -> str | None:
     return body
 
 
+@functools.cache
+def bomb(encoding: Encoding) -> bytes:
+    """A body in ``encoding`` that inflates to :data:`BOMB_SIZE` zeros (about 1.5 MB, or
+    a few KB of brotli), built in a fraction of a second: compressing 1.5 GiB takes
+    seconds, so gzip repeats one 16 MiB member (a gzip stream may hold several) and
+    deflate repeats one block (after a full flush a block of zeros compresses the same).
+    """
+    chunk = bytes(16 * _MiB)
+    repeats = BOMB_SIZE // len(chunk)
+    if encoding == "gzip":
+        return gzip.compress(chunk, compresslevel=9, mtime=0) * repeats
+    if encoding == "br":
+        import brotli  # type: ignore[import-untyped]  # Scrapy's own dependency for "br"
+
+        compressor = brotli.Compressor(quality=5)
+        body = b"".join(compressor.process(chunk) for _ in range(repeats))
+        return bytes(body + compressor.finish())
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw blocks; zlib's frame added below
+    first = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    assert deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH) == block
+    end = deflate.flush()
+    checksum = 1
+    for _ in range(repeats):
+        checksum = zlib.adler32(chunk, checksum)
+    return b"\x78\xda" + first + block * (repeats - 1) + end + checksum.to_bytes(4, "big")
+
+
 def _profile(username: str) -> str:
     return (
         f"<!DOCTYPE html><html><head><title>&lrm;{html.escape(username)}’s profile • Letterboxd"
@@ -297,9 +345,12 @@ def _profile(username: str) -> str:
 class FakeSite:
     """The running site: its address and what it was asked for."""
 
-    def __init__(self, users: dict[str, FakeUser], robots: str) -> None:
+    def __init__(
+        self, users: dict[str, FakeUser], robots: str, robots_bomb: Encoding | None = None
+    ) -> None:
         self.users = users
         self.robots = robots
+        self.robots_bomb = robots_bomb
         self.requests: list[str] = []
         """Every path requested, in order (robots.txt included)."""
         self.user_agents: list[str] = []
@@ -349,7 +400,10 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
                 site.requests.append(path)
                 site.user_agents.append(self.headers.get("User-Agent", ""))
             if path == "/robots.txt":
-                self.answer(200, site.robots, {"Content-Type": "text/plain; charset=utf-8"})
+                if site.robots_bomb is not None:
+                    self.send_bomb(site.robots_bomb, "text/plain; charset=utf-8")
+                else:
+                    self.answer(200, site.robots, {"Content-Type": "text/plain; charset=utf-8"})
                 return
             parts = path.split("?")[0].split("/")[1:]
             user = site.users.get(parts[0]) if parts else None
@@ -373,6 +427,37 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             else:
                 self.answer(404, NOT_FOUND)
 
+        def send_bomb(self, encoding: Encoding, content_type: str) -> None:
+            data = bomb(encoding)
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Encoding", encoding)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client may stop reading at its cap
+                self.wfile.write(data)
+
+        def send_padded(self, body: str, size: int, *, announce_length: bool) -> None:
+            """The page with a comment before ``</body>`` making it ``size`` bytes."""
+            data = body.encode()
+            at = data.rindex(b"</body>")
+            head, tail = data[:at] + b"<!--", b"-->" + data[at:]
+            padding = max(0, size - len(head) - len(tail))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            if announce_length:
+                self.send_header("Content-Length", str(len(head) + padding + len(tail)))
+            else:
+                self.close_connection = True
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client may stop reading at its cap
+                self.wfile.write(head)
+                filler = b" " * _MiB
+                while padding > 0:
+                    self.wfile.write(filler[:padding])
+                    padding -= len(filler)
+                self.wfile.write(tail)
+
         def watchlist(self, username: str, user: FakeUser, page: int) -> None:
             if user.private:
                 self.answer(403, PRIVATE)
@@ -388,9 +473,14 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
                 site.release.wait(120)
                 self.close_connection = True
                 return
+            if user.bomb is not None:
+                self.send_bomb(user.bomb, "text/html; charset=utf-8")
+                return
             body = render_page(user, username, page)
             if body is None:
                 self.answer(404, NOT_FOUND)
+            elif user.padded_to:
+                self.send_padded(body, user.padded_to, announce_length=user.announce_length)
             else:
                 self.answer(200, body)
 
@@ -405,9 +495,11 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def letterboxd_site(users: dict[str, FakeUser], robots: str = ROBOTS) -> Iterator[FakeSite]:
+def letterboxd_site(
+    users: dict[str, FakeUser], robots: str = ROBOTS, robots_bomb: Encoding | None = None
+) -> Iterator[FakeSite]:
     """Serve the fake site on a free 127.0.0.1 port until the block ends."""
-    site = FakeSite(users, robots)
+    site = FakeSite(users, robots, robots_bomb)
     server = _Server(("127.0.0.1", 0), _handler(site))
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, name="fake-letterboxd", daemon=True)

@@ -64,8 +64,9 @@ def patch_entry(
     flags: int | None = None,
     file_size: int | None = None,
     version: int | None = None,
+    crc: int | None = None,
 ) -> bytes:
-    """Rewrite one entry's flags, uncompressed size or needed version in its headers."""
+    """Rewrite one entry's flags, uncompressed size, CRC or needed version in its headers."""
     out = bytearray(data)
     end = data.rindex(b"PK\x05\x06")
     entries, _, directory = struct.unpack_from("<HII", data, end + 10)
@@ -83,16 +84,28 @@ def patch_entry(
             if file_size is not None:
                 struct.pack_into("<I", out, at + 24, file_size)
                 struct.pack_into("<I", out, local + 22, file_size)
+            if crc is not None:
+                struct.pack_into("<I", out, at + 16, crc)
+                struct.pack_into("<I", out, local + 14, crc)
             return bytes(out)
         at += 46 + name_len + extra_len + comment_len
     raise AssertionError(f"{name} is not in the archive")
 
 
-def imdb_row(pos: int, const: str, title: str, kind: str, year: str, *, new: bool) -> str:
+def imdb_row(
+    pos: int,
+    const: str,
+    title: str,
+    kind: str,
+    year: str,
+    *,
+    new: bool,
+    created: str = "2024-01-01",
+) -> str:
     titles = f'"{title}","{title}"' if new else f'"{title}"'
     url = f"https://www.imdb.com/title/{const}/"
     return (
-        f"{pos},{const},2024-01-01,2024-01-02,,{titles},{url},{kind},7.5,117,{year},"
+        f"{pos},{const},{created},2024-01-02,,{titles},{url},{kind},7.5,117,{year},"
         f'"Horror, Sci-Fi",1000000,1979-05-25,Ridley Scott\n'
     )
 
@@ -123,11 +136,11 @@ def test_a_letterboxd_csv_with_bom_quoting_empty_years_and_duplicates() -> None:
     ).encode()
     result = parse(data)
     assert result.source == "letterboxd_csv"
-    assert [(f.title, f.year, f.lid, f.imdb_id) for f in result.films] == [
-        ('"Crocodile" Dundee', 1986, "1m9k", None),
-        ("Birdman or (The Unexpected Virtue of Ignorance)", 2014, "7Zeq", None),
-        ("Untitled Film", None, "zz9", None),
+    assert [(f.title, f.year, f.lid, f.imdb_id) for f in result.films] == [  # newest first
         ("1917", 2019, "kc4U", None),
+        ("Untitled Film", None, "zz9", None),
+        ("Birdman or (The Unexpected Virtue of Ignorance)", 2014, "7Zeq", None),
+        ('"Crocodile" Dundee', 1986, "1m9k", None),
     ]
     assert (result.skipped, result.skipped_lines, result.watched) == (0, [], [])
 
@@ -150,7 +163,7 @@ def test_the_export_zip_takes_watchlist_and_watched_from_its_root_folder_by_path
     )
     result = parse(data, f"{EXPORT}.zip")
     assert result.source == "letterboxd_zip"
-    assert [(f.title, f.lid) for f in result.films] == [("Alien", "2b3S"), ("Solaris", "1Qeq")]
+    assert [(f.title, f.lid) for f in result.films] == [("Solaris", "1Qeq"), ("Alien", "2b3S")]
     assert [(f.title, f.year, f.lid) for f in result.watched] == [("Heat", 1995, "29Vo")]
 
 
@@ -208,6 +221,46 @@ def test_imdb_exports_keep_films_and_count_the_other_titles(header: str) -> None
     assert (result.not_films, result.skipped, result.skipped_lines) == (4, 1, [9])
 
 
+def test_films_come_newest_first_by_the_date_added_whatever_the_row_order() -> None:
+    rows = [
+        "2025-03-01,March,2001,https://boxd.it/m3",
+        "2025-12-24,December,2002,https://boxd.it/d12",
+        "yesterday,No date,2003,https://boxd.it/nd1",
+        "2025-07-14,July,2004,https://boxd.it/j7",
+        "2025-07-14 09:30:00,July too,2005,https://boxd.it/j7b",  # same day: file order
+        "2025-02-30,Impossible day,2006,https://boxd.it/nd2",
+        ",Empty date,2007,https://boxd.it/nd3",
+        "2026-01-05,January,2008,https://boxd.it/j1",
+    ]
+    result = parse((LB + "\n".join(rows) + "\n").encode())
+    assert [f.title for f in result.films] == [
+        "January",
+        "December",
+        "July",
+        "July too",
+        "March",
+        # rows without a readable date: still imported, last, in file order
+        "No date",
+        "Impossible day",
+        "Empty date",
+    ]
+    assert result.skipped == 0
+    # The export ZIP's watchlist follows the same rule.
+    zipped = parse(archive({f"{EXPORT}/watchlist.csv": (LB + ALIEN + HEAT).encode()}), "x.zip")
+    assert [f.title for f in zipped.films] == ["Heat", "Alien"]
+
+
+def test_imdb_films_come_newest_first_by_their_created_column() -> None:
+    rows = [
+        imdb_row(1, "tt0000001", "Oldest", "movie", "1979", new=True, created="2020-05-01"),
+        imdb_row(2, "tt0000002", "Newest", "movie", "1980", new=True, created="2024-09-30"),
+        imdb_row(3, "tt0000003", "Undated", "movie", "1981", new=True, created=""),
+        imdb_row(4, "tt0000004", "Middle", "movie", "1982", new=True, created="2022-01-01"),
+    ]
+    result = parse((IMDB_NEW + "".join(rows)).encode())
+    assert [f.title for f in result.films] == ["Newest", "Middle", "Oldest", "Undated"]
+
+
 def test_titles_are_cleaned_of_control_characters_and_line_breaks() -> None:
     data = LB + '2026-01-01,"  The\tRoom\r\n (Director\'s\x07 Cut) ",2003,https://boxd.it/aB1\n'
     result = parse(data.encode())
@@ -237,9 +290,25 @@ def test_rows_that_cannot_be_read_are_counted_with_their_line_numbers() -> None:
         + '2026-01-17,"Unterminated,1979,https://boxd.it/q7\n'  # 17, to the end
     ).encode()
     result = parse(data)
-    assert [f.title for f in result.films] == ["Alien", "Multi line", "Heat", "Solaris"]
+    assert [f.title for f in result.films] == ["Multi line", "Solaris", "Heat", "Alien"]
     assert result.skipped == 9
     assert result.skipped_lines == [3, 4, 5, 6, 7, 8, 11, 15, 17]
+
+
+def test_skipped_lines_count_file_lines_with_crlf_a_bom_and_quoted_line_breaks() -> None:
+    """docs/protocol.md: 1-based lines of the file, the header is line 1."""
+    data = (
+        "\ufeff"
+        + LB.replace("\n", "\r\n")
+        + "2026-01-01,Alien,1979,https://boxd.it/2b3S\r\n"  # 2
+        + "2026-01-01,No link,1979,\r\n"  # 3
+        + "\r\n"  # 4
+        + '2026-01-01,"Two\r\nlines",1979,https://boxd.it/q5\r\n'  # 5-6
+        + "2026-01-01,Bad year,x,https://boxd.it/q6\r\n"  # 7
+    ).encode()
+    result = parse(data)
+    assert [f.title for f in result.films] == ["Alien", "Two lines"]
+    assert result.skipped_lines == [3, 7]
 
 
 def test_only_the_first_ten_line_numbers_are_reported() -> None:
@@ -258,7 +327,7 @@ def test_a_one_megabyte_cell_is_skipped_and_the_rest_imported(
     huge = "x" * MB
     data = (LB + ALIEN + f"2026-01-01,{huge},1979,https://boxd.it/big1\n" + HEAT).encode()
     result = parse(data, max_bytes=4 * MB)
-    assert [f.title for f in result.films] == ["Alien", "Heat"]
+    assert [f.title for f in result.films] == ["Heat", "Alien"]
     assert (result.skipped, result.skipped_lines) == (1, [3])
 
 
@@ -392,7 +461,18 @@ def test_a_zip_that_lies_about_its_size_does_not_unpack_past_the_lie() -> None:
     lying = patch_entry(archive({name: body}), name, file_size=1000)
     with zipfile.ZipFile(io.BytesIO(lying)) as check:
         assert check.getinfo(name).file_size == 1000  # the directory now says 1 KB
-    assert code(lying, "x.zip", max_uncompressed_bytes=MB) in {"too_large", "invalid_source"}
+    assert code(lying, "x.zip", max_uncompressed_bytes=MB) == "too_large"
+
+
+def test_a_zip_that_lies_within_the_budget_is_too_large_and_a_wrong_crc_is_damaged() -> None:
+    """The lie, not only the budget, is refused; a stream that is merely corrupt is not a lie."""
+    body = LB.encode() + ALIEN.encode() * 2_000  # about 90 KB, well within the budget
+    name = f"{EXPORT}/watchlist.csv"
+    honest = archive({name: body})
+    assert [f.title for f in parse(honest, "x.zip").films] == ["Alien"]
+    lying = patch_entry(honest, name, file_size=len(body) - 1)
+    assert code(lying, "x.zip", max_uncompressed_bytes=MB) == "too_large"
+    assert code(patch_entry(honest, name, crc=0), "x.zip") == "invalid_source"
 
 
 def test_reading_counts_the_bytes_really_unpacked_against_the_budget() -> None:
