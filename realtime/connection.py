@@ -243,6 +243,10 @@ class Connection:
         self.closed = True
         self.close_code = CloseCode.GONE
 
+    def drop(self, reason: str) -> None:
+        """Delivering to this connection failed: close it with :data:`CloseCode.RESUME`."""
+        self.abort(CloseCode.RESUME, reason)
+
     def deliver(self, batch: Outbound) -> None:
         """Called by the room with the session's events (never blocks); events this
         connection already has (from its replay) are skipped."""

@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from realtime.connection import CloseCode, ConnectionLimits, Gateway, serve_connection
 from realtime.room import Rooms
-from server.live.wire import Wire
+from server.live.wire import Wire, sansio_protocol
 
 __all__ = ["DIRECT_SEND", "origin_allowed", "session_socket", "with_direct_send"]
 
@@ -50,7 +50,11 @@ def with_direct_send(app: ASGIApp) -> ASGIApp:
     :class:`_SocketTransport` writes text frames with it. The handshake and the
     close still go through Litestar. Without the wrapper (Litestar's test client,
     ``litestar run``) frames take Litestar's path and nothing else changes.
+
+    Whether uvicorn's protocol may be written to directly is decided here, at
+    start-up (:func:`server.live.wire.sansio_protocol` logs once when it may not).
     """
+    sansio_protocol()
 
     async def direct(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.WEBSOCKET:

@@ -61,9 +61,13 @@ def _wait_ready(
 
 @contextlib.contextmanager
 def server_process(
-    tmp_path: Path, env: dict[str, str] | None = None, port: int | None = None
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[ServerProcess]:
-    """Start ``python -m server serve`` on 127.0.0.1 with its own data dir; stop it at exit."""
+    """Start ``python -m server serve`` (or ``command``) on 127.0.0.1 with its own data
+    dir; stop it at exit."""
     port = port or free_port()
     data = tmp_path / f"data-{port}"
     data.mkdir(parents=True, exist_ok=True)
@@ -82,7 +86,7 @@ def server_process(
     log_path = data / "server.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve"],
+            command or [sys.executable, "-m", "server", "serve"],
             cwd=REPO,
             env=full_env,
             stdout=log_file,
