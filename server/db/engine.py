@@ -34,12 +34,14 @@ def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> Async
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, echo=echo)
 
-    @event.listens_for(engine.sync_engine, "do_connect")
-    def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        # aiosqlite with one trip to its thread per statement (see sqlite_driver).
-        return dialect.loaded_dbapi.connect(
-            *cargs, async_creator_fn=sqlite_driver.connect, **cparams
-        )
+    if sqlite_driver.usable():  # else aiosqlite's own path (see sqlite_driver)
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            # aiosqlite with one trip to its thread per statement (see sqlite_driver).
+            return dialect.loaded_dbapi.connect(
+                *cargs, async_creator_fn=sqlite_driver.connect, **cparams
+            )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -22,12 +22,14 @@ from websockets.uri import parse_uri
 
 from server.live.wire import (
     THREADED_PASS,
+    UVICORN_TESTED,
     Wire,
     frame_of,
     frames_of,
     sansio_protocol,
     write_pass,
 )
+from tests.support.pins import pinned_range
 
 pytestmark = pytest.mark.both_loops  # production runs uvloop
 
@@ -482,3 +484,7 @@ def test_a_transport_that_fails_at_the_end_of_a_pass_is_aborted_and_the_rest_wri
         for ours, peer in pairs:
             ours.close()
             peer.close()
+
+
+def test_pyproject_pins_the_tested_range() -> None:
+    assert pinned_range("uvicorn") == UVICORN_TESTED
