@@ -67,6 +67,8 @@ class CloseCode(IntEnum):
     POLICY = 1008
     TOO_BIG = 1009
     SERVER_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    """The server can't serve this connection right now (its database is unreachable)."""
     RESUME = 4000
     """Reconnect and resume with ``last_seq`` (slow consumer, or the server is draining)."""
     UNAUTHORIZED = 4401
