@@ -439,25 +439,29 @@ class _BrokenSocket:
 async def test_a_failing_wire_turns_itself_off_and_leaves_frames_to_the_asgi_path(
     breakage: str, in_pass: bool
 ) -> None:
-    protocol = _protocol(socket.socket())
+    ((ours, peer),) = _pairs(1)
+    protocol = _protocol(ours)
+    transport = protocol.transport
     wire = Wire(protocol)
     if breakage == "renamed":
         wire._conn = _Renamed()
     else:
-        protocol.transport.sock = _BrokenSocket()
-        protocol.transport.write = _raise_os_error
+        transport.sock = _BrokenSocket()
+        transport.write = _raise_os_error
     try:
         with write_pass() if in_pass else contextlib.nullcontext():
             assert not wire.write("lost?")  # False: the caller sends it through ASGI
             assert not wire.write_all(["a", "b"])
-        protocol.transport.sock.close() if breakage == "renamed" else None
-        assert protocol.transport.written == []
-        protocol.transport.write = FakeTransport.write.__get__(protocol.transport)
-        protocol.transport.sock = None
-        assert not wire.write("still off")  # for good, even once the cause is gone
+        transport.sock = ours  # the cause is gone
+        transport.write = FakeTransport.write.__get__(transport)
+        with write_pass() if in_pass else contextlib.nullcontext():
+            assert not wire.write("still off")  # for good: this connection stays on ASGI
+            assert Wire(protocol).write("control")  # a healthy wire on it writes
+        written = _pending(peer) + b"".join(transport.written)
+        assert _read_as_client(written) == ["control"]
     finally:
-        if isinstance(protocol.transport.sock, socket.socket):
-            protocol.transport.sock.close()
+        ours.close()
+        peer.close()
 
 
 def _raise_os_error(data: bytes) -> None:
