@@ -13,6 +13,7 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from structlog.testing import capture_logs
 
 from server.db import sqlite_driver
 from server.db.engine import create_engine
@@ -118,15 +119,16 @@ async def test_an_untested_aiosqlite_gets_the_stock_driver_and_it_is_said_once(
     version: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with _fresh_check():
+    with _fresh_check(), capture_logs() as logs:
         assert sqlite_driver.usable()  # the control: the tested version
         sqlite_driver.usable.cache_clear()
         monkeypatch.setattr(aiosqlite, "__version__", version)
         await _stock_engine_works(tmp_path / "a.db")
         await _stock_engine_works(tmp_path / "b.db")
-    assert capsys.readouterr().out.count("untested aiosqlite version") == 1
+    assert [log["reason"] for log in logs if log["event"] == "sqlite_driver.off"] == [
+        "untested aiosqlite version"
+    ]
 
 
 async def test_without_aiosqlites_private_helper_the_module_loads_and_the_stock_driver_is_used(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from structlog.testing import capture_logs
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
@@ -366,16 +367,18 @@ def _fresh_check() -> Iterator[None]:
 
 @pytest.mark.parametrize("version", ["0.34.3", "0.55.0", "1.0.0", ""])
 async def test_an_untested_uvicorn_gets_no_wire_and_says_so_once(
-    version: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    version: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with _connection() as (protocol, _peer):
-        with _fresh_check():
+        with _fresh_check(), capture_logs() as logs:
             assert Wire.of(protocol.send) is not None  # the control: the tested version
             sansio_protocol.cache_clear()
             monkeypatch.setattr(uvicorn, "__version__", version)
             assert Wire.of(protocol.send) is None
             assert Wire.of(protocol.send) is None
-    assert capsys.readouterr().out.count("untested uvicorn version") == 1
+    assert [log["reason"] for log in logs if log["event"] == "wire.off"] == [
+        "untested uvicorn version"
+    ]
 
 
 async def test_without_uvicorns_private_module_there_is_no_wire(
