@@ -28,6 +28,8 @@ from server.live.wire import Wire, sansio_protocol
 
 __all__ = ["DIRECT_SEND", "origin_allowed", "session_socket", "with_direct_send"]
 
+log = structlog.get_logger(__name__)
+
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
     """Same-origin (Origin's host:port equals the Host header) or an exact allow-list match."""
@@ -38,8 +40,6 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
     parts = urlsplit(origin)
     return bool(host) and parts.scheme in {"http", "https"} and parts.netloc == host
 
-
-log = structlog.get_logger(__name__)
 
 DIRECT_SEND = "filmnight.direct_send"
 """Scope key of the server's own ASGI ``send`` (see :func:`with_direct_send`)."""
