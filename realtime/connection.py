@@ -68,6 +68,8 @@ class CloseCode(IntEnum):
     POLICY = 1008
     TOO_BIG = 1009
     SERVER_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    """The server can't serve this connection right now (its database is unreachable)."""
     RESUME = 4000
     """Reconnect and resume with ``last_seq`` (slow consumer, or the server is draining)."""
     UNAUTHORIZED = 4401
@@ -244,6 +246,10 @@ class Connection:
             )
         self.closed = True
         self.close_code = CloseCode.GONE
+
+    def drop(self, reason: str) -> None:
+        """Delivering to this connection failed: close it with :data:`CloseCode.RESUME`."""
+        self.abort(CloseCode.RESUME, reason)
 
     def deliver(self, batch: Outbound) -> None:
         """Called by the room with the session's events (never blocks); events this

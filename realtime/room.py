@@ -85,6 +85,10 @@ class Recipient(Protocol):
         """The seat is gone (member left, session ended): close after what is queued."""
         ...
 
+    def drop(self, reason: str) -> None:
+        """Delivery to this connection failed: close it so its client resumes."""
+        ...
+
 
 _LEFT = '{"type":"member.left"'
 _ENDED = '{"type":"session.ended"'
@@ -162,7 +166,14 @@ class Room:
             return
         batch = Outbound.of(events)
         for recipient in list(self.recipients):
-            recipient.deliver(batch)
+            try:
+                recipient.deliver(batch)
+            except Exception as exc:
+                # ``next_seq`` has moved on: the others must still get the batch, and
+                # this one may have lost it, so it resumes rather than miss it silently.
+                log.error("room.deliver_failed", error=repr(exc))
+                with contextlib.suppress(Exception):
+                    recipient.drop("delivery failed: reconnect and resume")
         for _seq, text in events:
             if text.startswith(_ENDED):
                 for recipient in list(self.recipients):

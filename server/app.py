@@ -23,7 +23,7 @@ from realtime.connection import ConnectionLimits
 from realtime.hub import Hub, create_hub
 from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
-from server.db.engine import create_engine, create_session_factory
+from server.db.engine import UNREACHABLE, create_engine, create_session_factory
 from server.errors import ApiError
 from server.health import healthz, protocol_schema, readyz
 from server.live.commands import ChatCommands
@@ -175,6 +175,20 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _error_response(exc.status_code, code, str(exc.detail)[:300], dict(exc.headers or {}))
 
 
+RETRY_AFTER_S = 5
+"""``Retry-After`` of a 503 while the database is unreachable."""
+
+
+def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    log.warning("request.database_unreachable", error=type(exc).__name__)
+    return _error_response(
+        503,
+        "unavailable",
+        "The server can't serve this right now; try again shortly.",
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def _internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
     log.error("request.failed", error=type(exc).__name__, exc_info=exc)
     return _error_response(500, "internal_error", "Something went wrong on our side.")
@@ -263,6 +277,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiError: _api_error,
             ValidationException: _validation_error,
             HTTPException: _http_error,
+            **dict.fromkeys(UNREACHABLE, _unavailable),
             Exception: _internal_error,
         },
         lifespan=[lifespan],

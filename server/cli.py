@@ -44,6 +44,7 @@ def serve(host: str | None, port: int | None) -> None:
     from server.app import create_app
     from server.db.migrate import upgrade
     from server.live.socket import with_direct_send
+    from server.live.wire import sansio_protocol
 
     settings = _settings(host=host, port=port)
     upgrade(settings.database_url)
@@ -60,12 +61,20 @@ def serve(host: str | None, port: int | None) -> None:
         with_direct_send(app),
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        # The protocol the direct writes are tested with; uvicorn's own choice when
+        # that is not available (see server/live/wire.py).
+        ws="websockets-sansio" if sansio_protocol() is not None else "auto",
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_interval_s,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
+        ssl_certfile=settings.ssl_certfile or None,
+        ssl_keyfile=settings.ssl_keyfile or None,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, which
+        # would let any local process pick the address the per-address limits count.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -8,6 +8,7 @@ with a message naming the key and where it came from.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import types
@@ -40,6 +41,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """TCP port ``filmnight serve`` listens on."""
     public_url: str = ""
     """Base URL used in invite links; empty: derived from each request's Host."""
+    ssl_certfile: str = ""
+    """PEM certificate (chain) ``filmnight serve`` serves HTTPS/WSS with; empty: plain."""
+    ssl_keyfile: str = ""
+    """The certificate's PEM private key (required with ``ssl_certfile``)."""
+    forwarded_allow_ips: list[str] = msgspec.field(default_factory=list)
+    """Proxies (addresses or networks) whose ``X-Forwarded-For``/``-Proto`` are believed;
+    empty: none, every client is the socket's peer (per-address limits can't be dodged)."""
     database_url: str = "sqlite+aiosqlite:///data/filmnight.db"
     """SQLAlchemy URL: ``sqlite+aiosqlite:///…`` (embedded) or ``postgresql+asyncpg://…``."""
     redis_url: str = ""
@@ -108,6 +116,20 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """An offline member's veto turn is skipped after this long."""
     tally_interval_s: PositiveFloat = 0.25
     """Live poll and match tallies are coalesced to at most one per interval per round."""
+
+    def __post_init__(self) -> None:
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise msgspec.ValidationError(
+                "ssl_certfile and ssl_keyfile go together - at `$.ssl_keyfile`"
+            )
+        for entry in self.forwarded_allow_ips:
+            try:
+                if entry != "*":
+                    ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise msgspec.ValidationError(
+                    f"{entry!r} is not an IP address or network - at `$.forwarded_allow_ips`"
+                ) from None
 
     @property
     def sqlite(self) -> bool:

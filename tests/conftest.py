@@ -108,12 +108,13 @@ class LiveServer:
 
     @property
     def ws_url(self) -> str:
-        return self.base_url.replace("http://", "ws://", 1)
+        return self.base_url.replace("http", "ws", 1)  # https: wss
 
 
 @contextlib.asynccontextmanager
 async def run_live(app: Litestar, settings: Settings) -> AsyncIterator[LiveServer]:
-    """Serve ``app`` with uvicorn in this event loop on a free port (the production stack)."""
+    """Serve ``app`` with uvicorn in this event loop on a free port (the production stack);
+    over TLS when ``settings`` name a certificate."""
     config = uvicorn.Config(
         with_direct_send(app),  # as `filmnight serve` runs it
         host="127.0.0.1",
@@ -121,6 +122,8 @@ async def run_live(app: Litestar, settings: Settings) -> AsyncIterator[LiveServe
         ws="websockets-sansio",
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=False,
+        ssl_certfile=settings.ssl_certfile or None,
+        ssl_keyfile=settings.ssl_keyfile or None,
         log_config=None,
         access_log=False,
         lifespan="on",
@@ -133,7 +136,8 @@ async def run_live(app: Litestar, settings: Settings) -> AsyncIterator[LiveServe
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield LiveServer(app, f"http://127.0.0.1:{port}")
+        scheme = "https" if settings.ssl_certfile else "http"
+        yield LiveServer(app, f"{scheme}://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=15)

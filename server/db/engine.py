@@ -5,14 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from server.db import sqlite_driver
 
-__all__ = ["DbSession", "create_engine", "create_session_factory"]
+__all__ = ["UNREACHABLE", "DbSession", "create_engine", "create_session_factory"]
+
+UNREACHABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError,  # SQLite can't open its file; PostgreSQL refuses or went away
+    exc.InterfaceError,  # the driver's connection is closed
+    exc.DisconnectionError,
+    exc.TimeoutError,  # no pooled connection came free in time
+    ConnectionError,  # asyncpg's connect fails with the socket's own error (refused, reset)
+)
+"""Errors that mean the database can't be reached right now (not a fault of the
+request): HTTP answers 503 with ``Retry-After``, a WebSocket closes 1013."""
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -34,12 +44,14 @@ def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> Async
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, echo=echo)
 
-    @event.listens_for(engine.sync_engine, "do_connect")
-    def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        # aiosqlite with one trip to its thread per statement (see sqlite_driver).
-        return dialect.loaded_dbapi.connect(
-            *cargs, async_creator_fn=sqlite_driver.connect, **cparams
-        )
+    if sqlite_driver.usable():  # else aiosqlite's own path (see sqlite_driver)
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            # aiosqlite with one trip to its thread per statement (see sqlite_driver).
+            return dialect.loaded_dbapi.connect(
+                *cargs, async_creator_fn=sqlite_driver.connect, **cparams
+            )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -12,19 +12,78 @@ still runs on the connection's thread, so a statement waiting for SQLite's write
 lock never blocks the event loop.  The connection is opened with
 ``check_same_thread=False`` (Python's ``sqlite3`` is built serialized), which is
 what lets the cursor bookkeeping run on the loop's thread.
+
+This leans on aiosqlite's private internals (its ``context`` helper, a cursor's
+``_execute`` and ``_cursor``, a connection's ``_conn`` and ``_thread``), so it is
+fenced: :func:`usable` checks once that the installed aiosqlite is a version the
+tests cover (:data:`AIOSQLITE_TESTED`, pinned the same in ``pyproject.toml``) and
+has those internals; otherwise it logs once and the engine uses aiosqlite's own
+driver path (four trips per statement, same results).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
+import re
 import sqlite3
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiosqlite
-from aiosqlite.context import contextmanager
+import structlog
 
-__all__ = ["OneTripConnection", "OneTripCursor", "connect"]
+__all__ = ["AIOSQLITE_TESTED", "OneTripConnection", "OneTripCursor", "connect", "usable"]
+
+log = structlog.get_logger(__name__)
+
+AIOSQLITE_TESTED = ((0, 22), (0, 23))
+"""aiosqlite versions ``[first, end)`` this driver is tested with (0.22 gave the
+connection its own ``_thread`` instead of being one)."""
+
+
+def _private_result() -> Callable[[Any], Any] | None:
+    """aiosqlite's wrapper that makes ``cursor()`` both awaitable and ``async with``."""
+    try:
+        wrapper: Callable[[Any], Any] = importlib.import_module("aiosqlite.context").contextmanager
+    except (ImportError, AttributeError):  # then usable() is False: nothing here is used
+        return None
+    return wrapper
+
+
+_RESULT = _private_result()
+
+
+def _unwrapped(method: Any) -> Any:
+    return method
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+
+@functools.cache
+def usable() -> bool:
+    """May the engine use this driver?  Checked once per process; logged once if not."""
+    version = str(getattr(aiosqlite, "__version__", ""))
+    first, end = AIOSQLITE_TESTED
+    if not first <= _version(version) < end:
+        problem = "untested aiosqlite version"
+    elif _RESULT is None:
+        problem = "aiosqlite.context.contextmanager is missing"
+    elif not (
+        callable(getattr(aiosqlite.Cursor, "_execute", None))
+        and "_cursor" in aiosqlite.Cursor.__init__.__code__.co_names  # stored there
+        and isinstance(getattr(aiosqlite.Connection, "_conn", None), property)
+        and "iter_chunk_size" in inspect.signature(aiosqlite.Connection).parameters
+    ):
+        problem = "aiosqlite's internals changed"
+    else:
+        return True
+    log.warning("sqlite_driver.off", reason=problem, aiosqlite=version)
+    return False
 
 
 def _execute_and_fetch(cursor: sqlite3.Cursor, sql: str, parameters: Any) -> list[Any]:
@@ -72,7 +131,7 @@ class OneTripCursor(aiosqlite.Cursor):
 class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors are :class:`OneTripCursor`."""
 
-    @contextmanager
+    @(_RESULT or _unwrapped)
     async def cursor(self) -> aiosqlite.Cursor:
         cursor: sqlite3.Cursor = self._conn.cursor()
         return OneTripCursor(self, cursor)
@@ -87,5 +146,7 @@ def connect(database: str, **kwargs: Any) -> OneTripConnection:
         return connection
 
     connection = OneTripConnection(connector, iter_chunk_size=64)
-    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+    thread = getattr(connection, "_thread", None)
+    if thread is not None:  # as SQLAlchemy does for aiosqlite's own connections
+        thread.daemon = True
     return connection

@@ -8,10 +8,12 @@ Clients that send no ``Origin`` (bots) authenticate with their token like anyone
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import structlog
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
@@ -21,9 +23,12 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from realtime.connection import CloseCode, ConnectionLimits, Gateway, serve_connection
 from realtime.room import Rooms
-from server.live.wire import Wire
+from server.db.engine import UNREACHABLE
+from server.live.wire import Wire, sansio_protocol
 
 __all__ = ["DIRECT_SEND", "origin_allowed", "session_socket", "with_direct_send"]
+
+log = structlog.get_logger(__name__)
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
@@ -50,7 +55,11 @@ def with_direct_send(app: ASGIApp) -> ASGIApp:
     :class:`_SocketTransport` writes text frames with it. The handshake and the
     close still go through Litestar. Without the wrapper (Litestar's test client,
     ``litestar run``) frames take Litestar's path and nothing else changes.
+
+    Whether uvicorn's protocol may be written to directly is decided here, at
+    start-up (:func:`server.live.wire.sansio_protocol` logs once when it may not).
     """
+    sansio_protocol()
 
     async def direct(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.WEBSOCKET:
@@ -113,4 +122,10 @@ async def session_socket(
         await socket.close(code=CloseCode.FORBIDDEN, reason="origin not allowed")
         return
     await socket.accept()
-    await serve_connection(_SocketTransport(socket), session_id, gateway, rooms, connection_limits)
+    transport = _SocketTransport(socket)
+    try:
+        await serve_connection(transport, session_id, gateway, rooms, connection_limits)
+    except UNREACHABLE as exc:  # at hello (authenticate, welcome) or later: come back
+        log.warning("ws.database_unreachable", error=type(exc).__name__)
+        with contextlib.suppress(Exception):
+            await transport.close(CloseCode.TRY_AGAIN_LATER, "try again later")

@@ -22,21 +22,99 @@ pass is split between the event loop's thread and one writer thread, so the
 kernel's part of a fan-out (most of it, on loopback) runs on two cores.  The pass
 is synchronous, so no other write reaches those sockets in between; what a socket
 does not take at once goes to its transport, in order, which buffers it as usual.
+
+The path leans on uvicorn's private protocol class, so it is fenced: that module is
+imported lazily and inside a guard, only for the uvicorn versions the tests cover
+(:data:`UVICORN_TESTED`, pinned the same in ``pyproject.toml``), and a protocol
+missing an attribute read here gets no wire; otherwise everything takes the ASGI
+``send`` (logged once).  A TLS transport never gets a wire: its frames must go
+through the encryption layer, not onto the socket.  And a wire whose write fails
+(a renamed attribute, an OS error) turns itself off and leaves that connection to
+the ASGI path; a failing transport write at the end of a pass aborts that socket
+alone (its client resumes), never the rest of the pass.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+import structlog
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-__all__ = ["THREADED_PASS", "Wire", "frame_of", "frames_of", "write_pass"]
+__all__ = [
+    "THREADED_PASS",
+    "UVICORN_TESTED",
+    "Wire",
+    "frame_of",
+    "frames_of",
+    "sansio_protocol",
+    "write_pass",
+]
+
+log = structlog.get_logger(__name__)
+
+UVICORN_TESTED = ((0, 35), (0, 55))
+"""uvicorn versions ``[first, end)`` the direct path is tested with: 0.35 introduced the
+websockets-sansio protocol; ``pyproject.toml`` pins the same range."""
+
+_SANSIO_MODULE = "uvicorn.protocols.websockets.websockets_sansio_impl"
+_PROTOCOL_ATTRIBUTES = (
+    "transport",
+    "conn",
+    "close_sent",
+    "disconnected",
+    "handshake_complete",
+    "initial_response",
+    "writable",
+)
+"""What :class:`Wire` reads on uvicorn's protocol (private: checked per connection)."""
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+
+@functools.cache
+def sansio_protocol() -> type[Any] | None:
+    """uvicorn's websockets-sansio protocol class, when the direct path may use it.
+
+    Checked once per process (``filmnight serve`` asks at start-up); ``None``, logged
+    once, when the installed uvicorn is outside :data:`UVICORN_TESTED` or the module
+    cannot be imported: every frame then takes the ASGI ``send``.
+    """
+    try:
+        import uvicorn
+
+        version = str(getattr(uvicorn, "__version__", ""))
+        first, end = UVICORN_TESTED
+        if not first <= _version(version) < end:
+            log.warning("wire.off", reason="untested uvicorn version", uvicorn=version)
+            return None
+        module = importlib.import_module(_SANSIO_MODULE)
+        protocol: type[Any] = module.WebSocketsSansIOProtocol
+    except Exception as exc:  # ImportError, or the class moved: the ASGI path still works
+        log.warning("wire.off", reason="uvicorn's protocol is not importable", error=repr(exc))
+        return None
+    return protocol
+
+
+class _Off:
+    """Stands in for a failed wire's connection: its state is never ``OPEN``, so the
+    first check of :meth:`Wire._write` refuses every later frame (no extra check)."""
+
+    __slots__ = ()
+    state = None
+
+
+_OFF = _Off()
 
 THREADED_PASS = 256
 """Writes in a pass from which half go to the writer thread (below it, handing
@@ -114,7 +192,14 @@ def _flush(writes: list[tuple[int, bytes, Any]]) -> None:
         rest = _write_out([w for w in writes if not w[0] & 1])
         rest += theirs.result()
     for transport, data in rest:
-        transport.write(data)  # buffered by the transport, or its error handled there
+        try:
+            transport.write(data)  # buffered by the transport, or its error handled there
+        except Exception as exc:
+            # Part of a frame may be on the wire: this socket alone is dropped, its
+            # client reconnects and resumes; the pass goes on for everyone else.
+            log.warning("wire.flush_failed", error=repr(exc))
+            with contextlib.suppress(Exception):
+                transport.abort()
 
 
 def _write_out(writes: list[tuple[int, bytes, Any]]) -> list[tuple[Any, bytes]]:
@@ -152,15 +237,24 @@ class Wire:
 
     @classmethod
     def of(cls, send: object) -> Wire | None:
-        """The writer behind an ASGI ``send``, if it is uvicorn's websockets-sansio one."""
-        owner = getattr(send, "__self__", None)
-        if (
-            not isinstance(owner, WebSocketsSansIOProtocol)
-            or owner.conn.extensions
-            or owner.transport is None  # not connected (never so once a handler runs)
-        ):
+        """The writer behind an ASGI ``send``, if it is uvicorn's websockets-sansio one
+        on a plain (not TLS) socket, with every attribute this class reads."""
+        protocol_class = sansio_protocol()
+        owner: Any = getattr(send, "__self__", None)
+        if protocol_class is None or not isinstance(owner, protocol_class):
             return None
-        return cls(owner)
+        try:
+            if (
+                not all(hasattr(owner, name) for name in _PROTOCOL_ATTRIBUTES)
+                or owner.conn.extensions
+                or owner.transport is None  # not connected (never so once a handler runs)
+                or not _plain_socket(owner.transport)
+            ):
+                return None
+            return cls(owner)
+        except Exception as exc:  # the private protocol changed shape: use the ASGI path
+            log.warning("wire.unusable", error=repr(exc))
+            return None
 
     def write(self, text: str) -> bool:
         """Write ``text`` as one frame now (or at the end of the pass); ``False`` when
@@ -188,25 +282,50 @@ class Wire:
         only this object, the connection and the transport matters: a fan-out
         visits each member's objects once, cold, so every further object is a cache
         miss per member.  Otherwise uvicorn's own conditions are checked one by one.
+
+        Any error turns this wire off (:meth:`_turn_off`): the frame and every later
+        one take the ASGI path, and the room's other members are not affected.
         """
-        transport = self._transport
-        if self._conn.state is not State.OPEN or transport.is_closing():
-            return False
-        writes = _pass.writes
-        if writes is not None and not transport.get_write_buffer_size():
-            fd = self._fd
-            if fd < 0:
-                fd = self._fd = transport.get_extra_info("socket").fileno()
-            writes.append((fd, data, transport))
+        try:
+            transport = self._transport
+            if self._conn.state is not State.OPEN or transport.is_closing():
+                return False
+            writes = _pass.writes
+            if writes is not None and not transport.get_write_buffer_size():
+                fd = self._fd
+                if fd < 0:
+                    fd = self._fd = transport.get_extra_info("socket").fileno()
+                writes.append((fd, data, transport))
+                return True
+            protocol = self._protocol
+            if (
+                protocol.close_sent
+                or protocol.disconnected
+                or not protocol.handshake_complete
+                or protocol.initial_response is not None
+                or not protocol.writable.is_set()
+            ):
+                return False
+            transport.write(data)
             return True
-        protocol = self._protocol
-        if (
-            protocol.close_sent
-            or protocol.disconnected
-            or not protocol.handshake_complete
-            or protocol.initial_response is not None
-            or not protocol.writable.is_set()
-        ):
+        except Exception as exc:
+            self._turn_off(exc)
             return False
-        transport.write(data)
-        return True
+
+    def _turn_off(self, exc: Exception) -> None:
+        """Nothing was written (each step above fails before anything is collected,
+        and a transport's ``write`` raises before it buffers: socket errors are handled
+        inside it): leave this connection to the ASGI path from now on."""
+        log.warning("wire.failed", error=repr(exc))
+        self._conn = _OFF
+
+
+def _plain_socket(transport: Any) -> bool:
+    """Does ``transport`` write straight to a socket?  Not over TLS (asyncio's and
+    uvloop's TLS transports report their ``sslcontext`` and ``ssl_object``, and their
+    ``socket`` is the raw one beneath the encryption)."""
+    return (
+        transport.get_extra_info("sslcontext") is None
+        and transport.get_extra_info("ssl_object") is None
+        and transport.get_extra_info("socket") is not None
+    )

@@ -35,6 +35,7 @@ class Recorder:
         self.got: list[tuple[int, str]] = []
         self.batches: list[Outbound] = []
         self.ended: list[str] = []
+        self.dropped: list[str] = []
 
     def deliver(self, batch: Outbound) -> None:
         self.batches.append(batch)
@@ -42,6 +43,9 @@ class Recorder:
 
     def end(self, reason: str) -> None:
         self.ended.append(reason)
+
+    def drop(self, reason: str) -> None:
+        self.dropped.append(reason)
 
 
 async def test_out_of_order_events_are_delivered_in_order_and_gaps_are_filled() -> None:
@@ -137,4 +141,26 @@ async def test_events_published_together_reach_each_connection_together_in_order
     assert (first.oldest, first.newest) == (1, 2)
     await hub.publish_many(channel, [pack(3, bodies[3])])
     assert [seq for seq, _ in recorders[0].batches[-1].events] == [3, 4]
+    rooms.close()
+
+
+class Failing(Recorder):
+    def deliver(self, batch: Outbound) -> None:
+        raise AttributeError("'WebSocketsSansIOProtocol' object has no attribute 'conn'")
+
+
+async def test_a_recipient_that_fails_is_dropped_and_every_other_one_gets_every_event() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log)
+    members = [Recorder() for _ in range(99)]
+    failing = Failing()
+    for recipient in [*members[:50], failing, *members[50:]]:
+        rooms.join("s1", recipient)
+    rooms.get("s1").baseline(0)  # type: ignore[union-attr]
+    for seq in range(1, 6):
+        await hub.publish(channel_for("s1"), pack(seq, log.add("s1", seq)))
+    for member in members:
+        assert [seq for seq, _ in member.got] == [1, 2, 3, 4, 5]
+        assert member.dropped == []
+    assert failing.dropped == ["delivery failed: reconnect and resume"] * 5  # resumes
     rooms.close()

@@ -34,6 +34,22 @@ def test_environment_overrides_every_kind_of_key() -> None:
     assert settings.log_level == "debug"
 
 
+def test_trusted_proxies_and_a_certificate_are_read_and_none_is_the_default() -> None:
+    assert load_settings(environ={}).forwarded_allow_ips == []
+    settings = load_settings(
+        environ={
+            "FILMNIGHT_FORWARDED_ALLOW_IPS": "10.0.0.7, 192.168.0.0/16, ::1",
+            "FILMNIGHT_SSL_CERTFILE": "/etc/filmnight/cert.pem",
+            "FILMNIGHT_SSL_KEYFILE": "/etc/filmnight/key.pem",
+        }
+    )
+    assert settings.forwarded_allow_ips == ["10.0.0.7", "192.168.0.0/16", "::1"]
+    assert (settings.ssl_certfile, settings.ssl_keyfile) == (
+        "/etc/filmnight/cert.pem",
+        "/etc/filmnight/key.pem",
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "fragment"),
     [
@@ -41,6 +57,13 @@ def test_environment_overrides_every_kind_of_key() -> None:
         ({"FILMNIGHT_PORT": "70000"}, "'port' (from FILMNIGHT_PORT)"),
         ({"FILMNIGHT_LOG_LEVEL": "loud"}, "'log_level' (from FILMNIGHT_LOG_LEVEL)"),
         ({"FILMNIGHT_WS_SEND_QUEUE": "0"}, "'ws_send_queue'"),
+        ({"FILMNIGHT_SSL_CERTFILE": "cert.pem"}, "ssl_certfile and ssl_keyfile go together"),
+        ({"FILMNIGHT_SSL_KEYFILE": "key.pem"}, "'ssl_keyfile'"),
+        (
+            {"FILMNIGHT_FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.local"},
+            "'forwarded_allow_ips' (from FILMNIGHT_FORWARDED_ALLOW_IPS): 'proxy.local' is not",
+        ),
+        ({"FILMNIGHT_FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "'10.0.0.0/33' is not an IP"),
     ],
 )
 def test_bad_values_name_the_key_and_its_source(env: dict[str, str], fragment: str) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from structlog.testing import capture_logs
 
 from server.db import sqlite_driver
 from server.db.engine import create_engine
+from tests.support.pins import pinned_range
 
 
 async def test_the_engine_uses_it_and_results_are_unchanged(tmp_path: Path) -> None:
@@ -81,3 +88,75 @@ async def test_an_error_comes_back_and_the_connection_goes_on(tmp_path: Path) ->
             assert list(await cursor.fetchall()) == [(1,)]
     finally:
         await connection.close()
+
+
+@contextlib.contextmanager
+def _fresh_check() -> Iterator[None]:
+    """Run :func:`sqlite_driver.usable`'s once-per-process check again inside (and after)."""
+    sqlite_driver.usable.cache_clear()
+    try:
+        yield
+    finally:
+        sqlite_driver.usable.cache_clear()
+
+
+async def _stock_engine_works(path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            raw = await conn.get_raw_connection()
+            assert type(raw.driver_connection) is aiosqlite.Connection  # aiosqlite's own
+            await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO t (a) VALUES (:a)"), [{"a": 1}, {"a": 2}])
+            rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
+            assert rows == [1, 2]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("version", ["0.21.0", "0.23.0", "1.0.0", ""])
+async def test_an_untested_aiosqlite_gets_the_stock_driver_and_it_is_said_once(
+    version: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with _fresh_check(), capture_logs() as logs:
+        assert sqlite_driver.usable()  # the control: the tested version
+        sqlite_driver.usable.cache_clear()
+        monkeypatch.setattr(aiosqlite, "__version__", version)
+        await _stock_engine_works(tmp_path / "a.db")
+        await _stock_engine_works(tmp_path / "b.db")
+    assert [log["reason"] for log in logs if log["event"] == "sqlite_driver.off"] == [
+        "untested aiosqlite version"
+    ]
+
+
+async def test_without_aiosqlites_private_helper_the_module_loads_and_the_stock_driver_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _fresh_check():
+        monkeypatch.setitem(sys.modules, "aiosqlite.context", None)
+        importlib.reload(sqlite_driver)  # its import fails now, as if the module were gone
+        try:
+            assert not sqlite_driver.usable()
+            await _stock_engine_works(tmp_path / "c.db")
+        finally:
+            monkeypatch.undo()
+            importlib.reload(sqlite_driver)
+    assert sqlite_driver.usable()
+
+
+@pytest.mark.parametrize(
+    "renamed", [(aiosqlite.Cursor, "_execute"), (aiosqlite.Connection, "_conn")]
+)
+def test_a_renamed_internal_turns_the_driver_off(
+    renamed: tuple[type, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _fresh_check():
+        monkeypatch.delattr(*renamed)
+        assert not sqlite_driver.usable()
+
+
+def test_pyproject_pins_the_tested_range() -> None:
+    assert pinned_range("aiosqlite") == sqlite_driver.AIOSQLITE_TESTED
+    assert sqlite_driver._version(aiosqlite.__version__) < sqlite_driver.AIOSQLITE_TESTED[1]

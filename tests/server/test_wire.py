@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import uvicorn
+from structlog.testing import capture_logs
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
@@ -18,7 +21,18 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from server.live.wire import THREADED_PASS, Wire, frame_of, frames_of, write_pass
+from server.live.wire import (
+    THREADED_PASS,
+    UVICORN_TESTED,
+    Wire,
+    frame_of,
+    frames_of,
+    sansio_protocol,
+    write_pass,
+)
+from tests.support.pins import pinned_range
+
+pytestmark = pytest.mark.both_loops  # production runs uvloop
 
 
 def _read_as_client(data: bytes) -> list[str]:
@@ -67,9 +81,8 @@ class FakeTransport:
     def get_write_buffer_size(self) -> int:
         return self.buffered
 
-    def get_extra_info(self, name: str) -> object:
-        assert name == "socket"
-        return self.sock
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self.sock if name == "socket" else default
 
 
 def _protocol(sock: socket.socket | None = None, **state: Any) -> SimpleNamespace:
@@ -335,3 +348,150 @@ def test_a_gone_peer_or_a_buffered_transport_leaves_the_bytes_to_the_transport()
     finally:
         for s in (gone, busy, busy_peer):
             s.close()
+
+
+async def test_each_loop_is_the_one_named(request: pytest.FixtureRequest) -> None:
+    loop_name = request.node.callspec.id  # "asyncio" or "uvloop"
+    assert type(asyncio.get_running_loop()).__module__.split(".")[0] == loop_name
+
+
+@contextlib.contextmanager
+def _fresh_check() -> Iterator[None]:
+    """Run :func:`sansio_protocol`'s once-per-process check again inside (and after)."""
+    sansio_protocol.cache_clear()
+    try:
+        yield
+    finally:
+        sansio_protocol.cache_clear()
+
+
+@pytest.mark.parametrize("version", ["0.34.3", "0.55.0", "1.0.0", ""])
+async def test_an_untested_uvicorn_gets_no_wire_and_says_so_once(
+    version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _connection() as (protocol, _peer):
+        with _fresh_check(), capture_logs() as logs:
+            assert Wire.of(protocol.send) is not None  # the control: the tested version
+            sansio_protocol.cache_clear()
+            monkeypatch.setattr(uvicorn, "__version__", version)
+            assert Wire.of(protocol.send) is None
+            assert Wire.of(protocol.send) is None
+    assert [log["reason"] for log in logs if log["event"] == "wire.off"] == [
+        "untested uvicorn version"
+    ]
+
+
+async def test_without_uvicorns_private_module_there_is_no_wire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with _connection() as (protocol, _peer):
+        with _fresh_check():
+            monkeypatch.setitem(
+                sys.modules, "uvicorn.protocols.websockets.websockets_sansio_impl", None
+            )
+            assert sansio_protocol() is None
+            assert Wire.of(protocol.send) is None
+
+
+@pytest.mark.parametrize("renamed", ["writable", "initial_response", "conn"])
+async def test_a_protocol_missing_an_attribute_the_wire_reads_gets_no_wire(renamed: str) -> None:
+    async with _connection() as (protocol, _peer):
+        kept = getattr(protocol, renamed)
+        delattr(protocol, renamed)
+        try:
+            assert Wire.of(protocol.send) is None
+        finally:
+            setattr(protocol, renamed, kept)
+        assert Wire.of(protocol.send) is not None
+
+
+async def test_a_tls_transport_gets_no_wire() -> None:
+    async with _connection() as (protocol, _peer):
+        real = protocol.transport
+        for extra in ("sslcontext", "ssl_object"):
+            protocol.transport = _WithExtra(real, extra)  # type: ignore[assignment]
+            assert Wire.of(protocol.send) is None
+        protocol.transport = real
+        assert Wire.of(protocol.send) is not None
+
+
+class _WithExtra:
+    """A transport that reports ``extra`` (as a TLS transport reports its context)."""
+
+    def __init__(self, transport: Any, extra: str) -> None:
+        self._transport = transport
+        self._extra = extra
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        if name == self._extra:
+            return object()
+        return self._transport.get_extra_info(name, default)
+
+
+class _Renamed:
+    """An object whose attributes moved (as after a uvicorn upgrade)."""
+
+
+class _BrokenSocket:
+    def fileno(self) -> int:
+        raise OSError(9, "Bad file descriptor")
+
+
+@pytest.mark.parametrize("breakage", ["renamed", "os_error"])
+@pytest.mark.parametrize("in_pass", [False, True])
+async def test_a_failing_wire_turns_itself_off_and_leaves_frames_to_the_asgi_path(
+    breakage: str, in_pass: bool
+) -> None:
+    ((ours, peer),) = _pairs(1)
+    protocol = _protocol(ours)
+    transport = protocol.transport
+    wire = Wire(protocol)
+    if breakage == "renamed":
+        wire._conn = _Renamed()
+    else:
+        transport.sock = _BrokenSocket()
+        transport.write = _raise_os_error
+    try:
+        with write_pass() if in_pass else contextlib.nullcontext():
+            assert not wire.write("lost?")  # False: the caller sends it through ASGI
+            assert not wire.write_all(["a", "b"])
+        transport.sock = ours  # the cause is gone
+        transport.write = FakeTransport.write.__get__(transport)
+        with write_pass() if in_pass else contextlib.nullcontext():
+            assert not wire.write("still off")  # for good: this connection stays on ASGI
+            assert Wire(protocol).write("control")  # a healthy wire on it writes
+        written = _pending(peer) + b"".join(transport.written)
+        assert _read_as_client(written) == ["control"]
+    finally:
+        ours.close()
+        peer.close()
+
+
+def _raise_os_error(data: bytes) -> None:
+    raise OSError(32, "Broken pipe")
+
+
+def test_a_transport_that_fails_at_the_end_of_a_pass_is_aborted_and_the_rest_written() -> None:
+    pairs = _pairs(3)
+    pairs[1][0].setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    protocols = [_protocol(ours) for ours, _ in pairs]
+    failing = protocols[1].transport  # its socket takes part; the rest fails in the transport
+    failing.write = _raise_os_error
+    aborted: list[bool] = []
+    failing.abort = lambda: aborted.append(True)
+    texts = ["event 0", "x" * 300_000, "event 2"]
+    try:
+        with write_pass():
+            for protocol, text in zip(protocols, texts, strict=True):
+                assert Wire(protocol).write(text)
+        assert aborted == [True]  # its client reconnects and resumes
+        assert _read_as_client(_pending(pairs[0][1])) == ["event 0"]
+        assert _read_as_client(_pending(pairs[2][1])) == ["event 2"]
+    finally:
+        for ours, peer in pairs:
+            ours.close()
+            peer.close()
+
+
+def test_pyproject_pins_the_tested_range() -> None:
+    assert pinned_range("uvicorn") == UVICORN_TESTED

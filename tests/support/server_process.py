@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ class ServerProcess:
 
     @property
     def ws_url(self) -> str:
-        return self.base_url.replace("http://", "ws://", 1)
+        return self.base_url.replace("http", "ws", 1)  # https: wss
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks run (a crashed process)."""
@@ -42,7 +43,11 @@ class ServerProcess:
 
 
 def _wait_ready(
-    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30.0
+    url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float = 30.0,
+    verify: ssl.SSLContext | bool = True,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -51,7 +56,7 @@ def _wait_ready(
                 f"server exited early:\n{log_path.read_text(errors='replace')[-4000:]}"
             )
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=1, verify=verify).status_code == 200:
                 return
         time.sleep(0.1)
     raise RuntimeError(
@@ -61,9 +66,13 @@ def _wait_ready(
 
 @contextlib.contextmanager
 def server_process(
-    tmp_path: Path, env: dict[str, str] | None = None, port: int | None = None
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[ServerProcess]:
-    """Start ``python -m server serve`` on 127.0.0.1 with its own data dir; stop it at exit."""
+    """Start ``python -m server serve`` (or ``command``) on 127.0.0.1 with its own data
+    dir; stop it at exit."""
     port = port or free_port()
     data = tmp_path / f"data-{port}"
     data.mkdir(parents=True, exist_ok=True)
@@ -82,16 +91,18 @@ def server_process(
     log_path = data / "server.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve"],
+            command or [sys.executable, "-m", "server", "serve"],
             cwd=REPO,
             env=full_env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    certificate = full_env.get("FILMNIGHT_SSL_CERTFILE", "")  # trusted as its own CA
+    base_url = f"{'https' if certificate else 'http'}://127.0.0.1:{port}"
     server = ServerProcess(base_url, port, process, log_path)
     try:
-        _wait_ready(base_url, process, log_path)
+        trust = ssl.create_default_context(cafile=certificate) if certificate else True
+        _wait_ready(base_url, process, log_path, verify=trust)
         yield server
     finally:
         if process.poll() is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from ssl import SSLContext
 from typing import Any
 
 import websockets
@@ -78,10 +79,12 @@ async def connect_member(
     *,
     origin: str | None = None,
     hello: bool = True,
+    ssl: SSLContext | None = None,
 ) -> tuple[RawMember, dict[str, Any] | None]:
     """Open the session socket, say hello, return the member and the welcome frame."""
     ws = await websockets.connect(
         f"{ws_base}/ws/v1/sessions/{session_id}",
+        ssl=ssl,
         origin=origin,  # type: ignore[arg-type]
         max_size=2**22,
         open_timeout=5,
