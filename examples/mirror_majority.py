@@ -24,7 +24,7 @@ class Follower:
         if isinstance(event, RoundStarted) and event.mode == "poll":
             self.films[event.round_id] = [film.id for film in event.films]
         if isinstance(event, RoundTally) and event.standings and event.round_id in self.films:
-            scores = next((v for v in event.standings.values() if isinstance(v, dict)), {})
+            scores = event.standings.scores  # approvals, points or wins, by the method
             films = self.films[event.round_id]
             ranking = sorted(films, key=lambda f: (-float(scores.get(f, 0)), films.index(f)))
             if ranking != self.sent.get(event.round_id):

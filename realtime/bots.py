@@ -20,6 +20,7 @@ from realtime.protocol import (
     RoundStarted,
     RoundTally,
     ServerMessage,
+    Standings,
     Veto,
     Vote,
     Welcome,
@@ -96,17 +97,9 @@ class MirrorMajority:
         return []
 
 
-def _ranking(standings: dict[str, object] | None, films: list[str]) -> list[str]:
-    """Films best-first by the first numeric score table in ``standings`` (stable for ties)."""
-    scores: dict[str, float] = {}
-    for value in (standings or {}).values():
-        if (
-            isinstance(value, dict)
-            and value
-            and all(isinstance(v, int | float) for v in value.values())
-        ):
-            scores = {str(k): float(v) for k, v in value.items()}
-            break
+def _ranking(standings: Standings | None, films: list[str]) -> list[str]:
+    """Films best-first by the standings' scores, whatever the method (stable for ties)."""
+    scores: dict[str, float] = dict(standings.scores) if standings is not None else {}
     order = {film: i for i, film in enumerate(films)}
     return sorted(films, key=lambda f: (-scores.get(f, 0.0), order[f]))
 

@@ -43,6 +43,7 @@ from realtime.ratelimit import TokenBucket
 from realtime.room import Outbound, Rooms
 
 __all__ = [
+    "SEAT_LOST",
     "CloseCode",
     "Connection",
     "ConnectionLimits",
@@ -56,8 +57,10 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 _conn_ids = itertools.count(1)
-_CLOSE_MARK = "\x00close:"
-"""A backlog entry that closes the socket after the frames before it (never valid JSON)."""
+SEAT_LOST = frozenset({"session_ended", "not_a_member"})
+"""``error`` codes that mean the seat is gone: the error is sent, then the socket is
+closed with :data:`CloseCode.GONE` (the server raises them in one place,
+``server.sessions.seats``)."""
 
 
 class CloseCode(IntEnum):
@@ -196,6 +199,7 @@ class Connection:
     __slots__ = (
         "_backlog",
         "_close_task",
+        "_end_reason",
         "_flusher",
         "_pending",
         "_queue_size",
@@ -221,6 +225,8 @@ class Connection:
         self._queue_size = queue_size
         self._backlog: deque[str] | None = None
         """Frames waiting behind a suspended send (``None``: the socket keeps up)."""
+        self._end_reason: str | None = None
+        """Set by :meth:`end` while frames wait: close once the backlog is out."""
         self._pending: deque[Outbound] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
@@ -239,7 +245,7 @@ class Connection:
         if self.closed:
             return
         if self._backlog is not None:
-            self._backlog.append(_CLOSE_MARK + reason)
+            self._end_reason = reason  # the flusher closes after the frames before it
         else:
             self._close_task = asyncio.get_running_loop().create_task(
                 self._close(CloseCode.GONE, reason)
@@ -330,12 +336,10 @@ class Connection:
             await _finish(sending, waiting)
             FRAMES["out"] += 1
             while self._backlog:
-                text = self._backlog.popleft()
-                if text.startswith(_CLOSE_MARK):
-                    await self._close(CloseCode.GONE, text[len(_CLOSE_MARK) :])
-                    return
-                await self._transport.send(text)
+                await self._transport.send(self._backlog.popleft())
                 FRAMES["out"] += 1
+            if self._end_reason is not None:
+                await self._close(CloseCode.GONE, self._end_reason)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -520,7 +524,7 @@ def _reply(conn: Connection, reply: Ack | ErrorEvent | None) -> None:
     if reply is None:
         return
     conn.send(encode(reply).decode())
-    if isinstance(reply, ErrorEvent) and reply.code in {"session_ended", "not_a_member"}:
+    if isinstance(reply, ErrorEvent) and reply.code in SEAT_LOST:
         conn.abort(CloseCode.GONE, reply.code)
 
 

@@ -14,26 +14,39 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 __all__ = [
+    "CHAT_MAX_LENGTH",
     "CLIENT_DECODER",
     "MAX_ID_LENGTH",
     "Ack",
+    "ApprovalExplanation",
+    "ApprovalStandings",
     "Ballot",
+    "BordaExplanation",
+    "BordaStandings",
     "Candidate",
     "CandidatesEvent",
     "Chat",
     "ChatEvent",
     "ClientMessage",
+    "Closest",
     "Countdown",
     "CountdownEvent",
     "ErrorEvent",
+    "Explanation",
     "Film",
     "Hello",
     "ImportDone",
     "ImportFailed",
     "ImportProgress",
+    "IrvExplanation",
+    "IrvRound",
+    "IrvStandings",
+    "MatchExplanation",
     "MemberInfo",
     "MemberJoined",
     "MemberLeft",
+    "Method",
+    "Mode",
     "PartyEvent",
     "PartyInfo",
     "PartySetup",
@@ -53,10 +66,15 @@ __all__ = [
     "RoundStart",
     "RoundStarted",
     "RoundTally",
+    "SchulzeExplanation",
+    "SchulzeStandings",
     "ServerMessage",
     "SessionEnded",
     "Snapshot",
+    "Standings",
+    "Struck",
     "Veto",
+    "VetoExplanation",
     "Vote",
     "Welcome",
     "command_id_of",
@@ -66,11 +84,14 @@ __all__ = [
 
 MAX_ID_LENGTH = 64
 """Longest client command ``id`` accepted (characters)."""
+CHAT_MAX_LENGTH = 500
+"""Longest chat message (characters): the schema's bound on ``chat.text``, the
+server's after it normalizes the text, and the web client's input (``CHAT_MAX_LENGTH``
+in web-client/js/live.js; a test keeps them equal)."""
 
 CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 FilmId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 RoundId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-MemberId = str
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 
 
@@ -79,6 +100,10 @@ class _Base(msgspec.Struct, kw_only=True, tag_field="type", forbid_unknown_field
 
 
 # ---------------------------------------------------------------- shared shapes
+
+Mode = Literal["match", "poll", "veto"]
+Method = Literal["approval", "borda", "irv", "schulze"]
+"""A poll's voting method (``round.start``'s ``method``)."""
 
 
 class Film(msgspec.Struct, kw_only=True):
@@ -136,12 +161,116 @@ class PartyInfo(msgspec.Struct, kw_only=True):
     countdown_ends_at: int | None = None
 
 
+# A round's result explains itself with the shape of its method (or mode): the
+# ``kind`` tag says which, so a client never guesses it from the keys present.
+
+
+class _Explanation(msgspec.Struct, kw_only=True, tag_field="kind"):
+    pass
+
+
+class ApprovalExplanation(_Explanation, tag="approval", kw_only=True):
+    approvals: dict[str, int]
+    """Approvals per film."""
+    ballots: int = 0
+
+
+class BordaExplanation(_Explanation, tag="borda", kw_only=True):
+    scores: dict[str, float]
+    """Borda points per film (unlisted films share the remaining positions)."""
+    ballots: int = 0
+
+
+class IrvRound(msgspec.Struct, kw_only=True):
+    counts: dict[str, int]
+    """First choices per film still in the race."""
+    eliminated: list[str]
+
+
+class IrvExplanation(_Explanation, tag="irv", kw_only=True):
+    rounds: list[IrvRound]
+    ballots: int = 0
+
+
+class SchulzeExplanation(_Explanation, tag="schulze", kw_only=True):
+    pairwise: dict[str, dict[str, int]]
+    """``pairwise[a][b]``: ballots ranking a above b."""
+    strongest: dict[str, dict[str, int]]
+    """``strongest[a][b]``: the strength of the strongest path from a to b."""
+    ballots: int = 0
+
+
+class Closest(msgspec.Struct, kw_only=True):
+    film: str
+    yes: int
+
+
+class MatchExplanation(_Explanation, tag="match", kw_only=True):
+    yes: dict[str, int]
+    """Yes votes per film (private until the result)."""
+    cards: int
+    closest: list[Closest] = msgspec.field(default_factory=list)
+    """Without a match: the (at most three) films closest to one."""
+
+
+class Struck(msgspec.Struct, kw_only=True):
+    member: str
+    film: str
+
+
+class VetoExplanation(_Explanation, tag="veto", kw_only=True):
+    strikes: list[Struck]
+    skipped: list[str]
+    """Members whose turn was skipped (offline past the turn's time)."""
+    remaining: list[str]
+
+
+Explanation = (
+    ApprovalExplanation
+    | BordaExplanation
+    | IrvExplanation
+    | SchulzeExplanation
+    | MatchExplanation
+    | VetoExplanation
+)
+
+
+class _Standings(msgspec.Struct, kw_only=True, tag_field="method"):
+    label: str
+    """What ``scores`` count, for people."""
+    leader: str | None
+
+
+class ApprovalStandings(_Standings, tag="approval", kw_only=True):
+    scores: dict[str, int]
+    """Approvals so far."""
+
+
+class BordaStandings(_Standings, tag="borda", kw_only=True):
+    scores: dict[str, float]
+    """Borda points so far."""
+
+
+class IrvStandings(_Standings, tag="irv", kw_only=True):
+    scores: dict[str, int]
+    """First choices so far."""
+
+
+class SchulzeStandings(_Standings, tag="schulze", kw_only=True):
+    scores: dict[str, int]
+    """Head-to-head wins so far."""
+
+
+Standings = ApprovalStandings | BordaStandings | IrvStandings | SchulzeStandings
+"""A poll's live leader board, tagged with its ``method``."""
+
+
 class RoundInfo(msgspec.Struct, kw_only=True):
     """The session's current (or last) voting round, as one member sees it."""
 
     round_id: str
-    mode: Literal["match", "poll", "veto"]
-    method: str | None = None
+    mode: Mode
+    method: Method | None = None
     status: Literal["open", "closed"]
     films: list[Film]
     eligible: list[str]
@@ -152,10 +281,11 @@ class RoundInfo(msgspec.Struct, kw_only=True):
     turn: str | None = None
     turn_ends_at: int | None = None
     remaining: list[str] | None = None
-    standings: dict[str, Any] | None = None
+    standings: Standings | None = None
     winner: Film | None = None
     tied: list[str] = msgspec.field(default_factory=list)
-    explanation: dict[str, Any] = msgspec.field(default_factory=dict)
+    explanation: Explanation | None = None
+    """Set once the round is closed."""
     my_votes: dict[str, Literal["yes", "no"]] = msgspec.field(default_factory=dict)
     """This member's own match votes (votes are private until the match)."""
     my_ballot: list[str] | None = None
@@ -190,8 +320,8 @@ class Ping(_Base, tag="ping", kw_only=True):
 
 
 class RoundStart(_Base, tag="round.start", kw_only=True):
-    mode: Literal["match", "poll", "veto"]
-    method: Literal["approval", "borda", "irv", "schulze"] = "schulze"
+    mode: Mode
+    method: Method = "schulze"
     films: Annotated[list[FilmId], msgspec.Meta(max_length=200)] | None = None
     size: Annotated[int, msgspec.Meta(ge=2, le=200)] | None = None
     hidden: bool = False
@@ -251,7 +381,7 @@ class Countdown(_Base, tag="countdown", kw_only=True):
 
 
 class Chat(_Base, tag="chat", kw_only=True):
-    text: Annotated[str, msgspec.Meta(max_length=2000)]
+    text: Annotated[str, msgspec.Meta(max_length=CHAT_MAX_LENGTH)]
     id: CommandId | None = None
 
 
@@ -353,8 +483,8 @@ class CandidatesEvent(_Base, tag="candidates", kw_only=True):
 class RoundStarted(_Base, tag="round.started", kw_only=True):
     seq: int
     round_id: str
-    mode: Literal["match", "poll", "veto"]
-    method: str | None = None
+    mode: Mode
+    method: Method | None = None
     films: list[Film]
     order: list[str] = msgspec.field(default_factory=list)
     hidden: bool = False
@@ -371,7 +501,7 @@ class RoundTally(_Base, tag="round.tally", kw_only=True):
     eligible: int
     turn: str | None = None
     remaining: list[str] | None = None
-    standings: dict[str, Any] | None = None
+    standings: Standings | None = None
     seq: int | None = None
     """Set when the tally is in the log (veto strikes); coalesced tallies have none."""
     turn_ends_at: int | None = None
@@ -385,11 +515,11 @@ class RoundTally(_Base, tag="round.tally", kw_only=True):
 class RoundResult(_Base, tag="round.result", kw_only=True):
     seq: int
     round_id: str
-    mode: str
-    method: str | None = None
+    mode: Mode
+    method: Method | None = None
     winner: Film | None = None
     tied: list[str] = msgspec.field(default_factory=list)
-    explanation: dict[str, Any] = msgspec.field(default_factory=dict)
+    explanation: Explanation
 
 
 class ReadyEvent(_Base, tag="ready", kw_only=True):

@@ -19,6 +19,12 @@ class TokenBucket:
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
+    def full(self, now: float) -> bool:
+        """Refilled to ``burst``: it then decides exactly as a new bucket would."""
+        if self.updated is None:
+            return True
+        return self.tokens + (now - self.updated) * self.rate >= self.burst
+
     def take(self, now: float) -> float:
         """Take a token; returns 0 when allowed, else the seconds until one is free."""
         if self.updated is not None:

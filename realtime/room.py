@@ -24,7 +24,7 @@ from typing import Protocol
 import msgspec
 import structlog
 
-from realtime.framing import EPHEMERAL, channel_for, unpack
+from realtime.framing import EPHEMERAL, EVENT, MEMBER_LEFT, SESSION_ENDED, channel_for, unpack
 from realtime.hub import Hub
 
 __all__ = ["EventSource", "Outbound", "Recipient", "Room", "Rooms"]
@@ -39,9 +39,12 @@ class _Left(msgspec.Struct):
 class EventSource(Protocol):
     """The durable event log (supplied by the server)."""
 
-    async def events_after(
+    async def logged_after(
         self, session_id: str, seq: int, limit: int = ...
-    ) -> list[tuple[int, bytes]] | None: ...
+    ) -> list[tuple[int, bytes, int]] | None:
+        """``(seq, body, kind)`` after ``seq``, in order (kinds: ``realtime.framing``);
+        ``None`` when some were trimmed."""
+        ...
 
     async def latest_seqs(self, session_ids: list[str]) -> dict[str, int]:
         """The newest ``seq`` of each session (one query for all)."""
@@ -90,10 +93,6 @@ class Recipient(Protocol):
         ...
 
 
-_LEFT = '{"type":"member.left"'
-_ENDED = '{"type":"session.ended"'
-
-
 class Room:
     """One session's fan-out in this process."""
 
@@ -103,7 +102,10 @@ class Room:
         self.next_seq: int | None = None
         self._source = source
         self._gap_timeout_s = gap_timeout_s
-        self._early: dict[int, str] = {}
+        self._early: dict[int, tuple[str, int]] = {}
+        """Durable events not yet in order: ``seq`` -> ``(text, kind)``."""
+        self._ending: list[tuple[int, str]] = []
+        """``(kind, text)`` of seat-ending events drained and not yet acted on."""
         self._gap_task: asyncio.Task[None] | None = None
         self.unsubscribe: Callable[[], None] | None = None
 
@@ -118,7 +120,7 @@ class Room:
         out: list[tuple[int, str]] = []
         for payload in payloads:
             try:
-                seq, body = unpack(payload)
+                seq, body, kind = unpack(payload)
                 text = body.decode()
             except (ValueError, UnicodeDecodeError):
                 log.warning("room.bad_payload")
@@ -126,7 +128,7 @@ class Room:
             if seq == EPHEMERAL:
                 out.append((EPHEMERAL, text))
             elif self.next_seq is None or seq >= self.next_seq:  # else already delivered
-                self._early[seq] = text
+                self._early[seq] = (text, kind)
                 self._drain(out)
         self._send(out)
 
@@ -138,7 +140,10 @@ class Room:
             for seq in [s for s in self._early if s < self.next_seq]:
                 del self._early[seq]
         while self.next_seq in self._early:
-            out.append((self.next_seq, self._early.pop(self.next_seq)))
+            text, kind = self._early.pop(self.next_seq)
+            out.append((self.next_seq, text))
+            if kind != EVENT:
+                self._ending.append((kind, text))
             self.next_seq += 1
         if self._early and (self._gap_task is None or self._gap_task.done()):
             self._gap_task = asyncio.get_running_loop().create_task(self._fill_gap())
@@ -153,12 +158,12 @@ class Room:
         """Read what this room has not delivered from the durable log."""
         if self.next_seq is None:
             return
-        events = await self._source.events_after(self.session_id, self.next_seq - 1)
+        events = await self._source.logged_after(self.session_id, self.next_seq - 1)
         if events is None:
             log.warning("room.resync_lost_history", missing_from=self.next_seq)
             return
-        for seq, body in events:
-            self._early.setdefault(seq, body.decode())
+        for seq, body, kind in events:
+            self._early.setdefault(seq, (body.decode(), kind))
         self._send(self._drain([]))
 
     def _send(self, events: list[tuple[int, str]]) -> None:
@@ -174,15 +179,21 @@ class Room:
                 log.error("room.deliver_failed", error=repr(exc))
                 with contextlib.suppress(Exception):
                     recipient.drop("delivery failed: reconnect and resume")
-        for _seq, text in events:
-            if text.startswith(_ENDED):
-                for recipient in list(self.recipients):
-                    recipient.end("session ended")
-            elif text.startswith(_LEFT):
-                gone = msgspec.json.decode(text, type=_Left).member_id
-                for recipient in list(self.recipients):
-                    if recipient.member_id == gone:
-                        recipient.end("you left the session")
+        if self._ending:  # rare: a member left or the session ended
+            ending, self._ending = self._ending, []
+            for kind, text in ending:
+                self._end_seats(kind, text)
+
+    def _end_seats(self, kind: int, text: str) -> None:
+        """Close the connections whose seat the event ended, after it is sent."""
+        if kind == SESSION_ENDED:
+            for recipient in list(self.recipients):
+                recipient.end("session ended")
+        elif kind == MEMBER_LEFT:
+            gone = msgspec.json.decode(text, type=_Left).member_id
+            for recipient in list(self.recipients):
+                if recipient.member_id == gone:
+                    recipient.end("you left the session")
 
     def close(self) -> None:
         if self._gap_task is not None:

@@ -24,7 +24,7 @@ from realtime.hub import Hub, create_hub
 from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
 from server.db.engine import UNREACHABLE, create_engine, create_session_factory
-from server.errors import ApiError
+from server.errors import DomainError
 from server.health import healthz, protocol_schema, readyz
 from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
@@ -109,6 +109,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     router = CommandRouter()
     chat = ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst)
     chat.register(router)
+    chat.attach(service)
     PartyCommands(presence).register(router)
     rounds = RoundCommands(engine, watchlists, presence, settings)
     rounds.register(router)
@@ -154,7 +155,8 @@ def _error_response(
     return Response({"code": code, "message": message}, status_code=status, headers=headers)
 
 
-def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, str]]:
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, str]]:
+    """Every refusal over HTTP (a use case's ApiError or a pure module's own error)."""
     return _error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
@@ -274,7 +276,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         middleware=[prometheus.middleware, security_headers_middleware],
         exception_handlers={
-            ApiError: _api_error,
+            DomainError: _domain_error,
             ValidationException: _validation_error,
             HTTPException: _http_error,
             **dict.fromkeys(UNREACHABLE, _unavailable),

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Integer, Table, bindparam, delete, select,
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from realtime.framing import EPHEMERAL, channel_for, pack
+from realtime.framing import EPHEMERAL, channel_for, kind_of, pack
 from realtime.hub import Hub
 from realtime.protocol import encode
 from server.db.engine import DbSession
@@ -89,7 +89,7 @@ class Transaction:
     after_commit: list[Callable[[], object]] = field(default_factory=list)
     """Callbacks run once the transaction has committed and its events are published."""
     pending_rows: list[dict[str, object]] = field(default_factory=list)
-    """Event rows of ``emit_batch``, inserted in one statement before the commit."""
+    """Event rows of :meth:`emit_many`, inserted in one statement before the commit."""
 
     async def connection(self) -> AsyncConnection:
         """The transaction's connection, for Core statements on the hot paths (the ORM's
@@ -103,10 +103,6 @@ class Transaction:
     async def emit(self, session_id: uuid.UUID, build: Callable[[int], E]) -> E:
         """Assign the next ``seq``, write the event row, queue it for publishing."""
         return (await self.emit_many({session_id: [build]}))[session_id][0]
-
-    async def emit_batch(self, session_id: uuid.UUID, builds: list[Callable[[int], E]]) -> list[E]:
-        """Several events of one session (see :meth:`emit_many`)."""
-        return (await self.emit_many({session_id: builds})).get(session_id, [])
 
     async def emit_many(
         self, builds: dict[uuid.UUID, list[Callable[[int], E]]]
@@ -148,16 +144,17 @@ class Transaction:
             for seq, build in enumerate(builds[session_id], start=first):
                 event = build(seq)
                 body = encode(event)
+                tag = event.__struct_config__.tag
                 self.pending_rows.append(
                     {
                         "session_id": session_id,
                         "seq": seq,
-                        "type": event.__struct_config__.tag,
+                        "type": tag,
                         "payload": body,
                         "created_at": now,
                     }
                 )
-                self.outbox.append((channel, pack(seq, body)))
+                self.outbox.append((channel, pack(seq, body, kind_of(str(tag)))))
                 events.append(event)
             self.last_seq = last
             self.seqs.extend(range(first, last + 1))
@@ -259,6 +256,13 @@ class SessionEngine:
         self, session_id: str, seq: int, limit: int = 10_000
     ) -> list[tuple[int, bytes]] | None:
         """Events with ``seq`` greater than ``seq``, in order; ``None`` when some were trimmed."""
+        events = await self.logged_after(session_id, seq, limit)
+        return None if events is None else [(s, body) for s, body, _ in events]
+
+    async def logged_after(
+        self, session_id: str, seq: int, limit: int = 10_000
+    ) -> list[tuple[int, bytes, int]] | None:
+        """:meth:`events_after` with each event's kind (``realtime.framing.kind_of``)."""
         try:
             sid = uuid.UUID(session_id)
         except ValueError:
@@ -266,7 +270,7 @@ class SessionEngine:
         async with self.reader() as db:
             rows = (
                 await db.execute(
-                    select(EventRow.seq, EventRow.payload)
+                    select(EventRow.seq, EventRow.payload, EventRow.type)
                     .where(EventRow.session_id == sid, EventRow.seq > seq)
                     .order_by(EventRow.seq)
                     .limit(limit)
@@ -274,4 +278,4 @@ class SessionEngine:
             ).all()
         if rows and rows[0][0] != seq + 1:
             return None
-        return [(row[0], bytes(row[1])) for row in rows]
+        return [(row[0], bytes(row[1]), kind_of(row[2])) for row in rows]

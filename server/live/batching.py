@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from realtime.connection import Member
 from realtime.protocol import Ack, ClientMessage, ErrorEvent
 from server.db.models import AppliedCommand
-from server.errors import ApiError
+from server.errors import DomainError
+from server.live.gateway import refusal
 from server.session_engine import SessionEngine, Transaction, utcnow
 
 __all__ = ["CommandBatcher", "Pending", "Reply", "already_applied", "record_applied"]
@@ -64,15 +65,12 @@ class CommandBatcher(Generic[C]):
         self._queue: list[Pending[C]] = []
         self._worker: asyncio.Task[None] | None = None
 
-    def submit(
-        self, member: Member, command: ClientMessage, command_id: str | None
-    ) -> asyncio.Future[Reply]:
+    def submit(self, member: Member, command: C, command_id: str | None) -> asyncio.Future[Reply]:
         """Queue ``command``; the future gives its answer and never raises.
 
         A future, not a coroutine: a pipelined command then costs its connection no
         task of its own.
         """
-        assert isinstance(command, self.command_type)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Reply] = loop.create_future()
         self._queue.append(Pending(member, command, command_id, future))
@@ -97,8 +95,8 @@ class CommandBatcher(Generic[C]):
 
     async def _after_failure(self, batch: list[Pending[C]], exc: Exception) -> list[Reply]:
         """Answers for a batch whose transaction failed (nothing of it was written)."""
-        if isinstance(exc, ApiError):
-            return [ErrorEvent(code=exc.code, message=exc.message, id=p.command_id) for p in batch]
+        if isinstance(exc, DomainError):
+            return [refusal(exc, p.command_id) for p in batch]
         if not isinstance(exc, IntegrityError):
             log.error("batch.failed", command=self.command_type.__name__, exc_info=exc)
             return [

@@ -18,17 +18,16 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, or_, select
 
 from realtime.connection import Member
 from realtime.protocol import (
+    CHAT_MAX_LENGTH,
     Ack,
     Chat,
     ChatEvent,
-    ClientMessage,
-    ErrorEvent,
     Reaction,
     ReactionEvent,
 )
 from realtime.ratelimit import TokenBucket
 from server.db.models import MemberRow, SessionRow
-from server.errors import ApiError
+from server.errors import ApiError, DomainError
 from server.live.batching import (
     CommandBatcher,
     Pending,
@@ -36,24 +35,27 @@ from server.live.batching import (
     already_applied,
     record_applied,
 )
-from server.live.gateway import CommandRouter
+from server.live.gateway import CommandRouter, refusal
 from server.session_engine import SessionEngine, Transaction
+from server.sessions.seats import check_seat, require_seat
+from server.sessions.service import SessionService
 
 __all__ = [
     "CHAT_MAX_LENGTH",
     "REACTIONS",
     "ChatBatch",
     "ChatCommands",
-    "require_seat",
     "validate_chat",
 ]
 
-CHAT_MAX_LENGTH = 500
+PRUNE_FROM = 1024
+"""Buckets held before the first prune of refilled ones."""
 REACTIONS = frozenset({"👍", "👎", "😂", "😮", "😢", "❤️", "🔥", "🍿", "👏", "🎬"})
 
 
 def validate_chat(text: str) -> str:
-    """Plain text, 1-500 characters after trimming; no control characters but newlines."""
+    """Plain text, 1-500 characters after normalizing and trimming (the schema bounds
+    the text as sent; NFC can lengthen it); no control characters but newlines."""
     clean = unicodedata.normalize("NFC", text).strip()
     if not clean:
         raise ApiError(400, "chat_empty", "Say something first.")
@@ -62,26 +64,6 @@ def validate_chat(text: str) -> str:
     if any(ch != "\n" and unicodedata.category(ch) in {"Cc", "Cs", "Co"} for ch in clean):
         raise ApiError(400, "bad_text", "Messages cannot contain control characters.")
     return clean
-
-
-async def require_seat(tx: Transaction, member: Member) -> tuple[uuid.UUID, uuid.UUID]:
-    """The session is live and the member still has their seat (checked in the transaction)."""
-    session_id, member_id = uuid.UUID(member.session_id), uuid.UUID(member.member_id)
-    # One Core round trip: this runs for every command.
-    row = (
-        await tx.db.execute(
-            select(SessionRow.state, MemberRow.left_at)
-            .join(SessionRow, SessionRow.id == MemberRow.session_id)
-            .where(MemberRow.id == member_id, MemberRow.session_id == session_id)
-        )
-    ).first()
-    if row is None or row.left_at is not None:
-        if row is not None and row.state == "ended":
-            raise ApiError(410, "session_ended", "This session has ended.")
-        raise ApiError(401, "not_a_member", "You are no longer a member of this session.")
-    if row.state == "ended":
-        raise ApiError(410, "session_ended", "This session has ended.")
-    return session_id, member_id
 
 
 def _now_ms() -> int:
@@ -94,23 +76,49 @@ class ChatCommands:
     Chat messages that arrive together are written in one transaction
     (:class:`ChatBatch`): a busy evening of many small rooms costs one commit per
     batch, not one per message.
+
+    A member's token bucket lives as long as their seat, not their connection: a
+    member with several connections shares one, and reconnecting does not refill
+    it.  It is released once the member leaves or the session ends (after that
+    transaction commits, see :meth:`attach`); a process that only served the
+    member's chat, not the leave, drops the bucket once it has refilled, since a
+    full bucket decides exactly as a new one (:meth:`_prune`).
     """
 
     def __init__(self, engine: SessionEngine, *, per_second: float = 1.0, burst: int = 5) -> None:
         self._per_second = per_second
         self._burst = burst
         self._buckets: dict[str, TokenBucket] = {}
+        self._prune_at = PRUNE_FROM
         self.batch = ChatBatch(engine, self)
 
     def register(self, router: CommandRouter) -> None:
         router.register_direct(Chat, self.batch.submit)
         router.register(Reaction, self.reaction)
 
+    def attach(self, sessions: SessionService) -> None:
+        """Release buckets when members leave or sessions end."""
+        sessions.on_leave.append(self._member_left)
+        sessions.on_end.append(self._session_ended)
+
+    async def _member_left(self, tx: Transaction, _: uuid.UUID, member_id: uuid.UUID) -> None:
+        tx.after_commit.append(lambda: self.forget(str(member_id)))
+
+    async def _session_ended(self, tx: Transaction, session_id: uuid.UUID) -> None:
+        if not self._buckets:
+            return
+        rows = await tx.db.execute(select(MemberRow.id).where(MemberRow.session_id == session_id))
+        members = [str(member_id) for (member_id,) in rows]
+        tx.after_commit.append(lambda: self.forget(*members))
+
     def _throttle(self, member: Member) -> None:
-        bucket = self._buckets.setdefault(
-            member.member_id, TokenBucket(self._per_second, self._burst)
-        )
-        wait = bucket.take(time.monotonic())
+        bucket = self._buckets.get(member.member_id)
+        now = time.monotonic()
+        if bucket is None:
+            if len(self._buckets) >= self._prune_at:
+                self._prune(now)
+            bucket = self._buckets[member.member_id] = TokenBucket(self._per_second, self._burst)
+        wait = bucket.take(now)
         if wait:
             raise ApiError(
                 429,
@@ -119,8 +127,7 @@ class ChatCommands:
                 retry_after_ms=math.ceil(wait * 1000),
             )
 
-    async def reaction(self, tx: Transaction, member: Member, command: ClientMessage) -> int | None:
-        assert isinstance(command, Reaction)
+    async def reaction(self, tx: Transaction, member: Member, command: Reaction) -> int | None:
         if command.emoji not in REACTIONS:
             raise ApiError(400, "bad_reaction", "That reaction is not available.")
         session_id, _ = await require_seat(tx, member)
@@ -130,8 +137,17 @@ class ChatCommands:
         )
         return None
 
-    def forget(self, member_id: str) -> None:
-        self._buckets.pop(member_id, None)
+    def forget(self, *member_ids: str) -> None:
+        """Drop these members' buckets (they left, or their session ended)."""
+        for member_id in member_ids:
+            self._buckets.pop(member_id, None)
+
+    def _prune(self, now: float) -> None:
+        """Drop the buckets that have refilled (amortized: the next prune waits until
+        the map has doubled)."""
+        for member_id in [m for m, b in self._buckets.items() if b.full(now)]:
+            del self._buckets[member_id]
+        self._prune_at = max(PRUNE_FROM, 2 * len(self._buckets))
 
 
 class ChatBatch(CommandBatcher[Chat]):
@@ -149,8 +165,8 @@ class ChatBatch(CommandBatcher[Chat]):
         for index, pending in enumerate(batch):
             try:
                 texts[index] = validate_chat(pending.command.text)
-            except ApiError as refused:
-                replies[index] = _refusal(refused, pending)
+            except DomainError as refused:
+                replies[index] = refusal(refused, pending.command_id)
                 decided.add(index)
         async with self.engine.transaction() as tx:
             duplicates = await already_applied(tx, batch, replies, decided)
@@ -167,10 +183,10 @@ class ChatBatch(CommandBatcher[Chat]):
                     continue
                 try:
                     if pending.member.member_id in lost:
-                        _refuse_lost_seat(lost[pending.member.member_id])
+                        check_seat(lost[pending.member.member_id], left=True)
                     self.commands._throttle(pending.member)
-                except ApiError as refused:
-                    replies[index] = _refusal(refused, pending)
+                except DomainError as refused:
+                    replies[index] = refusal(refused, pending.command_id)
                     continue
                 by_session[pending.member.session_id].append(index)
             at = _now_ms()
@@ -221,18 +237,3 @@ _LOST_SEAT = _lost_seats(_MEMBERS.c.id == bindparam("member", type_=_MEMBERS.c.i
 
 def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:
     return lambda seq: ChatEvent(seq=seq, member_id=member_id, text=text, at=at)
-
-
-def _refusal(refused: ApiError, pending: Pending[Chat]) -> ErrorEvent:
-    return ErrorEvent(
-        code=refused.code,
-        message=refused.message,
-        id=pending.command_id,
-        retry_after_ms=refused.retry_after_ms,
-    )
-
-
-def _refuse_lost_seat(state: str) -> None:
-    if state == "ended":
-        raise ApiError(410, "session_ended", "This session has ended.")
-    raise ApiError(401, "not_a_member", "You are no longer a member of this session.")

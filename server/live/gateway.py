@@ -19,45 +19,91 @@ from sqlalchemy.exc import IntegrityError
 
 from realtime.connection import CloseCode, Member, Rejected, WelcomePlan
 from realtime.presence import PresenceStore
-from realtime.protocol import Ack, ClientMessage, ErrorEvent, Presence, Welcome, encode
+from realtime.protocol import (
+    Ack,
+    ClientMessage,
+    ErrorEvent,
+    Hello,
+    Ping,
+    Presence,
+    Welcome,
+    encode,
+)
 from server.db.models import AppliedCommand
-from server.errors import ApiError
+from server.errors import DomainError
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.service import SessionService
 
-__all__ = ["CommandRouter", "LiveGateway"]
+__all__ = ["CommandRouter", "LiveGateway", "refusal"]
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+C = TypeVar("C", bound=ClientMessage)
 
-Handler = Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]
-"""Applies one command in ``tx``; returns the ``seq`` of the event it wrote, if any."""
+Handler = Callable[[Transaction, Member, C], Awaitable[int | None]]
+"""Applies one command of type ``C`` in ``tx``; returns the ``seq`` of the event it
+wrote, if any."""
 
 
-DirectHandler = Callable[
-    [Member, ClientMessage, str | None], "asyncio.Future[Ack | ErrorEvent | None]"
-]
-"""Queues one command that is batched (many members' commands in one transaction,
-with their at-most-once records); the future gives its answer and never raises."""
+DirectHandler = Callable[[Member, C, str | None], "asyncio.Future[Ack | ErrorEvent | None]"]
+"""Queues one command of type ``C`` that is batched (many members' commands in one
+transaction, with their at-most-once records); the future gives its answer and never
+raises."""
+
+
+def id_of(command: ClientMessage) -> str | None:
+    """The ``id`` a command carries (``hello`` and ``ping`` have none)."""
+    return None if isinstance(command, Hello | Ping) else command.id
+
+
+def refusal(refused: DomainError, command_id: str | None) -> ErrorEvent:
+    """The ``error`` frame that answers a refused command (every WebSocket refusal
+    is built here; a lost seat's code also closes the socket, in ``realtime.connection``)."""
+    return ErrorEvent(
+        code=refused.code,
+        message=refused.message,
+        id=command_id,
+        retry_after_ms=refused.retry_after_ms,
+    )
 
 
 class CommandRouter:
-    """Maps a command ``type`` to the use case that applies it."""
+    """Maps a command ``type`` to the use case that applies it.
+
+    Each handler is typed by its command: registering pairs the two, and the stored
+    entry checks that pairing once per call (the dispatch needs no cast).
+    """
 
     def __init__(self) -> None:
-        self._handlers: dict[type, Handler] = {}
-        self._direct: dict[type, DirectHandler] = {}
+        self._handlers: dict[type, Handler[ClientMessage]] = {}
+        self._direct: dict[type, DirectHandler[ClientMessage]] = {}
 
-    def register(self, command: type, handler: Handler) -> None:
-        self._handlers[command] = handler
+    def register(self, command: type[C], handler: Handler[C]) -> None:
+        def typed(tx: Transaction, member: Member, message: ClientMessage) -> Awaitable[int | None]:
+            if not isinstance(message, command):
+                raise TypeError(
+                    f"{type(message).__name__} routed to the {command.__name__} handler"
+                )
+            return handler(tx, member, message)
 
-    def register_direct(self, command: type, handler: DirectHandler) -> None:
-        self._direct[command] = handler
+        self._handlers[command] = typed
 
-    def get(self, command: ClientMessage) -> Handler | None:
+    def register_direct(self, command: type[C], handler: DirectHandler[C]) -> None:
+        def typed(
+            member: Member, message: ClientMessage, command_id: str | None
+        ) -> asyncio.Future[Ack | ErrorEvent | None]:
+            if not isinstance(message, command):
+                raise TypeError(
+                    f"{type(message).__name__} routed to the {command.__name__} handler"
+                )
+            return handler(member, message, command_id)
+
+        self._direct[command] = typed
+
+    def get(self, command: ClientMessage) -> Handler[ClientMessage] | None:
         return self._handlers.get(type(command))
 
-    def get_direct(self, command: ClientMessage) -> DirectHandler | None:
+    def get_direct(self, command: ClientMessage) -> DirectHandler[ClientMessage] | None:
         return self._direct.get(type(command))
 
     def batched(self, command: ClientMessage) -> bool:
@@ -226,10 +272,10 @@ class LiveGateway:
         direct = self.router.get_direct(command)
         if direct is None:
             return asyncio.ensure_future(self.handle(member, command))
-        return direct(member, command, getattr(command, "id", None))
+        return direct(member, command, id_of(command))
 
     async def handle(self, member: Member, command: ClientMessage) -> Ack | ErrorEvent | None:
-        command_id: str | None = getattr(command, "id", None)
+        command_id = id_of(command)
         direct = self.router.get_direct(command)
         handler = self.router.get(command)
         if handler is None and direct is None:
@@ -243,13 +289,8 @@ class LiveGateway:
                 return await direct(member, command, command_id)
             assert handler is not None
             return await self._apply(member, command, command_id, handler)
-        except ApiError as exc:
-            return ErrorEvent(
-                code=exc.code,
-                message=exc.message,
-                id=command_id,
-                retry_after_ms=exc.retry_after_ms,
-            )
+        except DomainError as exc:
+            return refusal(exc, command_id)
         except IntegrityError:
             # The same id raced in on another connection: it was applied once.
             if command_id is not None and (
@@ -266,7 +307,11 @@ class LiveGateway:
             )
 
     async def _apply(
-        self, member: Member, command: ClientMessage, command_id: str | None, handler: Handler
+        self,
+        member: Member,
+        command: ClientMessage,
+        command_id: str | None,
+        handler: Handler[ClientMessage],
     ) -> Ack | ErrorEvent | None:
         async with self.engine.transaction() as tx:
             if command_id is not None:

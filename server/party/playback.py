@@ -19,6 +19,8 @@ from typing import Literal
 
 import msgspec
 
+from server.errors import DomainError
+
 __all__ = [
     "MAX_POSITION_MS",
     "MAX_RATE",
@@ -38,14 +40,9 @@ MAX_POSITION_MS = 24 * 3600 * 1000
 MIN_START_DELAY_MS = 500
 MAX_START_DELAY_MS = 3000
 
-Action = Literal["play", "pause", "seek", "rate"]
 
-
-class PlaybackError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class PlaybackError(DomainError):
+    """A refused playback command; ``code`` is stable."""
 
 
 class PlaybackState(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import msgspec
 
+from server.errors import DomainError
+
 __all__ = ["ReadyCheck", "ReadyError"]
 
 DEFAULT_COUNTDOWN_S = 5
 
 
-class ReadyError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ReadyError(DomainError):
+    """The ready check refused a command; ``code`` is stable."""
 
 
 class ReadyCheck(msgspec.Struct, kw_only=True):

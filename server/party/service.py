@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select, update
@@ -18,7 +19,6 @@ from sqlalchemy import insert, select, update
 from realtime.connection import Member
 from realtime.presence import PresenceStore
 from realtime.protocol import (
-    ClientMessage,
     Countdown,
     CountdownEvent,
     PartyEvent,
@@ -30,12 +30,14 @@ from realtime.protocol import (
 )
 from server.db.models import PartyRow, SessionRow
 from server.errors import ApiError
-from server.live.commands import require_seat
-from server.live.gateway import CommandRouter
-from server.party.playback import PlaybackError, apply_playback, may_control
-from server.party.ready import DEFAULT_COUNTDOWN_S, ReadyError
+from server.live.gateway import CommandRouter, Handler
+from server.party.playback import apply_playback, may_control
+from server.party.ready import DEFAULT_COUNTDOWN_S
 from server.party.record import PartyRecord, decode_record, encode_record
 from server.session_engine import Transaction, utcnow
+from server.sessions.seats import require_seat
+
+C = TypeVar("C", PartySetup, Ready, Countdown, Playback)
 
 __all__ = ["PartyCommands", "validate_media_url"]
 
@@ -74,11 +76,10 @@ class PartyCommands:
     def _handler(
         self,
         apply: Callable[
-            [Transaction, Member, ClientMessage, PartyRecord, uuid.UUID | None],
-            Awaitable[int | None],
+            [Transaction, Member, C, PartyRecord, uuid.UUID | None], Awaitable[int | None]
         ],
-    ) -> Callable[[Transaction, Member, ClientMessage], Awaitable[int | None]]:
-        async def handle(tx: Transaction, member: Member, command: ClientMessage) -> int | None:
+    ) -> Handler[C]:
+        async def handle(tx: Transaction, member: Member, command: C) -> int | None:
             session_id, _ = await require_seat(tx, member)
             host_id = (
                 await tx.db.execute(
@@ -91,10 +92,7 @@ class PartyCommands:
                 await tx.db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
             ).first()
             record = decode_record(row[0]) if row else PartyRecord()
-            try:
-                seq = await apply(tx, member, command, record, host_id)
-            except (PlaybackError, ReadyError) as refused:
-                raise ApiError(400, refused.code, refused.message) from None
+            seq = await apply(tx, member, command, record, host_id)
             values = {"state": encode_record(record), "updated_at": utcnow()}
             if row:
                 await tx.db.execute(
@@ -115,11 +113,10 @@ class PartyCommands:
         self,
         tx: Transaction,
         member: Member,
-        command: ClientMessage,
+        command: PartySetup,
         record: PartyRecord,
         host_id: uuid.UUID | None,
     ) -> int:
-        assert isinstance(command, PartySetup)
         self._require_host(member, host_id)
         record.media_url = validate_media_url(command.media_url)
         record.film_title = (
@@ -143,11 +140,10 @@ class PartyCommands:
         self,
         tx: Transaction,
         member: Member,
-        command: ClientMessage,
+        command: Ready,
         record: PartyRecord,
         host_id: uuid.UUID | None,
     ) -> int:
-        assert isinstance(command, Ready)
         now = self._clock_ms()
         cancelled = record.ready.set_ready(member.member_id, command.ready, now_ms=now)
         present = await self._presence.online(member.session_id)
@@ -172,11 +168,10 @@ class PartyCommands:
         self,
         tx: Transaction,
         member: Member,
-        command: ClientMessage,
+        command: Countdown,
         record: PartyRecord,
         host_id: uuid.UUID | None,
     ) -> int:
-        assert isinstance(command, Countdown)
         self._require_host(member, host_id)
         now = self._clock_ms()
         if command.action == "cancel":
@@ -235,11 +230,10 @@ class PartyCommands:
         self,
         tx: Transaction,
         member: Member,
-        command: ClientMessage,
+        command: Playback,
         record: PartyRecord,
         host_id: uuid.UUID | None,
     ) -> int | None:
-        assert isinstance(command, Playback)
         host = str(host_id) if host_id else None
         if not may_control(member.member_id, host, record.control):
             raise ApiError(403, "not_controller", "Only the host controls playback in this party.")

@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from server.errors import DomainError
+
 __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_TITLE_LENGTH",
@@ -26,13 +28,8 @@ MAX_TITLE_LENGTH = 80
 DEFAULT_TITLE = "Film night"
 
 
-class RuleViolation(ValueError):
+class RuleViolation(DomainError):
     """A domain rule refused the input; ``code`` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _clean_text(value: str, *, field: str, max_length: int) -> str:

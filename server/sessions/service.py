@@ -23,6 +23,7 @@ from server.observability import audited
 from server.party.record import load_party_info
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import rules
+from server.sessions.seats import SeatLost
 
 T = TypeVar("T")
 
@@ -403,10 +404,7 @@ class SessionService:
 
     @staticmethod
     def _rule(check: Callable[[T], str], value: T) -> str:
-        try:
-            return check(value)
-        except rules.RuleViolation as exc:
-            raise ApiError.bad_request(exc.code, exc.message) from None
+        return check(value)  # a RuleViolation is answered 400 by the app's handler
 
     @staticmethod
     def _require_host(who: Identity) -> None:
@@ -417,7 +415,7 @@ class SessionService:
     async def _live_session(tx: Transaction, session_id: uuid.UUID) -> SessionRow:
         session = await tx.db.get(SessionRow, session_id, with_for_update=True)
         if session is None or session.state == "ended":
-            raise ApiError(410, "session_ended", "This session has ended.")
+            raise SeatLost.session_ended()
         return session
 
     @staticmethod

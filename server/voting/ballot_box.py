@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy import select
 
-from realtime.protocol import Ack, Ballot, ErrorEvent
+from realtime.protocol import Ack, Ballot
 from server.db.models import MemberRow, RoundRow, SessionRow
-from server.errors import ApiError
+from server.errors import ApiError, DomainError
 from server.live.batching import (
     CommandBatcher,
     Pending,
@@ -32,7 +32,9 @@ from server.live.batching import (
     already_applied,
     record_applied,
 )
+from server.live.gateway import refusal
 from server.session_engine import SessionEngine, Transaction
+from server.sessions.seats import check_seat
 from server.voting.round_state import AnyRound, Outcome, PollRound, RoundError, decode_round
 
 if TYPE_CHECKING:
@@ -100,22 +102,16 @@ class BallotBox(CommandBatcher[Ballot]):
         for index in indexes:
             pending = batch[index]
             try:
-                self._require_seat(seats.get(pending.member.member_id))
+                seat = seats.get(pending.member.member_id)
+                check_seat(seat[1] if seat else None, left=seat is not None and seat[0] is not None)
                 current = await self._load(tx, session_id, pending.command.round_id, rounds)
                 if not isinstance(current.state, PollRound):
                     raise RoundError("wrong_mode", "Ballots are for poll rounds.")
                 outcome = current.state.ballot(
                     pending.member.member_id, list(pending.command.ranking), now_ms=now
                 )
-            except RoundError as refused:
-                replies[index] = ErrorEvent(
-                    code=refused.code, message=refused.message, id=pending.command_id
-                )
-                continue
-            except ApiError as refused:
-                replies[index] = ErrorEvent(
-                    code=refused.code, message=refused.message, id=pending.command_id
-                )
+            except DomainError as refused:
+                replies[index] = refusal(refused, pending.command_id)
                 continue
             current.applied.append((index, outcome))
         done: list[tuple[int, int | None]] = []
@@ -131,13 +127,6 @@ class BallotBox(CommandBatcher[Ballot]):
                 if batch[index].command_id is not None:
                     replies[index] = Ack(id=str(batch[index].command_id), seq=own)
         return done
-
-    @staticmethod
-    def _require_seat(seat: tuple[object, str] | None) -> None:
-        if seat is not None and seat[1] == "ended":
-            raise ApiError(410, "session_ended", "This session has ended.")
-        if seat is None or seat[0] is not None:
-            raise ApiError(401, "not_a_member", "You are no longer a member of this session.")
 
     async def _load(
         self,

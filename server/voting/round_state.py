@@ -28,10 +28,20 @@ Rules (docs/protocol.md quotes them):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
+from realtime.protocol import (
+    ApprovalStandings,
+    BordaStandings,
+    Explanation,
+    IrvStandings,
+    Mode,
+    SchulzeStandings,
+    Standings,
+)
+from server.errors import DomainError
 from server.voting.methods import Method, tally
 
 __all__ = [
@@ -44,24 +54,22 @@ __all__ = [
     "VetoRound",
     "decode_round",
     "encode_round",
+    "explain",
 ]
 
 CLOSEST = 3
 
 
-class RoundError(Exception):
+class RoundError(DomainError):
     """A refused round action: ``code`` is stable, ``message`` is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Result(msgspec.Struct, kw_only=True):
     winner: str | None
     tied: list[str] = msgspec.field(default_factory=list)
     explanation: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Stored as the method (or mode) built it; :func:`explain` gives its typed,
+    tagged form for the wire."""
 
 
 class Outcome(msgspec.Struct, kw_only=True):
@@ -73,6 +81,7 @@ class Outcome(msgspec.Struct, kw_only=True):
 
 
 class _Round(msgspec.Struct, kw_only=True, tag_field="mode"):
+    MODE: ClassVar[Mode]
     round_id: str
     films: list[str]
     eligible: list[str]
@@ -117,6 +126,7 @@ class _Round(msgspec.Struct, kw_only=True, tag_field="mode"):
 
 
 class MatchRound(_Round, tag="match", kw_only=True):
+    MODE: ClassVar[Mode] = "match"
     votes: dict[str, dict[str, bool]] = msgspec.field(default_factory=dict)
     """member → film → yes?"""
 
@@ -190,6 +200,7 @@ class MatchRound(_Round, tag="match", kw_only=True):
 
 
 class PollRound(_Round, tag="poll", kw_only=True):
+    MODE: ClassVar[Mode] = "poll"
     method: Method = "schulze"
     hidden: bool = False
     deadline_ms: int | None = None
@@ -216,24 +227,25 @@ class PollRound(_Round, tag="poll", kw_only=True):
         explanation["ballots"] = len(self._counted())
         return Result(winner=counted.winner, tied=list(counted.winners), explanation=explanation)
 
-    def standings(self) -> dict[str, Any]:
-        """The current leader board, as a client draws it: scores per film, best first."""
+    def standings(self) -> Standings:
+        """The current leader board, as a client draws it: scores per film, tagged
+        with the method (which says what they count)."""
         counted = tally(self.method, self.films, self._counted())
-        ex = counted.explanation
-        if "approvals" in ex:
-            scores, label = ex["approvals"], "Approvals so far"
-        elif "scores" in ex:
-            scores, label = ex["scores"], "Borda points so far"
-        elif ex.get("rounds"):
-            scores, label = ex["rounds"][0]["counts"], "First choices so far"
-        else:
-            pairwise: dict[str, dict[str, int]] = ex.get("pairwise", {})
-            scores = {
-                a: sum(1 for b, n in row.items() if n > pairwise[b][a])
-                for a, row in pairwise.items()
-            }
-            label = "Head-to-head wins so far"
-        return {"scores": scores, "label": label, "leader": counted.winner}
+        ex, leader = counted.explanation, counted.winner
+        if self.method == "approval":
+            return ApprovalStandings(
+                scores=ex["approvals"], label="Approvals so far", leader=leader
+            )
+        if self.method == "borda":
+            return BordaStandings(scores=ex["scores"], label="Borda points so far", leader=leader)
+        if self.method == "irv":
+            first = ex["rounds"][0]["counts"] if ex["rounds"] else {}
+            return IrvStandings(scores=first, label="First choices so far", leader=leader)
+        pairwise: dict[str, dict[str, int]] = ex["pairwise"]
+        wins = {
+            a: sum(1 for b, n in row.items() if n > pairwise[b][a]) for a, row in pairwise.items()
+        }
+        return SchulzeStandings(scores=wins, label="Head-to-head wins so far", leader=leader)
 
     def voted(self) -> int:
         return sum(1 for m in self.eligible if m in self.ballots)
@@ -267,6 +279,7 @@ class Strike(msgspec.Struct):
 
 
 class VetoRound(_Round, tag="veto", kw_only=True):
+    MODE: ClassVar[Mode] = "veto"
     order: list[str]
     remaining: list[str]
     turn_index: int = 0
@@ -378,6 +391,16 @@ class VetoRound(_Round, tag="veto", kw_only=True):
 
 
 AnyRound = MatchRound | PollRound | VetoRound
+
+
+def explain(state: AnyRound, result: Result) -> Explanation:
+    """``result``'s explanation as the wire's tagged union: its ``kind`` is the poll's
+    method, or the round's mode for match and veto (a shape that does not fit fails
+    here, not in a client)."""
+    kind = state.method if isinstance(state, PollRound) else state.MODE
+    typed: Explanation = msgspec.convert({**result.explanation, "kind": kind}, Explanation)
+    return typed
+
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(AnyRound)

@@ -21,7 +21,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import structlog
 from sqlalchemy import select
@@ -30,7 +30,6 @@ from realtime.connection import Member
 from realtime.presence import PresenceStore
 from realtime.protocol import (
     Ballot,
-    ClientMessage,
     Film,
     RoundClose,
     RoundInfo,
@@ -45,9 +44,9 @@ from realtime.protocol import (
 from server.db.engine import DbSession
 from server.db.models import MemberRow, RoundRow, SessionRow
 from server.errors import ApiError
-from server.live.commands import require_seat
-from server.live.gateway import CommandRouter
+from server.live.gateway import CommandRouter, Handler
 from server.session_engine import SessionEngine, Transaction, utcnow
+from server.sessions.seats import require_seat
 from server.sessions.service import SessionService
 from server.settings import Settings
 from server.voting.ballot_box import BallotBox
@@ -60,9 +59,12 @@ from server.voting.round_state import (
     VetoRound,
     decode_round,
     encode_round,
+    explain,
 )
 from server.watchlists import catalogue
 from server.watchlists.service import WatchlistService
+
+R = TypeVar("R", RoundClose, Vote, Veto)
 
 __all__ = ["DEFAULT_SIZES", "RoundCommands"]
 
@@ -111,8 +113,7 @@ class RoundCommands:
 
     # ------------------------------------------------------------ start
 
-    async def _start(self, tx: Transaction, member: Member, command: ClientMessage) -> int | None:
-        assert isinstance(command, RoundStart)
+    async def _start(self, tx: Transaction, member: Member, command: RoundStart) -> int | None:
         session_id, _ = await require_seat(tx, member)
         host_id = await self.lock_session(tx, session_id)
         if str(host_id) != member.member_id:
@@ -221,40 +222,33 @@ class RoundCommands:
 
     # ------------------------------------------------------------ votes
 
-    def _command(
-        self,
-        apply: Callable[[AnyRound, Member, Any, int], Outcome],
-    ) -> Callable[[Transaction, Member, ClientMessage], Any]:
-        async def handle(tx: Transaction, member: Member, command: ClientMessage) -> int | None:
+    def _command(self, apply: Callable[[AnyRound, Member, R, int], Outcome]) -> Handler[R]:
+        async def handle(tx: Transaction, member: Member, command: R) -> int | None:
             session_id, _ = await require_seat(tx, member)
             host_id = await self.lock_session(tx, session_id)
-            round_id: str = command.round_id  # type: ignore[union-attr]
-            row = await self.round_row(tx.db, session_id, round_id)
+            row = await self.round_row(tx.db, session_id, command.round_id)
             state = decode_round(row.mode, row.state)
             if isinstance(command, RoundClose) and str(host_id) != member.member_id:
                 raise ApiError(403, "host_only", "Only the host can close a round.")
-            try:
-                outcome = apply(state, member, command, self.clock_ms())
-            except RoundError as refused:
-                raise ApiError(400, refused.code, refused.message) from None
+            outcome = apply(state, member, command, self.clock_ms())
             return await self.settle(tx, session_id, row, state, outcome, by=member.member_id)
 
         return handle
 
     @staticmethod
-    def _vote(state: AnyRound, member: Member, command: Any, now: int) -> Outcome:
+    def _vote(state: AnyRound, member: Member, command: Vote, now: int) -> Outcome:
         if not isinstance(state, MatchRound):
             raise RoundError("wrong_mode", "Votes are for match rounds.")
         return state.vote(member.member_id, command.film_id, command.choice == "yes")
 
     @staticmethod
-    def _veto(state: AnyRound, member: Member, command: Any, now: int) -> Outcome:
+    def _veto(state: AnyRound, member: Member, command: Veto, now: int) -> Outcome:
         if not isinstance(state, VetoRound):
             raise RoundError("wrong_mode", "Strikes are for veto rounds.")
         return state.strike(member.member_id, command.film_id, now_ms=now)
 
     @staticmethod
-    def _close(state: AnyRound, member: Member, command: Any, now: int) -> Outcome:
+    def _close(state: AnyRound, member: Member, command: RoundClose, now: int) -> Outcome:
         return state.close(now_ms=now)
 
     # ------------------------------------------------------------ outcomes
@@ -294,11 +288,11 @@ class RoundCommands:
                 lambda seq: RoundResult(
                     seq=seq,
                     round_id=state.round_id,
-                    mode=row.mode,
+                    mode=state.MODE,
                     method=state.method if isinstance(state, PollRound) else None,
                     winner=winner,
                     tied=list(result.tied),
-                    explanation=result.explanation,
+                    explanation=explain(state, result),
                 ),
             )
             self._pending.pop(state.round_id, None)
@@ -449,7 +443,7 @@ class RoundCommands:
             winner = next((f for f in films if f.id == result.winner), None)
         info = RoundInfo(
             round_id=state.round_id,
-            mode=row.mode,  # type: ignore[arg-type]
+            mode=state.MODE,
             method=state.method if isinstance(state, PollRound) else None,
             status="closed" if state.status == "closed" else "open",
             films=films,
@@ -457,7 +451,7 @@ class RoundCommands:
             voted=state.voted(),
             winner=winner,
             tied=list(result.tied) if result else [],
-            explanation=result.explanation if result else {},
+            explanation=explain(state, result) if result else None,
         )
         if isinstance(state, PollRound):
             info.hidden = state.hidden

@@ -39,17 +39,17 @@ from scraper.source import InvalidSource, parse_source
 from server.db.engine import DbSession
 from server.db.models import ImportRow, MemberRow, NominationRow, SessionRow, WatchlistRow
 from server.errors import ApiError
-from server.live.commands import require_seat
 from server.observability import audit, audited
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import retention
+from server.sessions.seats import lost_seat, require_seat
 from server.sessions.service import Identity, SessionService
 from server.settings import Settings
 from server.watchlists import catalogue
 from server.watchlists.candidates import Ranking, rank_candidates
 from server.watchlists.importer import ScrapeOutcome, ScrapeSettings, run_scrape
 from server.watchlists.store import StoredLists, WatchlistStore
-from server.watchlists.uploads import UploadError, UploadResult, parse_upload
+from server.watchlists.uploads import UploadResult, parse_upload
 
 __all__ = [
     "CANDIDATES_IN_EVENT",
@@ -84,8 +84,6 @@ FAILURE_MESSAGES = {
     "unreadable": "Your stored list could not be read. Import it again.",
     "failed": "The import stopped unexpectedly. Try again.",
 }
-
-UPLOAD_STATUS = {"too_large": 413}
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,17 +272,15 @@ class WatchlistService:
     @audited("import.upload")
     async def upload(self, who: Identity, data: bytes, filename: str | None) -> UploadSummary:
         settings = self.settings
-        try:
-            result: UploadResult = await asyncio.to_thread(
-                parse_upload,
-                data,
-                filename,
-                max_bytes=settings.upload_max_bytes,
-                max_uncompressed_bytes=settings.upload_max_uncompressed_bytes,
-                max_films=settings.import_max_films,
-            )
-        except UploadError as exc:
-            raise ApiError(UPLOAD_STATUS.get(exc.code, 400), exc.code, exc.message) from None
+        # An UploadError is answered by the app's handler (413 for too_large, else 400).
+        result: UploadResult = await asyncio.to_thread(
+            parse_upload,
+            data,
+            filename,
+            max_bytes=settings.upload_max_bytes,
+            max_uncompressed_bytes=settings.upload_max_uncompressed_bytes,
+            max_films=settings.import_max_films,
+        )
         import_id = await self._new_import(who, "upload", "running")
         self._cancel(str(who.member_id))
         films = [
@@ -318,8 +314,7 @@ class WatchlistService:
     ) -> int:
         """Resolve films in the catalogue, seal the list, announce it and the new candidates."""
         async with self.engine.transaction() as tx:
-            if not await self._seated(tx, who):
-                raise ApiError(401, "not_a_member", "You are no longer a member of this session.")
+            await self._require_seat(tx, who)
             result = await tx.db.execute(
                 update(ImportRow)
                 .where(ImportRow.id == uuid.UUID(import_id), ImportRow.state == "running")
@@ -624,11 +619,4 @@ class WatchlistService:
 
     @staticmethod
     async def _seated(tx: Transaction, who: Identity) -> bool:
-        row = (
-            await tx.db.execute(
-                select(MemberRow.left_at, SessionRow.state)
-                .join(SessionRow, SessionRow.id == MemberRow.session_id)
-                .where(MemberRow.id == who.member_id)
-            )
-        ).first()
-        return row is not None and row.left_at is None and row.state != "ended"
+        return await lost_seat(tx, who.session_id, who.member_id) is None

@@ -69,6 +69,8 @@ from typing import Literal
 
 import msgspec
 
+from server.errors import DomainError
+
 __all__ = [
     "Source",
     "UploadError",
@@ -115,13 +117,14 @@ _DAMAGED_ZIP = "The ZIP file is damaged or not a ZIP file."
 _ZIP_TOO_LARGE = "The ZIP unpacks to more than this server accepts."
 
 
-class UploadError(Exception):
+class UploadError(DomainError):
     """The file cannot be imported: ``code`` is stable, ``message`` is for people."""
 
+    code: UploadErrorCode
+
     def __init__(self, code: UploadErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: UploadErrorCode = code
-        self.message = message
+        super().__init__(code, message)
+        self.status = 413 if code == "too_large" else 400
 
 
 class UploadedFilm(msgspec.Struct, frozen=True, kw_only=True):

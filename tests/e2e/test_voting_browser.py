@@ -80,6 +80,7 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     for page in pages:
         expect(page.locator(".winner-title")).to_have_text("Parasite")
         expect(page.locator(".round")).to_contain_text("It's a match!")
+        expect(page.locator(".explanation")).to_contain_text("Yes votes")  # "kind": "match"
 
     # A poll: Ana and Ben put Alien first with the keyboard and buttons; Cleo keeps the order.
     host.get_by_label("Round", exact=True).select_option("poll")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from types import SimpleNamespace
+from typing import Any, cast
 
+import httpx
+import pytest
+
+from realtime.connection import Member
 from realtime.protocol import RoundClose
+from server.live.commands import PRUNE_FROM, ChatCommands
+from server.session_engine import SessionEngine
 from tests.conftest import LiveServer
-from tests.live.test_socket import http_create, http_join
+from tests.live.test_socket import http_create, http_join, http_leave
 from tests.support.wsclient import connect_member
 
 
@@ -41,7 +49,8 @@ async def test_bad_chat_gets_stable_codes_and_changes_nothing(live: LiveServer) 
     assert welcome is not None
     cases: list[tuple[dict[str, Any], str]] = [
         ({"type": "chat", "text": "   ", "id": "e1"}, "chat_empty"),
-        ({"type": "chat", "text": "x" * 501, "id": "e2"}, "chat_too_long"),
+        # within the schema's 500 characters as sent, 600 once normalized (NFC)
+        ({"type": "chat", "text": "\u0958" * 300, "id": "e2"}, "chat_too_long"),
         ({"type": "chat", "text": "bell\x07", "id": "e3"}, "bad_text"),
         ({"type": "reaction", "emoji": "💩", "id": "e4"}, "bad_reaction"),
     ]
@@ -49,10 +58,11 @@ async def test_bad_chat_gets_stable_codes_and_changes_nothing(live: LiveServer) 
         await ana.send(frame)
         error = await ana.recv_type("error")
         assert (error["code"], error["id"]) == (code, frame["id"])
-    # a 10 KB message never reaches the handler: the frame limit or the schema refuses it
-    await ana.send({"type": "chat", "text": "y" * 10_000, "id": "e5"})
-    error = await ana.recv_type("error")
-    assert error["code"] == "bad_message"
+    # longer than the schema's bound, or 10 KB: never reaches the handler
+    for text in ("x" * 501, "y" * 10_000):
+        await ana.send({"type": "chat", "text": text, "id": "e5"})
+        error = await ana.recv_type("error")
+        assert error["code"] == "bad_message"
     # nothing was written: a resume from the welcome's seq replays nothing
     await ana.close()
     again, resumed = await connect_member(
@@ -202,3 +212,57 @@ async def test_a_members_commands_are_applied_in_the_order_sent_even_when_pipeli
     assert [a["id"] for a in acks] == ["c0", "c1", "c2", "c3"]
     await ana.close()
     await ben.close()
+
+
+async def test_chat_allowances_are_released_when_members_leave_and_sessions_end(
+    live: LiveServer,
+) -> None:
+    """A member's chat bucket lives as long as the seat: not past a leave or an end."""
+    chat = live.app.state.services.chat
+    host = await http_create(live)
+    seats = [await http_join(live, host["invite_code"], name) for name in ("Ben", "Cleo")]
+    members = []
+    for seat in [host, *seats]:
+        member, _ = await connect_member(live.ws_url, host["session_id"], seat["token"])
+        await member.send({"type": "chat", "text": "hello", "id": "hi"})
+        await member.recv_type("ack")
+        members.append(member)
+    ids = {host["member_id"], *(seat["member_id"] for seat in seats)}
+    assert ids <= set(chat._buckets)
+    before = len(chat._buckets)
+
+    await http_leave(live, host["session_id"], seats[0]["token"])
+    assert seats[0]["member_id"] not in chat._buckets
+    assert len(chat._buckets) == before - 1
+
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        response = await http.delete(
+            f"/api/v1/sessions/{host['session_id']}",
+            headers={"Authorization": f"Bearer {host['token']}"},
+        )
+        assert response.status_code == 204
+    assert not ids & set(chat._buckets)
+    assert len(chat._buckets) == before - 3
+    for member in members:
+        await member.close()
+
+
+def test_refilled_allowances_are_dropped_as_the_map_grows() -> None:
+    """What bounds the map on a process that served a member's chat but not the leave:
+    a bucket that has refilled decides exactly as a new one, so it can go."""
+    chat = ChatCommands(cast(SessionEngine, object()), per_second=1.0, burst=2)
+    clock = [100.0]
+    with pytest.MonkeyPatch.context() as patch:
+        fake = SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+        patch.setattr("server.live.commands.time", fake)
+        for i in range(PRUNE_FROM):
+            chat._throttle(Member("s", f"m{i}"))
+        clock[0] += 0.5  # half a token back: none is full yet
+        chat._throttle(Member("s", "busy"))
+        chat._throttle(Member("s", "busy"))
+        assert len(chat._buckets) == PRUNE_FROM + 1
+        clock[0] += 1.0  # the first ones have refilled, "busy" has not
+        for i in range(PRUNE_FROM):
+            chat._throttle(Member("s", f"n{i}"))
+        assert "busy" in chat._buckets and "m0" not in chat._buckets
+        assert len(chat._buckets) == PRUNE_FROM + 1

@@ -10,7 +10,17 @@ from pathlib import Path
 from examples.mirror_majority import Follower
 from examples.yes_before_2000 import OldFilmsOnly
 from realtime.bots import STRATEGIES, MirrorMajority, YesBefore2000
-from realtime.protocol import Ballot, Film, RoundResult, RoundStarted, RoundTally, Veto, Vote
+from realtime.protocol import (
+    Ballot,
+    BordaExplanation,
+    BordaStandings,
+    Film,
+    RoundResult,
+    RoundStarted,
+    RoundTally,
+    Veto,
+    Vote,
+)
 from tests.conftest import LiveServer
 from tests.live.test_socket import http_create
 
@@ -42,11 +52,17 @@ def test_mirror_majority_follows_poll_standings_and_strikes_the_least_liked() ->
     bot = MirrorMajority()
     assert bot.react(started("poll"), "me") == [Ballot(round_id="r1", ranking=["a", "b", "c", "d"])]
     tally = RoundTally(
-        round_id="r1", voted=2, eligible=3, standings={"scores": {"d": 5, "b": 3, "a": 3}}
+        round_id="r1",
+        voted=2,
+        eligible=3,
+        standings=BordaStandings(scores={"d": 5, "b": 3, "a": 3}, label="Borda", leader="d"),
     )
     assert bot.react(tally, "me") == [Ballot(round_id="r1", ranking=["d", "a", "b", "c"])]
     assert bot.react(tally, "me") == []  # unchanged: no new ballot
-    assert bot.react(RoundResult(seq=9, round_id="r1", mode="poll"), "me") == []
+    result = RoundResult(
+        seq=9, round_id="r1", mode="poll", explanation=BordaExplanation(scores={"d": 5.0})
+    )
+    assert bot.react(result, "me") == []
 
     veto = MirrorMajority()
     assert veto.react(started("veto", order=["me", "x"]), "me") == [
@@ -58,7 +74,6 @@ def test_mirror_majority_follows_poll_standings_and_strikes_the_least_liked() ->
         eligible=2,
         turn="me",
         remaining=["a", "b"],
-        standings={"s": {"a": 2, "b": 1}},
     )
     assert veto.react(turn, "me") == [Veto(round_id="r1", film_id="b")]
     assert (

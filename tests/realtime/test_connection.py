@@ -205,6 +205,21 @@ async def test_end_while_the_socket_pushes_back_closes_after_the_backlog() -> No
     assert transport.closed == (CloseCode.GONE, "session ended")
 
 
+async def test_no_frame_text_is_taken_for_a_close_while_the_socket_pushes_back() -> None:
+    """The pending close is a field of its own: whatever a queued frame says, it is sent."""
+    transport = PushBackTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    conn.deliver(one(1, "one"))
+    conn.deliver(one(2, "\x00close:not a close"))
+    conn.deliver(one(3, "three"))
+    transport.release.set()
+    await asyncio.sleep(0.01)
+    assert transport.sent == ["one", "\x00close:not a close", "three"]
+    assert transport.closed is None and not conn.closed
+    await conn.flush_and_stop()
+
+
 class GoneTransport(StuckTransport):
     async def send(self, text: str) -> None:
         raise ConnectionResetError("the peer went away")

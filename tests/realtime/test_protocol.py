@@ -67,10 +67,18 @@ def test_every_error_code_the_server_emits_is_documented() -> None:
     codes: set[str] = set()
     for path in [*root.glob("server/**/*.py"), *root.glob("realtime/**/*.py")]:
         source = path.read_text()
-        codes |= set(re.findall(r'ApiError\(\s*\d+,\s*"(\w+)"', source))
+        # ApiError(400, "code", ...), SeatLost's cls(410, "code", ...), and every
+        # DomainError subclass (RoundError("code", ...), PlaybackError, ReadyError ...)
+        codes |= set(re.findall(r'(?:ApiError|cls)\(\s*\d+,\s*"(\w+)"', source))
         codes |= set(re.findall(r'_error\(\s*"(\w+)"', source))
         codes |= set(re.findall(r'ErrorEvent\(\s*code="(\w+)"', source))
-        codes |= set(re.findall(r'(?:RoundError|UploadError)\(\s*"(\w+)"', source))
+        codes |= set(
+            re.findall(
+                r'(?:RoundError|UploadError|PlaybackError|ReadyError|RuleViolation)\(\s*"(\w+)"',
+                source,
+            )
+        )
+    assert {"session_ended", "not_a_member", "not_all_ready", "round_closed"} <= codes
     assert codes, "the scan found the server's codes"
     undocumented = sorted(code for code in codes if f"`{code}`" not in text)
     assert undocumented == []
@@ -137,3 +145,56 @@ def test_server_messages_round_trip_and_the_schema_covers_both_unions() -> None:
     defs = schema["$defs"]
     for struct in [*protocol.ClientMessage.__args__, *protocol.ServerMessage.__args__]:
         assert struct.__name__ in defs
+
+
+def test_the_chat_length_is_one_constant_for_schema_server_and_client() -> None:
+    root = Path(__file__).resolve().parents[2]
+    schema = protocol.protocol_json_schema()["$defs"]["Chat"]["properties"]["text"]
+    assert schema["maxLength"] == protocol.CHAT_MAX_LENGTH
+    live_js = (root / "web-client" / "js" / "live.js").read_text()
+    found = re.search(r"export const CHAT_MAX_LENGTH = (\d+);", live_js)
+    assert found is not None and int(found.group(1)) == protocol.CHAT_MAX_LENGTH
+    lobby_js = (root / "web-client" / "js" / "views" / "lobby.js").read_text()
+    assert 'id: "chat-input", maxlength: CHAT_MAX_LENGTH' in lobby_js
+    assert protocol.decode_client('{"type":"chat","text":"' + "x" * 500 + '"}')
+    with pytest.raises(msgspec.ValidationError):
+        protocol.decode_client('{"type":"chat","text":"' + "x" * 501 + '"}')
+
+
+def test_results_and_standings_are_tagged_unions_in_the_schema_and_the_doc() -> None:
+    """A client reads the tag: the schema says which shapes there are, the doc names
+    each one, and the mode and method are closed sets."""
+    text = DOC.read_text()
+    defs = protocol.protocol_json_schema()["$defs"]
+    explanation = defs["RoundResult"]["properties"]["explanation"]
+    assert explanation["discriminator"]["propertyName"] == "kind"
+    kinds = set(explanation["discriminator"]["mapping"])
+    assert kinds == {"approval", "borda", "irv", "schulze", "match", "veto"}
+    assert all(f'`"kind": "{kind}"`' in text for kind in kinds)
+    standings = defs["RoundTally"]["properties"]["standings"]["anyOf"]
+    union = next(s for s in standings if "discriminator" in s)
+    assert union["discriminator"]["propertyName"] == "method"
+    methods = set(union["discriminator"]["mapping"])
+    assert methods == {"approval", "borda", "irv", "schulze"}
+    assert all(f'`"method": "{method}"`' in text for method in methods)
+    assert defs["RoundResult"]["properties"]["mode"]["enum"] == ["match", "poll", "veto"]
+    info_method = defs["RoundInfo"]["properties"]["method"]["anyOf"]
+    assert {"enum": ["approval", "borda", "irv", "schulze"]} in [
+        {k: v for k, v in s.items() if k == "enum"} for s in info_method
+    ]
+
+
+def test_a_result_keeps_its_keys_on_the_wire_and_adds_its_tag() -> None:
+    frame = (
+        b'{"type":"round.result","seq":3,"round_id":"r","mode":"poll","method":"approval",'
+        b'"winner":null,"tied":["a"],"explanation":{"kind":"approval",'
+        b'"approvals":{"a":2,"b":1},"ballots":3}}'
+    )
+    result = protocol.decode_server(frame)
+    assert isinstance(result, protocol.RoundResult)
+    assert isinstance(result.explanation, protocol.ApprovalExplanation)
+    assert protocol.encode(result) == frame
+    with pytest.raises(msgspec.ValidationError):  # no tag: no guessing
+        protocol.decode_server(frame.replace(b'"kind":"approval",', b""))
+    with pytest.raises(msgspec.ValidationError):
+        protocol.decode_server(frame.replace(b'"mode":"poll"', b'"mode":"duel"'))

@@ -6,7 +6,7 @@ import asyncio
 
 from prometheus_client import REGISTRY
 
-from realtime.framing import EPHEMERAL, channel_for, pack
+from realtime.framing import EPHEMERAL, EVENT, MEMBER_LEFT, SESSION_ENDED, channel_for, pack
 from realtime.hub import MemoryHub
 from realtime.room import Outbound, Rooms
 
@@ -14,16 +14,20 @@ from realtime.room import Outbound, Rooms
 class FakeLog:
     def __init__(self) -> None:
         self.events: dict[str, list[tuple[int, bytes]]] = {}
+        self.kinds: dict[tuple[str, int], int] = {}
 
-    def add(self, session: str, seq: int) -> bytes:
-        body = f'{{"type":"chat","seq":{seq}}}'.encode()
+    def add(self, session: str, seq: int, body: bytes | None = None, kind: int = EVENT) -> bytes:
+        body = body or f'{{"type":"chat","seq":{seq}}}'.encode()
         self.events.setdefault(session, []).append((seq, body))
+        self.kinds[session, seq] = kind
         return body
 
-    async def events_after(
+    async def logged_after(
         self, session_id: str, seq: int, limit: int = 10_000
-    ) -> list[tuple[int, bytes]] | None:
-        return [(s, b) for s, b in self.events.get(session_id, []) if s > seq][:limit]
+    ) -> list[tuple[int, bytes, int]] | None:
+        return [
+            (s, b, self.kinds[session_id, s]) for s, b in self.events.get(session_id, []) if s > seq
+        ][:limit]
 
     async def latest_seqs(self, session_ids: list[str]) -> dict[str, int]:
         return {s: max((q for q, _ in self.events.get(s, [])), default=0) for s in session_ids}
@@ -92,11 +96,35 @@ async def test_departures_and_the_end_close_the_right_seats() -> None:
     rooms.join("s1", staying)
     room.baseline(0)
     await hub.publish(
-        channel_for("s1"), pack(1, b'{"type":"member.left","seq":1,"member_id":"gone"}')
+        channel_for("s1"),
+        pack(1, b'{"type":"member.left","seq":1,"member_id":"gone"}', MEMBER_LEFT),
     )
     assert leaving.ended == ["you left the session"] and staying.ended == []
-    await hub.publish(channel_for("s1"), pack(2, b'{"type":"session.ended","seq":2}'))
+    await hub.publish(
+        channel_for("s1"), pack(2, b'{"type":"session.ended","seq":2}', SESSION_ENDED)
+    )
     assert staying.ended == ["session ended"]
+
+
+async def test_only_the_kind_beside_the_text_ends_seats_never_the_text() -> None:
+    """An event whose text merely looks like a departure ends nothing; one whose kind
+    says so does, also when it comes from the log (a resync) instead of the hub."""
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log, gap_timeout_s=0.01)
+    member = Recorder()
+    member.member_id = "gone"
+    room = rooms.join("s1", member)
+    room.baseline(0)
+    lookalike = b'{"type":"member.left","seq":1,"member_id":"gone"}'
+    await hub.publish(channel_for("s1"), pack(1, lookalike))
+    await hub.publish(channel_for("s1"), pack(2, b'{"type":"session.ended","seq":2}'))
+    assert [seq for seq, _ in member.got] == [1, 2] and member.ended == []
+    log.add("s1", 3, b'{"type":"session.ended","seq":3}', SESSION_ENDED)
+    await hub.publish(channel_for("s1"), pack(4, log.add("s1", 4)))  # 3 only in the log
+    await asyncio.sleep(0.1)
+    assert [seq for seq, _ in member.got] == [1, 2, 3, 4]
+    assert member.ended == ["session ended"]
+    rooms.close()
 
 
 async def test_each_fan_out_is_timed_once_for_the_whole_room() -> None:

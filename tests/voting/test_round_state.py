@@ -72,7 +72,7 @@ def test_poll_replaces_ballots_closes_when_all_voted_and_at_its_deadline() -> No
     assert code_of(lambda: r.ballot("x", ["q"], now_ms=0)) == "film_not_in_round"
     r.ballot("x", ["c"], now_ms=0)
     r.ballot("x", ["b", "a"], now_ms=0)
-    assert r.voted() == 1 and r.standings()["scores"]["b"] == 2
+    assert r.voted() == 1 and r.standings().scores["b"] == 2
     assert r.ballot("y", ["b"], now_ms=0).result.winner == "b"  # type: ignore[union-attr]
 
     timed = PollRound(

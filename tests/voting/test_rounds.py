@@ -16,6 +16,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from realtime.protocol import MatchExplanation, VetoExplanation
 from server.voting.methods import METHODS, Method, tally
 from server.voting.round_state import (
     AnyRound,
@@ -27,6 +28,7 @@ from server.voting.round_state import (
     VetoRound,
     decode_round,
     encode_round,
+    explain,
 )
 
 FILMS = ["a", "b", "c"]
@@ -221,7 +223,7 @@ def test_a_new_ballot_replaces_the_old_one() -> None:
     p.ballot("x", ["a", "b"], now_ms=1)
     p.ballot("x", ["c"], now_ms=2)
     assert p.voted() == 1
-    assert p.standings()["scores"] == {"a": 0, "b": 0, "c": 1}
+    assert p.standings().scores == {"a": 0, "b": 0, "c": 1}
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -250,8 +252,8 @@ def test_live_standings_per_method(method: Method, label: str) -> None:
     p = poll(method=method)
     p.ballot("x", ["b"], now_ms=1)
     standings = p.standings()
-    assert standings["label"] == label and standings["leader"] == "b"
-    assert max(standings["scores"], key=lambda f: standings["scores"][f]) == "b"
+    assert standings.label == label and standings.leader == "b"
+    assert max(standings.scores, key=lambda f: standings.scores[f]) == "b"
 
 
 def test_leaving_mid_poll_drops_the_ballot_and_may_close_it() -> None:
@@ -259,7 +261,7 @@ def test_leaving_mid_poll_drops_the_ballot_and_may_close_it() -> None:
     p.ballot("x", ["a"], now_ms=1)
     p.ballot("y", ["b"], now_ms=1)
     assert p.remove_member("x", now_ms=2).result is None  # z has still to vote
-    assert p.standings()["scores"]["a"] == 0
+    assert p.standings().scores["a"] == 0
     result = result_of(p.remove_member("z", now_ms=3))  # y was the last one waited for
     assert result.winner == "b" and result.explanation["ballots"] == 1
 
@@ -487,3 +489,27 @@ def _check_invariants(state: AnyRound) -> None:
     if isinstance(state, VetoRound):
         assert state.remaining == [f for f in state.films if f in state.remaining]
         assert result.explanation["remaining"] == state.remaining
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_poll_explains_itself_tagged_with_its_method(method: Method) -> None:
+    p = poll(method=method)
+    for member, ranking in zip(MEMBERS, (["a", "b"], ["b"], ["c", "b", "a"]), strict=True):
+        outcome = p.ballot(member, ranking, now_ms=1)
+    result = result_of(outcome)
+    typed = explain(p, result)
+    wire = msgspec.json.decode(msgspec.json.encode(typed))
+    assert wire == {"kind": method, **msgspec.json.decode(msgspec.json.encode(result.explanation))}
+    assert p.standings().__struct_config__.tag == method
+
+
+def test_match_and_veto_results_are_tagged_with_their_mode() -> None:
+    m = match()
+    for member in MEMBERS:
+        outcome = m.vote(member, "b", True)
+    matched = explain(m, result_of(outcome))
+    assert isinstance(matched, MatchExplanation) and matched.yes["b"] == 3
+    v = veto(films=["a", "b"], order=["x"])
+    struck = explain(v, result_of(v.strike("x", "a", now_ms=1)))
+    assert isinstance(struck, VetoExplanation) and struck.remaining == ["b"]
+    assert [(s.member, s.film) for s in struck.strikes] == [("x", "a")]

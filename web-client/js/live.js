@@ -1,6 +1,9 @@
 // The session socket: hello, resume by last_seq, reconnect with back-off, pings (clock sync).
 import { ClockOffsetEstimator } from "./clock.js";
 
+// The longest chat message; tests/realtime/test_protocol.py keeps it equal to the protocol's.
+export const CHAT_MAX_LENGTH = 500;
+
 const TERMINAL = new Map([
   [4401, "Your seat is no longer valid."],
   [4403, "This seat belongs to another session."],

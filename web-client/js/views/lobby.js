@@ -1,7 +1,7 @@
 // "/s/{session_id}": the lobby — who is here, live; invites; leave/end; chat.
 import { api } from "../api.js";
 import { announce, avatar, clear, h } from "../dom.js";
-import { LiveSession } from "../live.js";
+import { CHAT_MAX_LENGTH, LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
 import { CandidatesPanel } from "./candidates.js";
 import { ImportPanel, importBadge } from "./imports.js";
@@ -46,7 +46,7 @@ export function renderLobby(root, navigate, sessionId) {
 
   const leaveButton = h("button", { type: "button", class: "ghost", onclick: () => leave() }, "Leave");
 
-  const chatInput = h("input", { id: "chat-input", maxlength: 500, autocomplete: "off", placeholder: "Say something…", "aria-label": "Chat message" });
+  const chatInput = h("input", { id: "chat-input", maxlength: CHAT_MAX_LENGTH, autocomplete: "off", placeholder: "Say something…", "aria-label": "Chat message" });
   const chatForm = h("form", { class: "chat-form", onsubmit: async (event) => {
     event.preventDefault();
     const text = chatInput.value.trim();

@@ -32,7 +32,7 @@ export class RoundPanel {
 
   apply(event) {
     if (event.type === "round.started") {
-      this.setRound({ ...event, status: "open", voted: 0, my_votes: {}, my_ballot: null, remaining: event.mode === "veto" ? event.films.map((f) => f.id) : null, explanation: {}, tied: [], winner: null });
+      this.setRound({ ...event, status: "open", voted: 0, my_votes: {}, my_ballot: null, remaining: event.mode === "veto" ? event.films.map((f) => f.id) : null, explanation: null, tied: [], winner: null });
       announce(`A ${event.mode} round started`);
       this.root.querySelector("button:not([disabled])")?.focus();
       return;
@@ -229,26 +229,40 @@ function bars(standings, films) {
     }));
 }
 
+// The explanation names its shape in `kind` (the poll's method, or "match" / "veto").
 function explain(round, films) {
-  const ex = round.explanation ?? {};
+  const ex = round.explanation;
   const title = (id) => films.get(id)?.title ?? id;
   const wrap = h("div", { class: "explanation stack" });
-  if (ex.approvals) wrap.append(bars({ scores: ex.approvals, label: "Approvals" }, films));
-  if (ex.scores) wrap.append(bars({ scores: ex.scores, label: "Borda points" }, films));
-  if (ex.yes) wrap.append(bars({ scores: ex.yes, label: "Yes votes" }, films));
-  if (ex.rounds) {
-    wrap.append(h("p", { class: "muted small" }, "Instant-runoff rounds"), h("ol", { class: "irv" }, ex.rounds.map((r) => h("li", {},
-      Object.entries(r.counts).map(([id, n]) => `${title(id)}: ${n}`).join(" · "),
-      r.eliminated?.length ? h("span", { class: "muted" }, ` — out: ${r.eliminated.map(title).join(", ")}`) : null))));
+  switch (ex?.kind) {
+    case "approval":
+      wrap.append(bars({ scores: ex.approvals, label: "Approvals" }, films));
+      break;
+    case "borda":
+      wrap.append(bars({ scores: ex.scores, label: "Borda points" }, films));
+      break;
+    case "irv":
+      wrap.append(h("p", { class: "muted small" }, "Instant-runoff rounds"), h("ol", { class: "irv" }, ex.rounds.map((r) => h("li", {},
+        Object.entries(r.counts).map(([id, n]) => `${title(id)}: ${n}`).join(" · "),
+        r.eliminated.length ? h("span", { class: "muted" }, ` — out: ${r.eliminated.map(title).join(", ")}`) : null))));
+      break;
+    case "schulze": {
+      const ids = Object.keys(ex.pairwise);
+      wrap.append(h("p", { class: "muted small" }, "Head to head: how many preferred the row's film to the column's (strongest path in brackets)"),
+        h("table", { class: "matrix" },
+          h("thead", {}, h("tr", {}, h("th", {}, ""), ids.map((id) => h("th", { scope: "col" }, title(id))))),
+          h("tbody", {}, ids.map((a) => h("tr", {}, h("th", { scope: "row" }, title(a)), ids.map((b) => h("td", {}, a === b ? "—" : `${ex.pairwise[a][b]} (${ex.strongest[a][b]})`)))))));
+      break;
+    }
+    case "match":
+      wrap.append(bars({ scores: ex.yes, label: "Yes votes" }, films));
+      if (ex.closest.length) wrap.append(h("p", {}, "Closest: ", ex.closest.map((c) => `${title(c.film)} (${c.yes} yes)`).join(", ")));
+      break;
+    case "veto":
+      if (ex.strikes.length) wrap.append(h("p", { class: "muted small" }, "Struck: ", ex.strikes.map((s) => title(s.film)).join(", ")));
+      break;
+    default:
+      break;
   }
-  if (ex.pairwise) {
-    const ids = Object.keys(ex.pairwise);
-    wrap.append(h("p", { class: "muted small" }, "Head to head: how many preferred the row's film to the column's (strongest path in brackets)"),
-      h("table", { class: "matrix" },
-        h("thead", {}, h("tr", {}, h("th", {}, ""), ids.map((id) => h("th", { scope: "col" }, title(id))))),
-        h("tbody", {}, ids.map((a) => h("tr", {}, h("th", { scope: "row" }, title(a)), ids.map((b) => h("td", {}, a === b ? "—" : `${ex.pairwise[a][b]} (${ex.strongest?.[a]?.[b] ?? 0})`)))))));
-  }
-  if (ex.closest) wrap.append(h("p", {}, "Closest: ", ex.closest.map((c) => `${title(c.film)} (${c.yes} yes)`).join(", ")));
-  if (ex.strikes) wrap.append(h("p", { class: "muted small" }, "Struck: ", ex.strikes.map((s) => title(s.film)).join(", ")));
   return wrap;
 }
