@@ -83,7 +83,8 @@ def test_three_friends_meet_in_the_lobby_and_a_friend_comes_back_to_the_same_sea
     friend.get_by_role("button", name="React 🍿").click()
     expect(host.locator(".reaction-stage")).to_contain_text("🍿")
 
-    # The host ends the session; the guests are told.
+    # The host ends the session from the host drawer; the guests are told.
+    host.locator('[data-action="host-tools"]').click()
     host.get_by_role("button", name="End session…").click()
     host.get_by_role("button", name="Yes, end it").click()
     expect(host.get_by_text("You ended the session.")).to_be_visible()
@@ -109,6 +110,9 @@ def test_forms_explain_bad_names_and_the_host_manages_invites(
     expect(page.locator(".form-error")).to_contain_text("Tell your friends who you are")
     page.get_by_label("Your name").fill("Host")
     page.keyboard.press("Enter")
+    # Host tools live in a drawer, opened from the session's header.
+    expect(page.get_by_role("heading", name="Host controls")).to_be_hidden()
+    page.locator('[data-action="host-tools"]').click()
     expect(page.get_by_role("heading", name="Host controls")).to_be_visible()
 
     page.get_by_label("Member limit").fill("1")
