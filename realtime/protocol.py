@@ -244,8 +244,9 @@ class PartySetup(_Base, tag="party.setup", kw_only=True):
 
 
 class Countdown(_Base, tag="countdown", kw_only=True):
-    action: Literal["start", "cancel"]
+    action: Literal["start", "cancel", "extend"]
     seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
+    """``start``: the countdown's length; ``extend``: the seconds added to a running one."""
     force: bool = False
     id: CommandId | None = None
 
@@ -414,6 +415,9 @@ class PartyEvent(_Base, tag="party", kw_only=True):
     film_title: str | None = None
     media_url: str | None = None
     control: Literal["host", "everyone"] = "host"
+    reset: bool = False
+    """The film changed: nobody is ready any more, no countdown runs, and a ``playback``
+    event follows with the clock at 0:00, paused."""
 
 
 class CountdownEvent(_Base, tag="countdown", kw_only=True):

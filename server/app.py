@@ -109,7 +109,8 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     router = CommandRouter()
     chat = ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst)
     chat.register(router)
-    PartyCommands(presence).register(router)
+    party = PartyCommands(presence, engine=engine)
+    party.register(router)
     rounds = RoundCommands(engine, watchlists, presence, settings)
     rounds.register(router)
     rounds.attach(service)
@@ -121,6 +122,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         clock_ms=_now_ms,
         connections_per_member=settings.ws_connections_per_member,
     )
+    gateway.offline_hooks.append(party.member_offline)
     rooms = Rooms(hub, engine)
     rate_limits = RateLimits(
         {
