@@ -22,6 +22,7 @@ __all__ = [
     "CandidatesEvent",
     "Chat",
     "ChatEvent",
+    "ChatLine",
     "ClientMessage",
     "Countdown",
     "CountdownEvent",
@@ -163,6 +164,17 @@ class RoundInfo(msgspec.Struct, kw_only=True):
     """Match: cards answered per eligible member (how far, never what)."""
 
 
+class ChatLine(msgspec.Struct, kw_only=True):
+    """A chat message of the log, as the welcome's recent conversation carries it."""
+
+    seq: int
+    member_id: str
+    name: str
+    """The author's name, also when they have left since."""
+    text: str
+    at: int
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     """The whole state of a session at ``seq`` (``GET /sessions/{id}`` and ``welcome``)."""
 
@@ -175,6 +187,8 @@ class Snapshot(msgspec.Struct, kw_only=True):
     created_at: int
     party: PartyInfo = msgspec.field(default_factory=PartyInfo)
     round: RoundInfo | None = None
+    chat: list[ChatLine] = msgspec.field(default_factory=list)
+    """The last ``chat_history`` chat messages of the log, oldest first."""
 
 
 # ---------------------------------------------------------------- client → server

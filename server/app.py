@@ -107,8 +107,14 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     watchlists = WatchlistService(engine, WatchlistStore(keys), settings)
     watchlists.attach(service)
     router = CommandRouter()
-    chat = ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst)
+    chat = ChatCommands(
+        engine,
+        per_second=settings.chat_per_second,
+        burst=settings.chat_burst,
+        history=settings.chat_history,
+    )
     chat.register(router)
+    service.snapshot_parts.append(chat.snapshot_part)
     party = PartyCommands(presence, engine=engine)
     party.register(router)
     rounds = RoundCommands(engine, watchlists, presence, settings)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from realtime.protocol import RoundClose
-from tests.conftest import LiveServer
-from tests.live.test_socket import http_create, http_join
+from server.app import create_app
+from tests.conftest import LiveServer, make_settings, run_live
+from tests.live.test_socket import http_create, http_join, http_leave
 from tests.support.wsclient import connect_member
 
 
@@ -202,3 +204,46 @@ async def test_a_members_commands_are_applied_in_the_order_sent_even_when_pipeli
     assert [a["id"] for a in acks] == ["c0", "c1", "c2", "c3"]
     await ana.close()
     await ben.close()
+
+
+async def test_a_fresh_welcome_carries_the_recent_chat_even_of_members_who_left(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A reload (no resume) keeps the conversation: the last ``chat_history`` messages."""
+    settings = make_settings(tmp_path, database_url, chat_history=3, chat_burst=100)
+    async with run_live(create_app(settings), settings) as live:
+        host = await http_create(live)
+        ben_seat = await http_join(live, host["invite_code"], "Ben")
+        cleo_seat = await http_join(live, host["invite_code"], "Cleo")
+        ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+        cleo, _ = await connect_member(live.ws_url, host["session_id"], cleo_seat["token"])
+        said: list[dict[str, Any]] = []
+        for member, text in [(ana, "first"), (cleo, "see you — 🍿"), (ana, "bye Cleo")]:
+            await member.send({"type": "chat", "text": text, "id": text})
+            said.append(await ana.recv_type("chat"))
+        await cleo.close()
+        await http_leave(live, host["session_id"], cleo_seat["token"])
+        await ana.send({"type": "reaction", "emoji": "🍿"})  # not logged, never in the history
+        await ana.send({"type": "party.setup", "film_title": "Alien", "id": "s1"})
+        await ana.recv_type("ack")
+        await ana.send({"type": "chat", "text": "starting", "id": "last"})
+        said.append(await ana.recv_type("chat"))
+
+        ben, welcome = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+        assert welcome is not None and welcome["resumed"] is False
+        history = welcome["session"]["chat"]
+        names = {host["member_id"]: "Ana", cleo_seat["member_id"]: "Cleo"}
+        assert history == [
+            {
+                "seq": event["seq"],
+                "member_id": event["member_id"],
+                "name": names[event["member_id"]],
+                "text": event["text"],
+                "at": event["at"],
+            }
+            for event in said[-3:]  # the newest three, oldest first
+        ]
+        assert history[0]["name"] == "Cleo"  # she left, her words stay with her name
+        assert cleo_seat["member_id"] not in [m["member_id"] for m in welcome["session"]["members"]]
+        await ana.close()
+        await ben.close()
