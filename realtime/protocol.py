@@ -363,6 +363,10 @@ class CandidatesEvent(_Base, tag="candidates", kw_only=True):
     total: int = 0
     waiting: list[str] = msgspec.field(default_factory=list)
     """Members who have not imported yet (they do not empty the intersection)."""
+    lists: int = 0
+    """Members with an imported list (the same as ``member_count``, named for what it is)."""
+    members: int = 0
+    """Members in the session: a film is on everyone's list only when ``wanted_by == members``."""
 
 
 class RoundStarted(_Base, tag="round.started", kw_only=True):

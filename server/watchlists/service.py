@@ -90,9 +90,16 @@ class UploadSummary:
 @dataclass(frozen=True, slots=True)
 class CandidatesPage:
     member_count: int
+    """Imported lists (the ones ``wanted_by`` counts against)."""
     candidates: list[Candidate]
     total: int
     waiting: list[str] = field(default_factory=list)
+
+    @property
+    def members(self) -> int:
+        """Everyone in the session: a member's list goes when they leave, so every list
+        is a present member's, and ``waiting`` is every member without one."""
+        return self.member_count + len(self.waiting)
 
 
 def _now_ms() -> int:
@@ -383,6 +390,8 @@ class WatchlistService:
                 candidates=page.candidates,
                 total=page.total,
                 waiting=page.waiting,
+                lists=page.member_count,
+                members=page.members,
             ),
         )
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from realtime.protocol import RoundClose
 from server.app import create_app
 from tests.conftest import LiveServer, make_settings, run_live
 from tests.live.test_socket import http_create, http_join, http_leave
+from tests.server.test_watchlists_http import ALIEN, HEAT, lb_csv
 from tests.support.wsclient import connect_member
 
 
@@ -247,3 +250,21 @@ async def test_a_fresh_welcome_carries_the_recent_chat_even_of_members_who_left(
         assert cleo_seat["member_id"] not in [m["member_id"] for m in welcome["session"]["members"]]
         await ana.close()
         await ben.close()
+
+
+async def test_the_candidates_event_counts_lists_and_members(live: LiveServer) -> None:
+    host = await http_create(live)
+    await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        answer = await http.post(
+            f"/api/v1/sessions/{host['session_id']}/imports/csv",
+            files={"file": ("watchlist.csv", lb_csv(ALIEN, HEAT), "text/csv")},
+            headers={"Authorization": f"Bearer {host['token']}"},
+        )
+    assert answer.status_code == 201, answer.text
+    event = await ana.recv_type("candidates")
+    # one list of two members: every film is on the only list, and nobody's "everyone"
+    assert (event["lists"], event["members"], event["member_count"]) == (1, 2, 1)
+    assert {c["wanted_by"] for c in event["candidates"]} == {1}
+    await ana.close()
