@@ -68,6 +68,11 @@ FAILURE_MESSAGES = {
         "letterboxd.com → Settings → Data → Export your data, then drop the ZIP here."
     ),
     "timeout": "Letterboxd took too long to answer. Try again, or upload your export.",
+    "unreachable": (
+        "This server cannot reach Letterboxd (its address does not resolve, or the "
+        "connection is refused). Upload your export instead: letterboxd.com → Settings → "
+        "Data → Export your data, then drop the ZIP here."
+    ),
     "too_large": "That watchlist is larger than this server imports.",
     "invalid_source": "Use a Letterboxd username or a letterboxd.com profile or watchlist link.",
     "unreadable": "Your stored list could not be read. Import it again.",

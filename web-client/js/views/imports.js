@@ -100,7 +100,7 @@ export class ImportPanel {
     this.progress.hidden = true;
     this.status.textContent = "";
     this.error.textContent = message;
-    this.help.hidden = !["blocked", "rate_limited", "private", "timeout", "unreadable"].includes(code);
+    this.help.hidden = !["blocked", "unreachable", "rate_limited", "private", "timeout", "unreadable"].includes(code);
     if (!this.help.hidden) this.file.focus();
   }
 
