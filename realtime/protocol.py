@@ -49,6 +49,8 @@ __all__ = [
     "Ready",
     "ReadyEvent",
     "RoundClose",
+    "RoundDeadline",
+    "RoundExtend",
     "RoundInfo",
     "RoundResult",
     "RoundStart",
@@ -218,6 +220,12 @@ class RoundClose(_Base, tag="round.close", kw_only=True):
     id: CommandId | None = None
 
 
+class RoundExtend(_Base, tag="round.extend", kw_only=True):
+    round_id: RoundId
+    seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)]
+    id: CommandId | None = None
+
+
 class Vote(_Base, tag="vote", kw_only=True):
     round_id: RoundId
     film_id: FilmId
@@ -280,6 +288,7 @@ ClientMessage = (
     | Ping
     | RoundStart
     | RoundClose
+    | RoundExtend
     | Vote
     | Ballot
     | Veto
@@ -411,6 +420,15 @@ class RoundResult(_Base, tag="round.result", kw_only=True):
     explanation: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class RoundDeadline(_Base, tag="round.deadline", kw_only=True):
+    """The host extended a round's deadline (``deadline`` in server ms)."""
+
+    seq: int
+    round_id: str
+    deadline: int
+    by: str
+
+
 class ReadyEvent(_Base, tag="ready", kw_only=True):
     seq: int
     member_id: str
@@ -501,6 +519,7 @@ ServerMessage = (
     | RoundStarted
     | RoundTally
     | RoundResult
+    | RoundDeadline
     | ReadyEvent
     | PlaybackEvent
     | PartyEvent
