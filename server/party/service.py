@@ -87,6 +87,13 @@ class PartyCommands:
         if self._engine is None:
             return
         session_id = uuid.UUID(member.session_id)
+        # Most members who go are not ready: a read, and no write transaction, for them.
+        async with self._engine.reader() as db:
+            row = (
+                await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
+            ).first()
+        if row is None or member.member_id not in decode_record(row[0]).ready.ready:
+            return
         async with self._engine.transaction() as tx:
             live = (
                 await tx.db.execute(

@@ -70,7 +70,9 @@ def test_every_error_code_the_server_emits_is_documented() -> None:
         codes |= set(re.findall(r'ApiError\(\s*\d+,\s*"(\w+)"', source))
         codes |= set(re.findall(r'_error\(\s*"(\w+)"', source))
         codes |= set(re.findall(r'ErrorEvent\(\s*code="(\w+)"', source))
-        codes |= set(re.findall(r'(?:RoundError|UploadError)\(\s*"(\w+)"', source))
+        codes |= set(
+            re.findall(r'(?:RoundError|UploadError|ReadyError|PlaybackError)\(\s*"(\w+)"', source)
+        )
     assert codes, "the scan found the server's codes"
     undocumented = sorted(code for code in codes if f"`{code}`" not in text)
     assert undocumented == []
