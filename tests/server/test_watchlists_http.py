@@ -117,7 +117,7 @@ async def test_uploads_make_candidates_intersection_first_and_waiting_members_na
 async def test_candidates_count_lists_and_members_so_everyone_means_every_member(
     client: Client, party: dict[str, Any]
 ) -> None:
-    """One list of three: every film is on "all 1 lists so far", not on everyone's."""
+    """One list of three members: its films are on every list so far, not on everyone's."""
     sid, host, ben, cleo = party["sid"], party["host"], party["ben"], party["cleo"]
     body = await candidates(client, sid, host["token"])
     assert (body["lists"], body["members"], body["member_count"]) == (0, 3, 0)
