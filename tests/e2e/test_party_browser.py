@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,8 +189,12 @@ def test_ready_check_and_countdown_in_the_browser(browser: Browser, server: Serv
     # countdown buttons are gone while the film plays; a pause names who paused.
     host.get_by_role("button", name="Start anyway").click()
     expect(host.get_by_role("button", name="Cancel countdown")).to_be_visible()
+    # the host gives everyone more time (WCAG 2.2.1): the guest's countdown grows
+    host.get_by_role("button", name="10 more seconds").click()
+    expect(guest.locator(".countdown")).to_have_text(re.compile(r"Starting in 1[0-5]…"))
+    expect(guest.locator(".notice[role=status]")).to_contain_text("Ana added more time")
     expect(guest.locator(".start-now")).to_have_text(
-        "Start your copy of Test pattern now", timeout=10_000
+        "Start your copy of Test pattern now", timeout=20_000
     )
     for page in (host, guest):
         expect(page.locator(".ready-row button")).to_have_count(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
@@ -115,9 +117,18 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     # A poll: Ana and Ben put Alien first with the keyboard and buttons; Cleo keeps the order.
     host.get_by_label("Round", exact=True).select_option("poll")
     host.get_by_label("How many films").fill("3")
+    host.get_by_label("Deadline (s)").fill("120")
     host.get_by_role("button", name="Start the round").click()
     for page in pages:
         expect(page.locator(".ranking li")).to_have_count(3)
+        expect(page.locator(".round .deadline")).to_contain_text(re.compile(r"Closes in 1:[45]\d"))
+    expect(pages[1].get_by_role("button", name="One more minute")).to_have_count(0)
+    # the host gives everyone a minute more (WCAG 2.2.1)
+    host.get_by_role("button", name="One more minute").click()
+    expect(pages[1].locator(".round .deadline")).to_contain_text(re.compile(r"Closes in 2:[45]\d"))
+    expect(pages[1].locator(".notice[role=status]")).to_contain_text(
+        "Ana gave everyone more time to vote"
+    )
     host.locator(".ranking li", has_text="Alien").focus()
     host.keyboard.press("Alt+ArrowUp")
     host.keyboard.press("Alt+ArrowUp")

@@ -221,6 +221,12 @@ export function reduce(state, event) {
       if (event.struck) next.lastStrike = { film: event.struck, by: event.by, seq: event.seq ?? null };
       return next;
     }
+    case "round.deadline": {
+      if (!state.round || state.round.round_id !== event.round_id) return state;
+      const next = { ...state, round: { ...state.round, deadline: event.deadline }, seq: event.seq ?? state.seq };
+      if (event.by !== state.me) next.notice = notice(state, "notice.deadline", { name: nameOf(state, event.by) ?? "" });
+      return next;
+    }
     case "round.result": {
       if (!state.round || state.round.round_id !== event.round_id) return state;
       const round = { ...state.round, status: "closed", winner: event.winner, tied: event.tied, explanation: event.explanation };

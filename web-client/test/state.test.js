@@ -184,3 +184,12 @@ test("unknown events change nothing", () => {
   assert.equal(reduce(state, { type: "pong", t: 1, server_time: 2 }), state);
   assert.equal(reduce(state, { type: "ui.stage", stage: "nowhere" }), state);
 });
+
+test("the host's extension moves a poll's deadline and tells the others", () => {
+  let state = start();
+  state = reduce(state, { type: "round.started", seq: 8, round_id: "r1", mode: "poll", method: "borda", films: [HEAT, ALIEN], order: [], hidden: false, deadline: 60000, eligible: ["ana", "ben"], turn: null, turn_ends_at: null });
+  state = reduce(state, { type: "round.deadline", seq: 9, round_id: "r1", deadline: 120000, by: "ana" });
+  assert.equal(state.round.deadline, 120000);
+  assert.deepEqual([state.notice.key, state.notice.params], ["notice.deadline", { name: "Ana" }]);
+  assert.equal(reduce(state, { type: "round.deadline", seq: 10, round_id: "old", deadline: 1, by: "ana" }), state);
+});

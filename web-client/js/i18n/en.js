@@ -71,6 +71,7 @@ export default {
   "notice.rate": "{name} set the speed to {rate}×",
   "notice.countdown": "{name} started the countdown",
   "notice.countdown.auto": "Everyone is ready: the film starts in a moment",
+  "notice.deadline": "{name} gave everyone more time to vote",
   "notice.countdown.extended": "{name} added more time",
 
   "members.heading": "Who's here",
@@ -226,6 +227,8 @@ export default {
   "round.late": "You joined after this round started: you can watch, and vote in the next one.",
   "round.done_count": "{count} of {total} done",
   "round.voted_count": "{count} of {total} voted",
+  "round.closes_in": "Closes in {time}",
+  "round.extend": "One more minute",
   "round.close_poll": "Close the poll",
   "round.end": "End the round",
   "match.card_of": "Card {count} of {total} · your answers stay secret until there's a match",
@@ -362,5 +365,8 @@ export default {
   "error.film_not_found": "That film is not in the catalogue.",
   "error.bad_title": "Type a title.",
   "error.bad_year": "The year must be between 1870 and 2100.",
+  "error.no_deadline": "This round has no deadline to extend.",
+  "error.bad_extension": "The deadline can't be more than a day away.",
+  "error.unreachable": "filmnight can't reach Letterboxd right now.",
   "error.query_too_long": "That search is too long.",
 };

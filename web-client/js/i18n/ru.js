@@ -72,6 +72,7 @@ export default {
   "notice.rate": "{name} меняет скорость на {rate}×",
   "notice.countdown": "{name} запускает обратный отсчёт",
   "notice.countdown.auto": "Все готовы: фильм вот-вот начнётся",
+  "notice.deadline": "{name} даёт всем больше времени на голосование",
   "notice.countdown.extended": "{name} добавляет времени",
 
   "members.heading": "Кто здесь",
@@ -227,6 +228,8 @@ export default {
   "round.late": "Вы присоединились после начала раунда: можно наблюдать, а проголосовать — в следующем.",
   "round.done_count": "закончили: {count} из {total}",
   "round.voted_count": "проголосовали: {count} из {total}",
+  "round.closes_in": "Закроется через {time}",
+  "round.extend": "Ещё минуту",
   "round.close_poll": "Закрыть голосование",
   "round.end": "Завершить раунд",
   "match.card_of": "Карточка {count} из {total} · ваши ответы никто не увидит, пока не будет совпадения",
@@ -363,5 +366,8 @@ export default {
   "error.film_not_found": "Такого фильма нет в каталоге.",
   "error.bad_title": "Введите название.",
   "error.bad_year": "Год должен быть от 1870 до 2100.",
+  "error.no_deadline": "У этого раунда нет срока, который можно продлить.",
+  "error.bad_extension": "Срок не может быть дальше, чем через сутки.",
+  "error.unreachable": "filmnight сейчас не может связаться с Letterboxd.",
   "error.query_too_long": "Слишком длинный запрос.",
 };

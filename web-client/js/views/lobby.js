@@ -160,6 +160,7 @@ class SessionView {
     // Pick
     this.starter = new RoundStarter({ sessionId, token: seat.token, send });
     this.rounds = new RoundPanel({
+      clock: live.clock,
       send, dispatch,
       watch: (film) => send({ type: "party.setup", film_title: film.title, media_url: this.state.party?.media_url ?? null, control: this.state.party?.control ?? "host" })
         .catch((failure) => announce(errorText(failure))),
@@ -211,6 +212,7 @@ class SessionView {
 
   destroy() {
     this.party.destroy();
+    this.rounds.destroy();
     document.removeEventListener("keydown", this.keys);
     window.clearTimeout(this.noticeTimer);
   }

@@ -2,6 +2,7 @@
 // (poll) or strikes films in turn (veto); the result is said in one sentence, then explained.
 // Tallies update in place; the card, ranking or strike list is redrawn only when it changes.
 import { api } from "../api.js";
+import { formatDuration } from "../clock.js";
 import { announce, clear, h, keepFocus } from "../dom.js";
 import { filmLabel, posterOf } from "../films.js";
 import { errorText, formatList, t } from "../i18n.js";
@@ -84,7 +85,7 @@ export class RoundStarter {
 }
 
 export class RoundPanel {
-  constructor({ send, dispatch, watch }) {
+  constructor({ send, dispatch, watch, clock }) {
     this.send = send;
     this.dispatch = dispatch;
     this.watch = watch;
@@ -95,10 +96,28 @@ export class RoundPanel {
     this.heading = h("h2", { id: "round-heading", tabindex: -1 });
     this.body = h("div", { class: "stack round-body" });
     this.tally = h("div", { class: "stack tally-area" });
-    this.hostRow = h("div", { class: "row" });
+    this.hostRow = h("div", { class: "row wrap" });
     this.error = h("p", { class: "form-error", role: "alert" });
+    this.deadline = h("p", { class: "deadline", hidden: true });
     this.root = h("section", { class: "panel stack round", "aria-labelledby": "round-heading", hidden: true },
-      this.heading, this.body, this.tally, this.hostRow, this.error);
+      this.heading, this.deadline, this.body, this.tally, this.hostRow, this.error);
+    this.clock = clock ?? null;
+    this.tick = window.setInterval(() => this.drawDeadline(), 1000);
+  }
+
+  destroy() {
+    window.clearInterval(this.tick);
+  }
+
+  // A poll's deadline, counting down; the host can give everyone more time (WCAG 2.2.1).
+  drawDeadline() {
+    const round = this.round;
+    const now = this.clock ? this.clock.serverNow() : Date.now();
+    const open = round?.status === "open" && round.deadline && round.deadline > now;
+    this.deadline.hidden = !open;
+    if (!open) return;
+    const text = t("round.closes_in", { time: formatDuration(round.deadline - now) });
+    if (this.deadline.textContent !== text) this.deadline.textContent = text;
   }
 
   get round() { return this.state?.round ?? null; }
@@ -129,8 +148,12 @@ export class RoundPanel {
       keepFocus(this.body, () => this.drawBody());
     }
     this.drawTally();
+    this.drawDeadline();
     this.hostRow.replaceChildren();
     if (isHost(state) && round.status === "open") {
+      if (round.deadline) {
+        this.hostRow.append(h("button", { type: "button", class: "extend-deadline", onclick: () => this.command({ type: "round.extend", round_id: round.round_id, seconds: 60 }) }, t("round.extend")));
+      }
       this.hostRow.append(h("button", { type: "button", class: "ghost", onclick: () => this.command({ type: "round.close", round_id: round.round_id }) }, round.mode === "poll" ? t("round.close_poll") : t("round.end")));
     }
   }
