@@ -89,12 +89,32 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     expect(host.locator(".round .progress")).to_contain_text("Ana 0/3")
     expect(host.locator(".deck[data-before]")).to_have_count(1)
     expect(no).to_be_focused()
-    for page in (host, pages[2]):
-        deck = page.locator(".deck")
-        deck.get_by_role("button", name="← No").focus()
-        page.keyboard.press("ArrowLeft")
-        expect(deck).to_contain_text("Parasite")
-    for page in pages:
+    expect(host.locator(".swipe-card")).to_contain_text("On 3 of 3 lists")
+    deck = host.locator(".deck")
+    deck.get_by_role("button", name="← No").focus()
+    host.keyboard.press("ArrowLeft")
+    expect(deck).to_contain_text("Parasite")
+    # ← → work anywhere in the round, but not while typing in the chat.
+    cleo = pages[2]
+    cleo.locator("#chat-input").focus()
+    cleo.keyboard.press("ArrowLeft")
+    cleo.wait_for_timeout(300)
+    expect(cleo.locator(".deck")).to_contain_text("Heat")
+    cleo.locator("#round-heading").focus()
+    cleo.keyboard.press("ArrowLeft")
+    expect(cleo.locator(".deck")).to_contain_text("Parasite")
+    # Cleo swipes the card to the right (pointer events: the card follows, then it is a yes).
+    box = cleo.locator(".swipe-card").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cleo.mouse.move(x, y)
+    cleo.mouse.down()
+    for step in range(1, 9):
+        cleo.mouse.move(x + step * 25, y + 2)
+    expect(cleo.locator(".swipe-card")).to_have_attribute("data-lean", "yes")
+    cleo.mouse.up()
+    expect(cleo.locator(".deck")).to_contain_text("Alien")
+    for page in pages[:2]:
         page.locator(".deck").get_by_role("button", name="Yes →").click()
     # A match: a full-screen celebration for everyone; only the host may start the party.
     for page in pages:
@@ -150,5 +170,22 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
         )
     # no empty header cell in the head-to-head table
     assert all(t.strip() for t in host.locator(".matrix th").all_inner_texts())
+
+    # A veto of three films in turn (Ana, Ben, Cleo): after a strike, focus moves to the next
+    # member's strike buttons, and after the last one to the result.
+    host.get_by_label("Round", exact=True).select_option("veto")
+    host.get_by_label("How many films").fill("3")
+    host.get_by_role("button", name="Start the round").click()
+    for page in pages:
+        expect(page.locator(".veto li")).to_have_count(3)
+    host.get_by_role("button", name="Strike Heat").click()
+    expect(pages[1].locator(".veto li.struck")).to_have_count(1)
+    pages[1].wait_for_function("() => document.activeElement?.textContent.startsWith('Strike')")
+    pages[1].keyboard.press("Enter")
+    for page in pages:
+        expect(page.locator(".result-sentence")).to_contain_text("last film standing")
+    pages[2].wait_for_function(
+        "() => document.activeElement?.classList.contains('result-sentence')"
+    )
     for page in pages:
         page.context.close()

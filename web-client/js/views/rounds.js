@@ -202,7 +202,12 @@ export class RoundPanel {
   focusTarget() {
     if (!this.round) return null;
     if (this.round.status === "closed") return this.body.querySelector(".result-sentence");
-    return this.body.querySelector(".swipe-card, .ranking li, .veto button:not([disabled]), .veto-status, button:not([disabled])");
+    // In order of preference (querySelector with a list would take document order).
+    for (const selector of [".swipe-card", ".ranking li", ".veto button:not([disabled])", ".veto-status", "button:not([disabled])"]) {
+      const found = this.body.querySelector(selector);
+      if (found) return found;
+    }
+    return null;
   }
 
   drawMatch() {
