@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+from playwright.sync_api import Browser, Dialog, FilePayload, Locator, Page, expect
 
 from tests.server.test_watchlists_http import ALIEN, CROCODILE, HEAT, PARASITE, SOLARIS, lb_csv
 from tests.support.server_process import ServerProcess
@@ -13,6 +13,10 @@ from tests.support.server_process import ServerProcess
 pytestmark = pytest.mark.browser
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+def csv_file(name: str, buffer: bytes) -> FilePayload:
+    return {"name": name, "mimeType": "text/csv", "buffer": buffer}
 
 
 def member(page: Page, name: str) -> Locator:
@@ -196,18 +200,16 @@ def test_a_russian_browser_gets_russian_and_the_switch_is_remembered(
     page.locator('[data-stage-tab="lists"]').click()
     page.set_input_files(
         "#import-file",
-        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": lb_csv(HEAT)}],
+        files=[csv_file("list.csv", lb_csv(HEAT))],
     )
     expect(page.locator(".import-status")).to_have_text("Загружен 1 фильм")
     page.set_input_files(
         "#import-file",
-        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"}],
+        files=[csv_file("bad.csv", b"a,b\n1,2\n")],
     )
     expect(page.locator(".imports .form-error")).to_contain_text("bad.csv: Этот файл не похож")
     five = lb_csv(HEAT, PARASITE, ALIEN, SOLARIS, CROCODILE)
-    page.set_input_files(
-        "#import-file", files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": five}]
-    )
+    page.set_input_files("#import-file", files=[csv_file("list.csv", five)])
     expect(page.locator(".import-status")).to_have_text("Загружено 5 фильмов")
     expect(page.locator(".imports .form-error")).to_have_text("")
     expect(member(page, "Аня")).to_contain_text("5 фильмов")
