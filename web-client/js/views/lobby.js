@@ -88,7 +88,10 @@ export function renderLobby(root, navigate, sessionId) {
       leave, ended: () => gone(t("lobby.you_ended")),
     });
     view.setConnection(connection);
-    if (state.sessionId) view.update(state, null, null);
+    if (state.sessionId) {
+      view.update(state, null, null);
+      view.imports.restore(member(state, state.me));
+    }
   }
 
   function gone(message) {
