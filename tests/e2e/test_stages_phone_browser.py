@@ -4,14 +4,14 @@ the card and its buttons on one screen, a touch swipe, the party timer beside th
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect
 
 from tests.server.test_watchlists_http import ALIEN, HEAT, PARASITE, lb_csv
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LONG_NAME = "Maximiliana Rosalind Featherstonehaugh"
 
 
