@@ -85,7 +85,7 @@ export function renderLobby(root, navigate, sessionId) {
       root, sessionId, seat, live, dispatch: (e) => dispatch(e),
       loadMore: () => { shown += PAGE; refreshCandidates(); },
       shown: () => shown,
-      leave, ended: () => gone(t("lobby.you_ended")),
+      leave, ended: () => gone(t("lobby.you_ended"), true),
     });
     view.setConnection(connection);
     if (state.sessionId) {
@@ -94,7 +94,10 @@ export function renderLobby(root, navigate, sessionId) {
     }
   }
 
-  function gone(message) {
+  // The member's own action ("you left", "you ended it") names the end even when the
+  // server's event or close code came first; otherwise the first reason stays.
+  function gone(message, own = false) {
+    if (finished && !own) return;
     finished = true;
     live.stop();
     view?.destroy();
@@ -111,7 +114,7 @@ export function renderLobby(root, navigate, sessionId) {
       announce(errorText(result.error));
       return;
     }
-    gone(t("lobby.you_left"));
+    gone(t("lobby.you_left"), true);
   }
 
   mount();
@@ -156,7 +159,7 @@ class SessionView {
       h("button", { type: "button", class: "ghost next", onclick: () => this.open("lists") }, t("invite.next")));
 
     // Lists
-    this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id });
+    this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id, onNext: () => this.open("pick") });
     this.candidates = new CandidatesPanel({ loadMore });
     this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.candidates.root);
 
