@@ -56,6 +56,7 @@ export default {
   "stage.watch": "Watch",
   "stage.lists_hint": "{count} of {total}",
   "stage.pick_open": "voting",
+  "stage.watch_starting": "starting",
   "stage.watch_playing": "playing",
 
   "notice.round.match": "{name} started a match: swipe the cards",

@@ -57,6 +57,7 @@ export default {
   "stage.watch": "Кино",
   "stage.lists_hint": "{count} из {total}",
   "stage.pick_open": "голосуем",
+  "stage.watch_starting": "вот-вот",
   "stage.watch_playing": "идёт",
 
   "notice.round.match": "{name} начинает подбор: листайте карточки",

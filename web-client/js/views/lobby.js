@@ -7,6 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
 import { STAGES, filmSet, initialState, isHost, member, nameOf, reduce } from "../state.js";
+import { posterOf } from "../films.js";
 import { filmPicture } from "./cards.js";
 import { CandidatesPanel } from "./candidates.js";
 import { ChatPanel } from "./chat.js";
@@ -306,7 +307,9 @@ class SessionView {
         return "";
       case "watch":
         if (!filmSet(state.party)) return "";
-        return state.party.playback.state === "playing" ? t("stage.watch_playing") : state.party.film_title ?? "";
+        if (state.party.playback.state !== "playing") return state.party.film_title ?? "";
+        // A start the countdown scheduled has not happened yet.
+        return state.party.playback.at > this.live.clock.serverNow() ? t("stage.watch_starting") : t("stage.watch_playing");
       default: return "";
     }
   }
@@ -333,7 +336,8 @@ class SessionView {
       : null;
     dialog.replaceChildren(h("div", { class: "celebration-body" },
       h("p", { class: "eyebrow" }, t("result.match_eyebrow")),
-      filmPicture(winner, "large"),
+      // a poster if there is one; a title card would only repeat the title below
+      posterOf(winner) ? filmPicture(winner, "large") : null,
       h("h2", { id: "celebration-heading", dir: "auto" }, winner.title),
       winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
       h("p", { class: "lede" }, t("result.match", { film: winner.title })),
