@@ -118,9 +118,17 @@ class FilmEnricher:
         """Start looking ``film_ids`` up; returns at once (nothing waits for it)."""
         if not self.enabled or not film_ids:
             return
-        task = asyncio.get_running_loop().create_task(self.enrich(session_id, list(film_ids)))
+        task = asyncio.get_running_loop().create_task(self._guarded(session_id, list(film_ids)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, session_id: uuid.UUID, film_ids: list[int]) -> EnrichmentReport:
+        """A background run: whatever fails (the database, the hub) ends in a log line."""
+        try:
+            return await self.enrich(session_id, film_ids)
+        except Exception as exc:
+            log.warning("filmdata.enrichment_failed", error=type(exc).__name__)
+            return EnrichmentReport()
 
     async def enrich(self, session_id: uuid.UUID, film_ids: list[int]) -> EnrichmentReport:
         """Look ``film_ids`` up in list order, batch by batch; never raises a provider error."""
@@ -140,7 +148,13 @@ class FilmEnricher:
                 # Every later look-up would fail alike: a refused key, a spent quota, or a
                 # provider that answered none of a whole batch.
                 stop = report.failure in STOPPING or all(x.failure == "down" for x in lookups)
-                films = await self._write(lookups)
+                try:
+                    films = await self._write(lookups)
+                except Exception as exc:
+                    # The database went away, or another process linked the same IMDb id
+                    # a moment earlier: this batch is asked again by the next import.
+                    log.warning("filmdata.write_failed", error=type(exc).__name__)
+                    films = []
                 remaining = max(0, len(wanted) - start - len(batch))
                 await self._announce(session_id, films, report, remaining)
         if report.failure is not None:

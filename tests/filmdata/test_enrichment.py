@@ -26,6 +26,7 @@ from tests.server.test_watchlists_http import candidates, lb_csv, upload
 from tests.support.fake_kinopoisk import FakeKinopoisk, fake_kinopoisk
 from tests.support.fake_provider import JPEG, FakeMovie
 from tests.support.fake_tmdb import FakeTmdb, fake_tmdb
+from tests.support.letterboxd_site import FakeFilm, FakeUser, letterboxd_site
 from tests.support.wsclient import connect_member
 from tests.watchlists.test_uploads import IMDB_NEW, imdb_row
 
@@ -300,3 +301,62 @@ def test_a_provider_without_its_key_stops_start_up(tmp_path: Path, settings: Set
         with pytest.raises(SettingsError, match=KEY_VARIABLE):
             create_app(configured, environ={})
     create_app(make_settings(tmp_path, settings.database_url), environ={})  # none needs no key
+
+
+async def test_a_letterboxd_import_is_enriched_too(
+    settings: Settings, tmdb_site: FakeTmdb, movies: dict[str, FakeMovie]
+) -> None:
+    tag = secrets.token_hex(4)
+    user = FakeUser(films=[
+        FakeFilm("The Matrix", 1999, f"the-matrix-{tag}", lid(), 9_000_001),
+        FakeFilm("Leo", 2023, f"leo-2023-{tag}", lid(), 9_000_002),
+    ])  # fmt: skip
+    with letterboxd_site({"ana_scrapes": user}) as site:
+        configured = provider_settings(
+            settings, film_data="tmdb", tmdb_url=tmdb_site.base_url, letterboxd_url=site.base_url
+        )
+        async with served(configured, tmdb_site.key) as client:
+            host = await create(client)
+            ana, _ = await connect_member(client.live.ws_url, host["session_id"], host["token"])
+            started = await client.post(
+                f"/api/v1/sessions/{host['session_id']}/imports",
+                json={"letterboxd": "ana_scrapes"},
+                headers={"Authorization": f"Bearer {host['token']}"},
+            )
+            assert started.status_code == 202, started.text
+            await ana.next_type("import.done", timeout=30)
+            event = await ana.next_type("films.enriched", timeout=10)
+            await ana.close()
+    assert (event["enriched"], event["unlinked"]) == (1, 1)  # the two Leos stay apart
+    (matrix,) = event["films"]
+    assert matrix["tmdb_id"] == movies["matrix"].tmdb_id
+    assert matrix["slug"] == f"the-matrix-{tag}"
+    assert matrix["poster_url"].startswith("/posters/")
+
+
+async def test_a_batch_that_cannot_be_written_does_not_stop_the_rest(
+    tmdb_app: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database failing under one batch (here: refusing the connection) costs that batch."""
+    enricher = services(tmdb_app).films
+    real_write = enricher._write
+    calls = 0
+
+    async def failing_once(lookups: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionRefusedError("database unreachable")
+        return await real_write(lookups)
+
+    monkeypatch.setattr(enricher, "_write", failing_once)
+    host = await create(tmdb_app)
+    films = [("The Matrix", 1999, lid())] + [(f"Film {n}", 2000, lid()) for n in range(BATCH)]
+    await upload(tmdb_app, host["session_id"], host["token"], lb_csv(*films))
+    (report,) = await settle_reports(tmdb_app)
+    assert calls == 2  # the second batch was still looked up and written
+    assert report.unlinked == BATCH
+
+
+async def settle_reports(client: Client) -> list[Any]:
+    return await services(client).films.wait()
