@@ -131,6 +131,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """Details older than this are fetched again (TMDb's terms: at most six months)."""
     film_data_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
     """Provider requests in flight at once, per process."""
+    film_data_requests_per_second: PositiveFloat = 20.0
+    """Provider requests started per second, per process (TMDb allows about 40)."""
     film_data_timeout_s: PositiveFloat = 10.0
     film_data_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     """Tries per request (429 after ``Retry-After``, 5xx and no answer are tried again)."""

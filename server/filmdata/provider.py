@@ -96,6 +96,7 @@ def transport_settings(settings: Settings) -> TransportSettings:
         concurrency=settings.film_data_concurrency,
         attempts=settings.film_data_attempts,
         max_retry_after_s=settings.film_data_max_retry_after_s,
+        requests_per_second=settings.film_data_requests_per_second,
     )
 
 

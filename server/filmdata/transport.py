@@ -1,4 +1,4 @@
-"""One provider's HTTP: timeouts, bounded concurrency, retries that honour ``Retry-After``.
+"""One provider's HTTP: timeouts, bounded concurrency and rate, retries that honour ``Retry-After``.
 
 Every answer is classified here into JSON bytes or a :class:`FilmDataError`:
 
@@ -51,6 +51,8 @@ class TransportSettings:
     attempts: int = 3
     max_retry_after_s: float = 30.0
     backoff_s: float = 0.5
+    requests_per_second: float = 20.0
+    """Requests started per second at most (TMDb answers 429 past about 40 a second)."""
 
 
 class _Retry(Exception):
@@ -90,6 +92,8 @@ class ProviderHttp:
         self.provider = provider
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.concurrency)
+        self._interval = 1.0 / settings.requests_per_second
+        self._next_start = 0.0
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Accept": "application/json", **auth_headers},
@@ -121,7 +125,17 @@ class ProviderHttp:
             raise last.failure from None
         raise AssertionError("unreachable: tenacity re-raises or returns")
 
+    def _pace(self) -> float:
+        """Seconds until this request may start: starts are spaced evenly, in call order."""
+        now = time.monotonic()
+        start = max(now, self._next_start)
+        self._next_start = start + self._interval
+        return start - now
+
     async def _once(self, path: str, params: Mapping[str, str | int] | None) -> bytes:
+        delay = self._pace()
+        if delay > 0:
+            await asyncio.sleep(delay)
         try:
             async with self._slots, self._client.stream("GET", path, params=params) as response:
                 status = response.status_code

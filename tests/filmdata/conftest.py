@@ -43,7 +43,7 @@ LEO_TAMIL = FakeMovie(tmdb_id=1_103_333, title="Leo", year=2023, imdb_id="tt1565
 FILMS = [MATRIX, AMELIE, LEO_ANIMATED, LEO_TAMIL]
 
 FAST = TransportSettings(timeout_s=0.5, concurrency=4, attempts=3, max_retry_after_s=5.0,
-                         backoff_s=0.01)  # fmt: skip
+                         backoff_s=0.01, requests_per_second=1000)  # fmt: skip
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
@@ -199,6 +200,19 @@ async def test_a_429_asking_for_a_long_wait_is_not_waited_for(
     assert caught.value.retry_after_s == 3600
     assert time.monotonic() - started < 1
     assert len(tmdb_site.api_calls("movie/")) == 1
+
+
+async def test_requests_are_spaced_to_the_configured_rate(tmdb_site: FakeTmdb) -> None:
+    settings = TransportSettings(timeout_s=2, concurrency=8, requests_per_second=20)
+    provider = TmdbProvider(tmdb_site.base_url, tmdb_site.key, settings)
+    started = time.monotonic()
+    try:
+        await asyncio.gather(*(provider.find_by_imdb(f"tt{n:07d}") for n in range(10)))
+    finally:
+        await provider.aclose()
+    # 11 requests (the configuration first) at 20 a second: the last starts 0.5 s in.
+    assert time.monotonic() - started >= 0.45
+    assert len(tmdb_site.api_calls()) == 11
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
