@@ -220,6 +220,9 @@ class FilmEnricher:
         except PosterRefused as refused:
             log.info("filmdata.poster_refused", reason=refused.reason)
             return None
+        except OSError as exc:  # the data dir is full or read-only: details without a poster
+            log.warning("filmdata.poster_not_kept", error=type(exc).__name__)
+            return None
 
     @staticmethod
     def _count(report: EnrichmentReport, lookup: Lookup) -> None:

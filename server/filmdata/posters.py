@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -136,7 +137,9 @@ class PosterStore:
 
     def _write(self, name: str, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self.directory / f".{name}.{os.getpid()}.part"
+        # Two look-ups of one poster may finish at once (linked rows, two imports): each
+        # writes its own file, and the second rename just replaces identical bytes.
+        temporary = self.directory / f".{name}.{secrets.token_hex(8)}.part"
         temporary.write_bytes(data)
         os.replace(temporary, self.directory / name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -104,3 +105,12 @@ def test_image_signatures() -> None:
     assert (image_kind(JPEG), image_kind(PNG), image_kind(WEBP)) == ("jpg", "png", "webp")
     assert image_kind(b"<svg xmlns=") is None
     assert image_kind(b"GIF89a") is None
+
+
+async def test_one_poster_fetched_twice_at_once_is_kept_once(
+    tmdb: TmdbProvider, tmdb_site: FakeTmdb, posters: PosterStore
+) -> None:
+    url, origin = await poster_of(tmdb, 603)
+    names = await asyncio.gather(*(posters.fetch(url, origin) for _ in range(8)))
+    assert len(set(names)) == 1
+    assert [p.name for p in posters.directory.iterdir()] == [names[0]]  # no stray part files
