@@ -17,8 +17,8 @@ from tests.support.fake_provider import DROP
 from tests.support.fake_tmdb import FakeTmdb
 
 
-@pytest.mark.parametrize("switch", ["html", "empty"])
-async def test_an_html_or_empty_body_is_malformed(
+@pytest.mark.parametrize("switch", ["html", "empty", "huge"])
+async def test_an_html_empty_or_huge_body_is_malformed(
     switch: str,
     tmdb: TmdbProvider,
     tmdb_site: FakeTmdb,

@@ -8,6 +8,7 @@ Each fake answers its provider's documented JSON (see ``fake_tmdb.py`` and
 - ``quota``: every API request answers the provider's quota refusal;
 - ``hang``: API requests are read and never answered (until the server stops);
 - ``html`` / ``empty``: API requests answer 200 with an HTML page / an empty body;
+- ``huge``: API requests answer 200 with 3 MiB of JSON and no ``Content-Length``;
 - ``broken``: film (``tmdb_id``) → fields replaced in that film's answers
   (``{"runtime": -5}``; :data:`DROP` removes a field);
 - ``posters``: film (``tmdb_id``) → ``"not_image"`` (HTML sent as ``image/jpeg``), ``"text"``
@@ -76,6 +77,7 @@ class Switches:
     hang: bool = False
     html: bool = False
     empty: bool = False
+    huge: bool = False
     broken: dict[int, dict[str, Any]] = field(default_factory=dict)
     posters: dict[int, str] = field(default_factory=dict)
     big_poster_bytes: int = 3 * 1024 * 1024
@@ -166,6 +168,9 @@ class FakeProvider:
             return Answer(200, b"<html><body>Service temporarily down</body></html>", "text/html")
         if switches.empty:
             return Answer(200, b"")
+        if switches.huge:
+            padding = b'"' + b"x" * (3 * 1024 * 1024) + b'"'
+            return Answer(200, b'{"results": [], "padding": ' + padding + b"}", length=False)
         return self.api(path, query)
 
     def _poster(self, film: FakeMovie | None, path: str) -> Answer:
