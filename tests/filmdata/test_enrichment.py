@@ -360,3 +360,14 @@ async def test_a_batch_that_cannot_be_written_does_not_stop_the_rest(
 
 async def settle_reports(client: Client) -> list[Any]:
     return await services(client).films.wait()
+
+
+async def test_with_no_provider_an_import_asks_nobody(settings: Settings) -> None:
+    assert settings.film_data == "none"
+    async with served(settings, "") as client:
+        host = await create(client)
+        csv = lb_csv(("The Matrix", 1999, lid()))
+        assert (await upload(client, host["session_id"], host["token"], csv)).status_code == 201
+        assert await services(client).films.wait() == []  # no look-up was even started
+        film = (await candidates(client, host["session_id"], host["token"]))["candidates"][0]
+    assert film["film"]["tmdb_id"] is None and film["film"]["genres"] == []
