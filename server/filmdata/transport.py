@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import httpx
 import structlog
+from prometheus_client import Counter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -36,9 +37,15 @@ from tenacity import (
 
 from server.filmdata.details import FilmDataError
 
-__all__ = ["MAX_BODY_BYTES", "ProviderHttp", "TransportSettings"]
+__all__ = ["MAX_BODY_BYTES", "PROVIDER_REQUESTS", "ProviderHttp", "TransportSettings"]
 
 log = structlog.get_logger(__name__)
+
+PROVIDER_REQUESTS = Counter(
+    "filmnight_film_data_requests_total",
+    "Film-data provider requests by provider and outcome (ok, retry, or the failure kind)",
+    ["provider", "outcome"],
+)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """The largest JSON answer read (TMDb's biggest, a film with its credits, is ~200 KB)."""
@@ -136,6 +143,18 @@ class ProviderHttp:
         delay = self._pace()
         if delay > 0:
             await asyncio.sleep(delay)
+        try:
+            body = await self._answer(path, params)
+        except _Retry:
+            PROVIDER_REQUESTS.labels(self.provider, "retry").inc()
+            raise
+        except FilmDataError as failure:
+            PROVIDER_REQUESTS.labels(self.provider, failure.kind).inc()
+            raise
+        PROVIDER_REQUESTS.labels(self.provider, "ok").inc()
+        return body
+
+    async def _answer(self, path: str, params: Mapping[str, str | int] | None) -> bytes:
         try:
             async with self._slots, self._client.stream("GET", path, params=params) as response:
                 status = response.status_code

@@ -10,6 +10,7 @@ import traceback
 import pytest
 import structlog
 import structlog.testing
+from prometheus_client import REGISTRY, generate_latest
 
 from server.filmdata import FilmDataError, NoFilmData
 from server.filmdata.kinopoisk import KinopoiskProvider
@@ -213,6 +214,31 @@ async def test_requests_are_spaced_to_the_configured_rate(tmdb_site: FakeTmdb) -
     # 11 requests (the configuration first) at 20 a second: the last starts 0.5 s in.
     assert time.monotonic() - started >= 0.45
     assert len(tmdb_site.api_calls()) == 11
+
+
+async def test_outcomes_are_counted_without_the_key(tmdb_site: FakeTmdb) -> None:
+    secret = "metric-secret-token-42"
+    tmdb_site.key = secret
+
+    def count(outcome: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "filmnight_film_data_requests_total", {"provider": "tmdb", "outcome": outcome}
+        )
+        return value or 0.0
+
+    before = {o: count(o) for o in ("ok", "retry", "not_found")}
+    tmdb_site.switches.rate_limit = 1
+    provider = TmdbProvider(tmdb_site.base_url, secret, FAST)
+    try:
+        await provider.details(603)
+        with pytest.raises(FilmDataError):
+            await provider.details(42)
+    finally:
+        await provider.aclose()
+    assert count("retry") - before["retry"] == 1  # the 429 on /configuration
+    assert count("ok") - before["ok"] == 2  # /configuration, then the film
+    assert count("not_found") - before["not_found"] == 1
+    assert secret not in generate_latest(REGISTRY).decode()
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
