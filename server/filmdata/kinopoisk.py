@@ -4,11 +4,15 @@
   "pagesCount", "films": [{"filmId", "nameRu", "nameEn", "type", "year": "1999",
   "description", "filmLength": "2:16", "genres": [{"genre"}], "rating",
   "ratingVoteCount", "posterUrl", "posterUrlPreview"}], "searchFilmsCountResult"}``
-  (the year and length are strings here; the search has no year filter);
+  (the length is a string here, the year a string or a number, as public clients
+  of this API type it; the search has no year filter);
 - ``GET /api/v2.2/films/{kinopoisk_id}`` → ``{"kinopoiskId", "imdbId", "nameRu",
   "nameEn", "nameOriginal", "posterUrl", "posterUrlPreview", "year", "filmLength"
   (minutes), "description", "genres": [{"genre"}], ...}``;
-- ``GET /api/v2.2/films?imdbId=tt…`` → ``{"total", "totalPages", "items": [{...}]}``.
+- ``GET /api/v2.2/films?imdbId=tt…`` → ``{"total", "totalPages", "items": [{"kinopoiskId",
+  "imdbId", "nameRu", "nameEn", "nameOriginal", "countries", "genres",
+  "ratingKinopoisk", "ratingImdb", "year", "type", "posterUrl", "posterUrlPreview"}]}``
+  (no length: the film's own answer gives it).
 
 Kinopoisk's titles are Russian first: ``nameRu`` is the ``localized_title``,
 ``nameOriginal`` (else ``nameEn``) the original.  Its film answer names no director
@@ -36,7 +40,7 @@ class _Found(msgspec.Struct):
     filmId: int  # the API names its fields in camelCase
     nameRu: str | None = None
     nameEn: str | None = None
-    year: str | None = None
+    year: str | int | None = None
     filmLength: str | None = None
     description: str | None = None
     genres: list[_Genre] = []
@@ -65,15 +69,29 @@ class _Film(msgspec.Struct):
     genres: list[_Genre] = []
 
 
+class _Listed(msgspec.Struct):
+    """An item of the ``/api/v2.2/films`` list: fewer fields than a film, and looser types."""
+
+    kinopoiskId: int
+    imdbId: str | None = None
+    nameRu: str | None = None
+    nameEn: str | None = None
+    nameOriginal: str | None = None
+    year: str | int | None = None
+    posterUrl: str | None = None
+
+
 class _FilmList(msgspec.Struct):
-    items: list[_Film]
+    items: list[_Listed]
     total: int | None = None
     totalPages: int | None = None
 
 
-def _year(text: str | None) -> int | None:
-    """``"1999"`` → 1999; a series' ``"1999-2003"`` → its first year; anything else → None."""
-    head = (text or "")[:4]
+def _year(value: str | int | None) -> int | None:
+    """``"1999"`` or 1999 → 1999; a series' ``"1999-2003"`` → its first year; else None."""
+    if isinstance(value, int):
+        return value
+    head = (value or "")[:4]
     return int(head) if len(head) == 4 and head.isdigit() else None
 
 
@@ -144,6 +162,24 @@ class KinopoiskProvider:
             )
         )
 
+    @staticmethod
+    def _listed(item: _Listed) -> FilmDetails:
+        title = item.nameRu or item.nameEn or item.nameOriginal
+        if not title:
+            raise FilmDataError("malformed")
+        return checked(
+            FilmDetails(
+                source="kinopoisk",
+                title=title,
+                original_title=item.nameOriginal or item.nameEn,
+                localized_title=item.nameRu,
+                year=_year(item.year),
+                poster_url=item.posterUrl,
+                imdb_id=item.imdbId,
+                kinopoisk_id=item.kinopoiskId,
+            )
+        )
+
     async def search(self, title: str, year: int | None) -> list[FilmDetails]:
         body = await self._http.get_json(
             "/api/v2.1/films/search-by-keyword", {"keyword": title, "page": 1}
@@ -152,7 +188,7 @@ class KinopoiskProvider:
 
     async def find_by_imdb(self, imdb_id: str) -> FilmDetails | None:
         body = await self._http.get_json("/api/v2.2/films", {"imdbId": imdb_id})
-        films = usable(self._film, decode_answer(body, _FilmList).items)
+        films = usable(self._listed, decode_answer(body, _FilmList).items)
         exact = [f for f in films if f.imdb_id == imdb_id]
         return exact[0] if len(exact) == 1 else None
 

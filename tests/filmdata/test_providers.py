@@ -126,6 +126,14 @@ async def test_kinopoisk_search_reads_string_years_and_lengths(
     }
 
 
+async def test_kinopoisk_search_reads_a_numeric_year_too(
+    kinopoisk: KinopoiskProvider, kinopoisk_site: FakeKinopoisk
+) -> None:
+    kinopoisk_site.switches.broken[603] = {"year": 1999, "filmLength": None}
+    found = await kinopoisk.search("Матрица", 1999)
+    assert [(f.kinopoisk_id, f.year, f.runtime_minutes) for f in found] == [(301, 1999, None)]
+
+
 async def test_kinopoisk_finds_a_film_by_its_imdb_id(
     kinopoisk: KinopoiskProvider, kinopoisk_site: FakeKinopoisk
 ) -> None:

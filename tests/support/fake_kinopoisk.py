@@ -95,6 +95,14 @@ class FakeKinopoisk(FakeProvider):
         }
         return self.film_fields(film.tmdb_id, fields)
 
+    def _listed(self, film: FakeMovie) -> dict[str, Any]:
+        """An item of the ``/api/v2.2/films`` list (no length, no description)."""
+        full = self._full(film)
+        keys = ("kinopoiskId", "imdbId", "nameRu", "nameEn", "nameOriginal", "countries",
+                "genres", "ratingKinopoisk", "ratingImdb", "year", "type", "posterUrl",
+                "posterUrlPreview")  # fmt: skip
+        return {key: full[key] for key in keys if key in full}
+
     def api(self, path: str, query: dict[str, str]) -> Answer:
         if path == "/api/v2.1/films/search-by-keyword":
             words = _fold(query.get("keyword", "")).split()
@@ -136,7 +144,7 @@ class FakeKinopoisk(FakeProvider):
         if path == "/api/v2.2/films":
             imdb_id = query.get("imdbId")
             found = [f for f in self.films if imdb_id and f.imdb_id == imdb_id]
-            items = [self._full(f) for f in found]
+            items = [self._listed(f) for f in found]
             return Answer.json(200, {"total": len(items), "totalPages": 1, "items": items})
         if path.startswith("/api/v2.2/films/"):
             tail = path.rsplit("/", 1)[1]
