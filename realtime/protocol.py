@@ -35,6 +35,7 @@ __all__ = [
     "ErrorEvent",
     "Explanation",
     "Film",
+    "FilmsEnriched",
     "Hello",
     "ImportDone",
     "ImportFailed",
@@ -117,6 +118,16 @@ class Film(msgspec.Struct, kw_only=True):
     year: int | None = None
     slug: str | None = None
     poster_url: str | None = None
+    """Our own ``/posters/{name}`` once the film-data provider gave a poster."""
+    original_title: str | None = None
+    localized_title: str | None = None
+    """The title in the server's ``film_data_language`` (Russian with Kinopoisk)."""
+    runtime_minutes: int | None = None
+    genres: list[str] = msgspec.field(default_factory=list)
+    directors: list[str] = msgspec.field(default_factory=list)
+    tmdb_id: int | None = None
+    imdb_id: str | None = None
+    kinopoisk_id: int | None = None
 
 
 class Candidate(msgspec.Struct, kw_only=True):
@@ -493,6 +504,26 @@ class ImportFailed(_Base, tag="import.failed", kw_only=True):
     message: str
 
 
+class FilmsEnriched(_Base, tag="films.enriched", kw_only=True):
+    """Film details arrived from the provider (ephemeral: the films themselves are durable)."""
+
+    films: list[Film]
+    """The films of this batch that got details (cards fill in with these)."""
+    enriched: int
+    unlinked: int
+    """Films the provider could not tell apart or did not find (they stay bare)."""
+    skipped: int
+    """Films whose details the provider sent unreadable or absurd."""
+    failed: int
+    """Films not looked up because the provider refused or did not answer."""
+    remaining: int
+    """Films of this import still to look up (0: the last event of the import)."""
+    failure: str | None = None
+    """``bad_key``, ``quota`` or ``down`` when the provider failed."""
+    message: str | None = None
+    """The failure in plain words, for the host."""
+
+
 class CandidatesEvent(_Base, tag="candidates", kw_only=True):
     seq: int
     member_count: int
@@ -645,6 +676,7 @@ ServerMessage = (
     | ImportProgress
     | ImportDone
     | ImportFailed
+    | FilmsEnriched
     | CandidatesEvent
     | RoundStarted
     | RoundTally

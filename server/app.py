@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,10 @@ from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
 from server.db.engine import UNREACHABLE, create_engine, create_session_factory
 from server.errors import DomainError
+from server.filmdata.controllers import poster
+from server.filmdata.enrichment import FilmEnricher
+from server.filmdata.posters import PosterStore
+from server.filmdata.provider import create_provider
 from server.health import healthz, protocol_schema, readyz
 from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
@@ -77,13 +83,19 @@ class Services:
     watchlists: WatchlistService
     rounds: RoundCommands
     chat: ChatCommands
+    films: FilmEnricher
+    posters: PosterStore
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
+def build_services(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> tuple[Services, list[AsyncEngine]]:
+    # First, so a provider without its key stops start-up before anything is opened.
+    provider = create_provider(settings, os.environ if environ is None else environ)
     write_engine = create_engine(settings.database_url)
     engines = [write_engine]
     read_factory = None
@@ -104,7 +116,15 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         engine, max_members=settings.max_members, invite_default_ttl_s=settings.invite_default_ttl_s
     )
     keys = MasterKeys.resolve(settings.master_key, Path(settings.master_key_file))
-    watchlists = WatchlistService(engine, WatchlistStore(keys), settings)
+    posters = PosterStore(
+        Path(settings.data_dir) / "posters",
+        max_bytes=settings.poster_max_bytes,
+        timeout_s=settings.film_data_timeout_s,
+    )
+    films = FilmEnricher(
+        engine, provider, posters, max_age=timedelta(days=settings.film_data_max_age_days)
+    )
+    watchlists = WatchlistService(engine, WatchlistStore(keys), settings, films=films)
     watchlists.attach(service)
     router = CommandRouter()
     chat = ChatCommands(
@@ -153,6 +173,8 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         watchlists,
         rounds,
         chat,
+        films,
+        posters,
     )
     return services, engines
 
@@ -204,11 +226,16 @@ def _internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[
     return _error_response(500, "internal_error", "Something went wrong on our side.")
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the Litestar app (``litestar run`` finds it through ``LITESTAR_APP``)."""
+def create_app(
+    settings: Settings | None = None, environ: Mapping[str, str] | None = None
+) -> Litestar:
+    """Build the Litestar app (``litestar run`` finds it through ``LITESTAR_APP``).
+
+    ``environ`` (default: the process's) is where the film-data key is read from.
+    """
     settings = settings or load_settings()
     configure_logging(settings)
-    services, engines = build_services(settings)
+    services, engines = build_services(settings, environ)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -231,6 +258,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     await task
             await services.gateway.close()
             await services.watchlists.close()
+            await services.films.close()
             await services.rounds.close()
             await services.chat.batch.close()
             services.rooms.close()
@@ -266,6 +294,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             readyz,
             protocol_schema,
+            poster,
             PrometheusController,
             web_router(),
         ],
@@ -279,6 +308,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "gateway": _value(services.gateway),
             "rooms": _value(services.rooms),
             "watchlists": _value(services.watchlists),
+            "posters": _value(services.posters),
             "connection_limits": _value(limits),
             "allowed_origins": _value(list(settings.allowed_origins)),
         },

@@ -43,10 +43,15 @@ def serve(host: str | None, port: int | None) -> None:
 
     from server.app import create_app
     from server.db.migrate import upgrade
+    from server.filmdata.provider import film_data_key
     from server.live.socket import with_direct_send
     from server.live.wire import sansio_protocol
 
     settings = _settings(host=host, port=port)
+    try:
+        film_data_key(settings, os.environ)  # a provider without its key stops start-up
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
     upgrade(settings.database_url)
     app = create_app(settings)
     # Everything built so far lives as long as the process: keep it out of the collector's

@@ -118,6 +118,32 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """An offline member's veto turn is skipped after this long."""
     tally_interval_s: PositiveFloat = 0.25
     """Live poll and match tallies are coalesced to at most one per interval per round."""
+    # film data (the key is only ever read from FILMNIGHT_FILM_DATA_KEY, never from here)
+    film_data: Literal["none", "tmdb", "kinopoisk"] = "none"
+    """Where posters, runtimes and ids come from; ``none``: no outside calls."""
+    tmdb_url: str = "https://api.themoviedb.org"
+    """TMDb's API base (tests point it at a local fake)."""
+    kinopoisk_url: str = "https://kinopoiskapiunofficial.tech"
+    """The unofficial Kinopoisk API's base; its posters are served from the same host."""
+    film_data_language: Annotated[str, msgspec.Meta(pattern=r"^([a-z]{2}(-[A-Z]{2})?)?$")] = "en-US"
+    """Language of localized titles and overviews (TMDb ``language``; Kinopoisk: Russian)."""
+    film_data_region: Annotated[str, msgspec.Meta(pattern=r"^([A-Z]{2})?$")] = ""
+    """TMDb ``region`` of searches (ISO 3166-1, e.g. ``DE``); empty: none."""
+    film_data_max_age_days: Annotated[int, msgspec.Meta(ge=1, le=183)] = 90
+    """Details older than this are fetched again (TMDb's terms: at most six months)."""
+    film_data_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    """Provider requests in flight at once, per process."""
+    film_data_requests_per_second: PositiveFloat = 20.0
+    """Provider requests started per second, per process (TMDb allows about 40)."""
+    film_data_timeout_s: PositiveFloat = 10.0
+    film_data_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+    """Tries per request (429 after ``Retry-After``, 5xx and no answer are tried again)."""
+    film_data_max_retry_after_s: PositiveFloat = 30.0
+    """A 429 asking to wait longer than this counts as a spent quota, not a retry."""
+    poster_size: str = "w342"
+    """TMDb poster width (one of its ``poster_sizes``)."""
+    poster_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = 2 * 1024 * 1024
+    """Largest poster the server keeps; a larger one is refused."""
 
     def __post_init__(self) -> None:
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):

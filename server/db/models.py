@@ -12,6 +12,7 @@ from datetime import datetime
 from advanced_alchemy.base import DefaultBase, UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -143,7 +145,8 @@ class FilmRow(DefaultBase):
     """The public film catalogue: not personal data, and never linked to who imported a film.
 
     A film is found again by its Letterboxd short id (``lid``), its slug or its IMDb id;
-    ``id`` is the ``Film.id`` of the protocol.
+    ``id`` is the ``Film.id`` of the protocol.  The details columns are filled by the
+    film-data layer (``server/filmdata``) and refreshed after ``film_data_max_age_days``.
     """
 
     __tablename__ = "fn_film"
@@ -158,6 +161,25 @@ class FilmRow(DefaultBase):
     """Case-folded title, for search and for the documented candidate order."""
     year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     poster_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # details from the film-data provider
+    tmdb_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    kinopoisk_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    same_as: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """The lowest catalogue id linked to the same provider film: the film this row is
+    counted as in candidates (an IMDb row and a Letterboxd row of one film)."""
+    original_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    localized_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    runtime_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    genres: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    directors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    overview: Mapped[str | None] = mapped_column(Text, nullable=True)
+    poster_file: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The poster kept under ``{data_dir}/posters/``, served at ``/posters/{poster_file}``."""
+    details_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    details_fetched_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), nullable=True
+    )
+    """When the provider was last asked (linked or not): asked again after the max age."""
 
 
 class WatchlistRow(DefaultBase):

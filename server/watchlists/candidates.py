@@ -18,6 +18,9 @@ Rules (docs/protocol.md quotes them):
   id.  The order is therefore the same on every call and every process.
 - Nominated films are in their ``wanted_by`` group, flagged; a nomination nobody
   has on a list comes after every listed film.
+- Catalogue rows linked to one provider film (``aliases``: an IMDb row and a
+  Letterboxd row of *The Matrix*, both linked to its TMDb id) count as one film,
+  the lower id: a member holding both rows counts once, at the first position.
 
 Speed: counting is one C-level pass (``Counter``) over every list; the tie-break,
 which needs each film's positions, is computed only for the groups that reach
@@ -33,7 +36,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-__all__ = ["MemberList", "RankedFilm", "Ranking", "rank_candidates"]
+__all__ = ["MemberList", "RankedFilm", "Ranking", "merge_aliases", "rank_candidates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +62,30 @@ class Ranking:
     """The requested window, in order."""
 
 
+def merge_aliases(
+    lists: Mapping[str, MemberList], aliases: Mapping[int, int]
+) -> dict[str, MemberList]:
+    """``lists`` with every aliased film replaced by the film it is (first position kept)."""
+    merged: dict[str, MemberList] = {}
+    for member, member_list in lists.items():
+        films = list(dict.fromkeys(aliases.get(f, f) for f in member_list.films))
+        watched = {aliases.get(f, f) for f in member_list.watched}
+        merged[member] = MemberList(films, watched)
+    return merged
+
+
 def rank_candidates(
     lists: Mapping[str, MemberList],
     nominated: Collection[int] = (),
     *,
     offset: int = 0,
     limit: int | None = None,
+    aliases: Mapping[int, int] | None = None,
 ) -> Ranking:
     """The candidates in the documented order: ``limit`` of them from ``offset`` (all: None)."""
+    if aliases:
+        lists = merge_aliases(lists, aliases)
+        nominated = [aliases.get(f, f) for f in nominated]
     nominated_set = set(nominated)
     counts = Counter(chain.from_iterable(m.films for m in lists.values()))
     seen = set(chain.from_iterable(m.watched for m in lists.values())) - nominated_set

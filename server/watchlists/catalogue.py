@@ -9,10 +9,12 @@ Canonical key (how films from different sources meet in the intersection):
    import carrying both fills in on the same row;
 3. else the IMDb id (``tt…``) of an IMDb export.
 
-Titles, or titles and years, are never used to match: Letterboxd itself has
-several films called *Leo* (2023).  So an IMDb-only film meets Letterboxd films
-only once the catalogue knows both ids for it (today: never), and IMDb lists
-intersect with IMDb lists.  A film's catalogue ``id`` is the protocol's ``Film.id``.
+Titles, or titles and years, are never used to match here: Letterboxd itself has
+several films called *Leo* (2023).  An IMDb-only film meets a Letterboxd film once
+the film-data layer (``server/filmdata``) has linked both rows to the same provider
+film, under its identity rule: each row keeps its catalogue id, and the higher one
+gets ``same_as`` = the lower, which candidates count it as (:func:`aliases`).
+A film's catalogue ``id`` is the protocol's ``Film.id``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from server.db.models import FilmRow
 __all__ = [
     "CatalogueFilm",
     "add_film",
+    "aliases",
     "film_exists",
+    "film_from_row",
     "films_by_id",
     "resolve_films",
     "search_films",
@@ -167,22 +171,49 @@ async def resolve_films(db: DbSession, films: Sequence[CatalogueFilm]) -> list[i
     return ids
 
 
+POSTER_PATH = "/posters/"
+"""Where the server serves the posters it keeps (``server/filmdata/controllers.py``)."""
+
+
+def film_from_row(row: FilmRow) -> Film:
+    """The protocol ``Film`` of a catalogue row, its details included once fetched."""
+    return Film(
+        id=str(row.id),
+        title=row.title,
+        year=row.year,
+        slug=row.slug,
+        poster_url=POSTER_PATH + row.poster_file if row.poster_file else row.poster_url,
+        original_title=row.original_title,
+        localized_title=row.localized_title,
+        runtime_minutes=row.runtime_minutes,
+        genres=list(row.genres or ()),
+        directors=list(row.directors or ()),
+        tmdb_id=row.tmdb_id,
+        imdb_id=row.imdb_id,
+        kinopoisk_id=row.kinopoisk_id,
+    )
+
+
 async def films_by_id(db: DbSession, ids: Iterable[int]) -> dict[int, Film]:
     """Protocol ``Film`` objects for catalogue ids (unknown ids are left out)."""
     wanted = sorted(set(ids))
     found: dict[int, Film] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        rows = await db.execute(
-            select(FilmRow.id, FilmRow.title, FilmRow.year, FilmRow.slug, FilmRow.poster_url).where(
-                FilmRow.id.in_(chunk)
-            )
-        )
-        for film_id, title, year, slug, poster in rows:
-            found[film_id] = Film(
-                id=str(film_id), title=title, year=year, slug=slug, poster_url=poster
-            )
+        rows = await db.execute(select(FilmRow).where(FilmRow.id.in_(chunk)))
+        for row in rows.scalars():
+            found[row.id] = film_from_row(row)
     return found
+
+
+async def aliases(db: DbSession) -> dict[int, int]:
+    """Catalogue ids linked to a lower id of the same provider film: ``{id: same_as}``.
+
+    Few rows (only films imported from two sources and linked), so one query
+    without a filter on the session's films.
+    """
+    rows = await db.execute(select(FilmRow.id, FilmRow.same_as).where(FilmRow.same_as.is_not(None)))
+    return {film_id: same_as for film_id, same_as in rows if same_as is not None}
 
 
 async def search_films(db: DbSession, query: str, limit: int = 20) -> list[Film]:
@@ -192,7 +223,7 @@ async def search_films(db: DbSession, query: str, limit: int = 20) -> list[Film]
         return []
     escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await db.execute(
-        select(FilmRow.id, FilmRow.title, FilmRow.year, FilmRow.slug, FilmRow.poster_url)
+        select(FilmRow)
         .where(
             or_(
                 FilmRow.title_key.like(f"{escaped}%", escape="\\"),
@@ -202,10 +233,7 @@ async def search_films(db: DbSession, query: str, limit: int = 20) -> list[Film]
         .order_by(FilmRow.title_key, FilmRow.year, FilmRow.id)
         .limit(limit)
     )
-    return [
-        Film(id=str(film_id), title=title, year=year, slug=slug, poster_url=poster)
-        for film_id, title, year, slug, poster in rows
-    ]
+    return [film_from_row(row) for row in rows.scalars()]
 
 
 async def add_film(db: DbSession, title: str, year: int | None) -> int:

@@ -39,6 +39,7 @@ from scraper.source import InvalidSource, parse_source
 from server.db.engine import DbSession
 from server.db.models import ImportRow, MemberRow, NominationRow, SessionRow, WatchlistRow
 from server.errors import ApiError
+from server.filmdata.enrichment import FilmEnricher
 from server.observability import audit, audited
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import retention
@@ -136,8 +137,11 @@ class WatchlistService:
         engine: SessionEngine,
         store: WatchlistStore,
         settings: Settings,
+        *,
+        films: FilmEnricher | None = None,
     ) -> None:
         self.engine = engine
+        self.films = films
         self.store = store
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.imports_per_process)
@@ -355,6 +359,10 @@ class WatchlistService:
                 ),
             )
             await self.emit_candidates(tx, who.session_id)
+            if self.films is not None:
+                # Details come after the list is stored and announced: voting never waits.
+                enricher = self.films
+                tx.after_commit.append(lambda: enricher.enrich_later(who.session_id, film_ids))
         audit("import.finish", "ok")
         return len(film_ids)
 
@@ -383,7 +391,10 @@ class WatchlistService:
             )
         ).scalars()
         waiting = [str(m) for m in members if str(m) not in stored.lists]
-        ranking = rank_candidates(stored.lists, nominated, offset=offset, limit=limit)
+        aliases = await catalogue.aliases(db)
+        ranking = rank_candidates(
+            stored.lists, nominated, offset=offset, limit=limit, aliases=aliases
+        )
         return ranking, stored, waiting
 
     async def page(
