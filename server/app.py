@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.connection import ConnectionLimits
+from realtime.connection import ConnectionLimits, Connections
 from realtime.hub import Hub, create_hub
 from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
@@ -77,6 +77,7 @@ class Services:
     watchlists: WatchlistService
     rounds: RoundCommands
     chat: ChatCommands
+    connections: Connections
 
 
 def _now_ms() -> int:
@@ -153,6 +154,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         watchlists,
         rounds,
         chat,
+        Connections(settings.ws_stall_timeout_s),
     )
     return services, engines
 
@@ -221,11 +223,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             services.watchlists.run_retention(settings.retention_sweep_interval_s)
         )
         round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
+        stall_check = asyncio.create_task(services.connections.run_stall_check())
         audit("server.start", "ok")
         try:
             yield
         finally:
-            for task in (heartbeat, catch_up, retention, round_clock):
+            for task in (heartbeat, catch_up, retention, round_clock, stall_check):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -251,6 +254,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         send_queue=settings.ws_send_queue,
         idle_timeout_s=settings.ws_idle_timeout_s,
         pipelined_commands=settings.ws_pipelined_commands,
+        stall_timeout_s=settings.ws_stall_timeout_s,
     )
     # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
     # its own instruments in realtime/metrics.py).
@@ -281,6 +285,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "watchlists": _value(services.watchlists),
             "connection_limits": _value(limits),
             "allowed_origins": _value(list(settings.allowed_origins)),
+            "connections": _value(services.connections),
         },
         middleware=[prometheus.middleware, security_headers_middleware],
         exception_handlers={

@@ -31,6 +31,7 @@ class StuckTransport:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.closed: tuple[int, str] | None = None
+        self.aborted = False
         self.release = asyncio.Event()
 
     async def receive(self) -> str | bytes | None:
@@ -49,6 +50,12 @@ class StuckTransport:
 
     async def close(self, code: int, reason: str = "") -> None:
         self.closed = (code, reason)
+
+    def buffered(self) -> int:
+        return 0
+
+    def abort(self) -> None:
+        self.aborted = True
 
 
 class FastTransport(StuckTransport):
