@@ -137,6 +137,8 @@ class FilmnightClient:
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self.reconnects = 0
+        self.last_close: tuple[int, str] | None = None
+        """The code and reason of the last close the server sent (``None``: none yet)."""
 
     # ------------------------------------------------------------ joining
 
@@ -271,6 +273,8 @@ class FilmnightClient:
             except websockets.ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else 1006
                 reason = closed.rcvd.reason if closed.rcvd else ""
+                if closed.rcvd is not None:
+                    self.last_close = (code, reason)
                 if code in TERMINAL_CLOSE_CODES:
                     self._events.put_nowait(SeatLost(code, reason))
                     self._connected.set()
