@@ -10,17 +10,19 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
 from realtime.client import FilmnightClient, Seat
-from realtime.protocol import Chat, ChatEvent, Welcome
+from realtime.protocol import Ack, Chat, ChatEvent, ServerMessage, Welcome
 from tests.support.server_process import ServerProcess, server_process
 from tests.support.services import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
+T = TypeVar("T")
 GRACE_S = 8.0
 WINDOW_S = 1.0
 
@@ -34,15 +36,30 @@ class Seen:
     """Each chat message's text and ``seq`` (a duplicate fails the watcher)."""
     welcomes: list[tuple[Welcome, int]] = field(default_factory=list)
     """Each welcome, with how many events had arrived before it."""
+    events: list[ServerMessage] = field(default_factory=list)
+    """Everything, in order."""
+
+    async def next(self, kind: type[T], timeout: float = 20.0) -> T:
+        """The first event of ``kind`` seen (waiting for it up to ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if isinstance(event, kind):
+                    return event
+            await asyncio.sleep(0.05)
+        raise TimeoutError(kind.__name__)
 
 
 async def watch(client: FilmnightClient, seen: Seen) -> None:
     async for event in client.events():
+        seen.events.append(event)
         if isinstance(event, Welcome):
             seen.welcomes.append((event, len(seen.seqs)))
             continue
         seq = getattr(event, "seq", None)
-        if isinstance(seq, int):
+        # An ack's seq names the events it caused, not a position (a command resent
+        # across a reconnect may be answered twice; the client passes the second on).
+        if isinstance(seq, int) and not isinstance(event, Ack):
             seen.seqs.append(seq)
         if isinstance(event, ChatEvent):
             assert event.text not in seen.chats, f"{event.text} twice"
