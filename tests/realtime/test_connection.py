@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from realtime.connection import (
+    ABORT_AFTER_S,
     CloseCode,
     Connection,
     ConnectionLimits,
@@ -490,3 +491,42 @@ async def test_a_restart_answers_the_commands_in_flight_then_closes_1012_reading
         connections=connections,
     )
     assert code == CloseCode.SERVER_RESTART and late.log == ["close 1012 come back"]
+
+
+class BufferingTransport(FastTransport):
+    """A socket whose transport holds ``held`` bytes the peer has not taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = 0
+
+    def buffered(self) -> int:
+        return self.held
+
+
+async def test_a_socket_is_stalled_only_after_taking_nothing_for_the_whole_timeout() -> None:
+    transport = BufferingTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    connections = Connections(stall_timeout_s=10)
+    connections.add(conn)
+    transport.held = 5000
+    assert connections.check(0.0) == 0  # waiting starts now
+    transport.held = 9000  # more added, nothing taken
+    assert connections.check(9.9) == 0
+    transport.held = 4000  # the peer took some: the clock starts again
+    assert connections.check(12.0) == 0
+    assert connections.check(21.9) == 0
+    transport.held = 0  # all taken
+    assert connections.check(23.0) == 0
+    transport.held = 100
+    assert connections.check(24.0) == 0
+    assert connections.check(34.0) == 1  # ten seconds without a byte
+    await asyncio.sleep(0.01)  # the close is attempted by a task
+    assert transport.closed == (CloseCode.RESUME, "stalled: reconnect and resume")
+    aborted_at_once = transport.aborted
+    assert not aborted_at_once
+    await asyncio.sleep(ABORT_AFTER_S + 0.1)
+    assert transport.aborted  # the close could not get through: the socket is dropped
+    connections.check(50.0)  # let go once only
+    await conn.flush_and_stop()
