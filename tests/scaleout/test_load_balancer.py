@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import random
+import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -155,7 +156,9 @@ async def test_restarting_each_process_behind_haproxy_loses_nothing(
             host = (await http.post("/api/v1/sessions", json={"host_name": "Host"})).json()
             auth = {"Authorization": f"Bearer {host['token']}"}
             films = []
-            for title in ("Alien", "Brazil", "Casablanca"):
+            # Titles of their own: the film catalogue is shared by every test's sessions.
+            tag = secrets.token_hex(4)
+            for title in (f"Drain {tag} A", f"Drain {tag} B", f"Drain {tag} C"):
                 nominated = await http.post(
                     f"/api/v1/sessions/{host['session_id']}/nominations",
                     json={"title": title, "year": 1980},
