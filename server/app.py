@@ -77,7 +77,6 @@ class Services:
     watchlists: WatchlistService
     rounds: RoundCommands
     chat: ChatCommands
-    connections: Connections
 
 
 def _now_ms() -> int:
@@ -154,7 +153,6 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         watchlists,
         rounds,
         chat,
-        Connections(settings.ws_stall_timeout_s),
     )
     return services, engines
 
@@ -223,7 +221,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             services.watchlists.run_retention(settings.retention_sweep_interval_s)
         )
         round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
-        stall_check = asyncio.create_task(services.connections.run_stall_check())
+        stall_check = asyncio.create_task(connections.run_stall_check())
         audit("server.start", "ok")
         try:
             yield
@@ -256,6 +254,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pipelined_commands=settings.ws_pipelined_commands,
         stall_timeout_s=settings.ws_stall_timeout_s,
     )
+    # This process's sockets: the stall check, and the drain of a restart (server/shutdown.py).
+    connections = Connections(settings.ws_stall_timeout_s)
     # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
     # its own instruments in realtime/metrics.py).
     prometheus = PrometheusConfig(
@@ -285,7 +285,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "watchlists": _value(services.watchlists),
             "connection_limits": _value(limits),
             "allowed_origins": _value(list(settings.allowed_origins)),
-            "connections": _value(services.connections),
+            "connections": _value(connections),
         },
         middleware=[prometheus.middleware, security_headers_middleware],
         exception_handlers={
@@ -302,4 +302,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.services = services
+    app.state.connections = connections
     return app

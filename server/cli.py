@@ -84,7 +84,7 @@ def serve(host: str | None, port: int | None) -> None:
     # commands in flight finish, and the process exits 0 within shutdown_grace_s.
     server = GracefulServer(
         config,
-        app.state.services.connections,
+        app.state.connections,
         grace_s=settings.shutdown_grace_s,
         drain_s=settings.shutdown_drain_s,
         reconnect_window_s=settings.restart_reconnect_window_s,

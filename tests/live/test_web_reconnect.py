@@ -62,7 +62,7 @@ async def test_the_web_client_comes_back_within_the_restart_window_and_resumes(
     await page.goto(f"{live.base_url}/healthz")  # the server's origin, for the module
     await page.evaluate(OPEN, [host["session_id"], host["token"]])
     await welcomes(page, 1)
-    connections = live.app.state.services.connections
+    connections = live.app.state.connections
     started = time.monotonic()
     assert await connections.restart_all(restart_reason(1500, 1700), timeout=5) == 0
     connections.restarting, connections.draining = None, False  # "the new process"

@@ -110,7 +110,7 @@ async def test_a_restart_close_brings_the_client_back_within_its_window(
     live: LiveServer,
 ) -> None:
     host = await http_create(live)
-    connections = live.app.state.services.connections
+    connections = live.app.state.connections
     async with await FilmnightClient.join(
         f"{live.base_url}/join/{host['invite_code']}", "Robo"
     ) as bot:
