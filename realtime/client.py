@@ -9,7 +9,9 @@
   each durable event exactly once and in ``seq`` order, across reconnects.
 * The client reconnects by itself (capped exponential back-off with jitter) and
   resumes with ``last_seq``; a ``welcome`` with ``resumed=False`` means "reload
-  your state from ``welcome.session``".
+  your state from ``welcome.session``".  A server that restarts closes with 1012
+  and names a window to come back in: the first attempt waits a random moment in
+  it, so a process's members do not all return at once.
 * :meth:`send` gives each command an ``id`` and awaits its ``ack``; a command in
   flight when the connection drops is sent again with the same ``id``, which the
   server applies at most once.
@@ -51,6 +53,23 @@ from realtime.protocol import (
 __all__ = ["CommandFailed", "FilmnightClient", "Seat", "SeatLost"]
 
 TERMINAL_CLOSE_CODES = {4401, 4403, 4410}
+SERVER_RESTART = 1012
+
+
+def restart_window(code: int, reason: str) -> tuple[float, float] | None:
+    """The window (seconds) a restart's close names to reconnect in (docs/protocol.md:
+    close 1012 with ``{"reason": "restart", "retry_ms": [low, high]}``), if any."""
+    if code != SERVER_RESTART:
+        return None
+    try:
+        hint = msgspec.json.decode(reason)
+        low, high = hint["retry_ms"]
+        low, high = float(low), float(high)
+    except (msgspec.DecodeError, TypeError, KeyError, ValueError):
+        return None
+    if not 0 <= low <= high <= 60_000:
+        return None
+    return low / 1000, high / 1000
 
 
 class CommandFailed(Exception):
@@ -118,6 +137,8 @@ class FilmnightClient:
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self.reconnects = 0
+        self.last_close: tuple[int, str] | None = None
+        """The code and reason of the last close the server sent (``None``: none yet)."""
 
     # ------------------------------------------------------------ joining
 
@@ -232,6 +253,7 @@ class FilmnightClient:
     async def _run(self) -> None:
         attempt = 0
         while not self._closing:
+            window: tuple[float, float] | None = None
             # Read the seat each time: a caller may point it at another process.
             ws_base = self.seat.base_url.replace("http", "ws", 1)
             url = f"{ws_base}/ws/v1/sessions/{self.seat.session_id}"
@@ -250,16 +272,22 @@ class FilmnightClient:
                         self._ws = None
             except websockets.ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else 1006
+                reason = closed.rcvd.reason if closed.rcvd else ""
+                if closed.rcvd is not None:
+                    self.last_close = (code, reason)
                 if code in TERMINAL_CLOSE_CODES:
-                    self._events.put_nowait(
-                        SeatLost(code, closed.rcvd.reason if closed.rcvd else "")
-                    )
+                    self._events.put_nowait(SeatLost(code, reason))
                     self._connected.set()
                     return
+                window = restart_window(code, reason)
             except (OSError, TimeoutError, websockets.InvalidHandshake):
                 pass  # unreachable or restarting: back off below and try again
             self._connected.clear()
             self.reconnects += 1
+            if window is not None:  # the server restarts: come back within its window
+                attempt = 0
+                await asyncio.sleep(random.uniform(*window))
+                continue
             attempt += 1
             delay = min(self._max_backoff_s, 0.1 * 2**attempt)
             await asyncio.sleep(random.uniform(delay / 2, delay))

@@ -6,9 +6,11 @@ handed to the :class:`Gateway` the server supplies; events arrive from the room.
 
 Outgoing frames are written at once while the socket keeps up, and wait in a
 bounded backlog while it pushes back, so a slow socket never stalls its room: when
-the backlog overflows, that connection alone is closed with
-:data:`CloseCode.RESUME` and the client reconnects and resumes.  The events a room
-hands over together go out in one write.
+the backlog overflows, or the socket has taken nothing for ``stall_timeout_s``
+while data waits for it, that connection alone is let go (:meth:`Connection.let_go`):
+its :data:`CloseCode.RESUME` close is attempted once and its socket aborted
+:data:`ABORT_AFTER_S` later, and the client reconnects and resumes.  The events a
+room hands over together go out in one write.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import contextlib
 import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Protocol, runtime_checkable
@@ -43,15 +45,18 @@ from realtime.ratelimit import TokenBucket
 from realtime.room import Outbound, Rooms
 
 __all__ = [
+    "ABORT_AFTER_S",
     "SEAT_LOST",
     "CloseCode",
     "Connection",
     "ConnectionLimits",
+    "Connections",
     "Gateway",
     "Member",
     "Rejected",
     "Transport",
     "WelcomePlan",
+    "restart_reason",
     "serve_connection",
 ]
 
@@ -61,6 +66,9 @@ SEAT_LOST = frozenset({"session_ended", "not_a_member"})
 """``error`` codes that mean the seat is gone: the error is sent, then the socket is
 closed with :data:`CloseCode.GONE` (the server raises them in one place,
 ``server.sessions.seats``)."""
+ABORT_AFTER_S = 1.0
+"""How long a let-go connection's close frame may take before its socket is aborted:
+the frame waits behind everything the peer has not read, so it may never leave."""
 
 
 class CloseCode(IntEnum):
@@ -80,6 +88,13 @@ class CloseCode(IntEnum):
     GONE = 4410
     """The session ended or the member left: do not reconnect."""
     TOO_MANY_CONNECTIONS = 4429
+
+
+def restart_reason(low_ms: int, high_ms: int) -> str:
+    """The reason of a restart's 1012 close: JSON naming the window, in milliseconds,
+    in which to reconnect at a uniformly random moment (docs/protocol.md, Close codes),
+    so the members of a process do not all come back at once."""
+    return msgspec.json.encode({"reason": "restart", "retry_ms": [low_ms, high_ms]}).decode()
 
 
 class Transport(Protocol):
@@ -106,6 +121,15 @@ class Transport(Protocol):
         ...
 
     async def close(self, code: int, reason: str = "") -> None: ...
+
+    def buffered(self) -> int:
+        """Bytes this process holds for the socket that the peer has not taken yet (the
+        transport's write buffer); 0 when the transport cannot tell."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the socket now, with whatever is buffered for it (no close handshake)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +202,8 @@ class ConnectionLimits:
     idle_timeout_s: float = 60.0
     pipelined_commands: int = 16
     """Commands of one connection being applied at once (see :meth:`Gateway.queue_of`)."""
+    stall_timeout_s: float = 10.0
+    """A socket that takes no byte for this long while data waits for it is let go."""
 
 
 class Connection:
@@ -201,16 +227,21 @@ class Connection:
         "_close_task",
         "_end_reason",
         "_flusher",
+        "_let_go",
         "_pending",
         "_queue_size",
+        "_stall_low",
+        "_stall_since",
         "_transport",
         "_try_send",
+        "_wake",
         "close_code",
         "closed",
         "id",
         "last_seq",
         "live",
         "member",
+        "restart_reason",
     )
 
     def __init__(self, transport: Transport, member: Member, queue_size: int) -> None:
@@ -230,6 +261,15 @@ class Connection:
         self._pending: deque[Outbound] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
+        self._let_go = False
+        self._stall_since = 0.0
+        """When the buffered bytes were last seen shrinking (0: nothing buffered)."""
+        self._stall_low = 0
+        """The fewest buffered bytes seen since ``_stall_since``."""
+        self.restart_reason: str | None = None
+        """Set by :meth:`restart`: read no more commands, close with 1012 and this reason."""
+        self._wake: asyncio.Timeout | None = None
+        """The command loop's idle timer, which :meth:`restart` fires to stop its wait."""
 
     @property
     def member_id(self) -> str:
@@ -311,8 +351,7 @@ class Connection:
         elif len(backlog) < self._queue_size:
             backlog.append(text)
         else:
-            WS_SLOW_CONSUMERS.inc()
-            self.abort(CloseCode.RESUME, "slow consumer: reconnect and resume")
+            self.let_go("slow consumer: reconnect and resume")
 
     def _send_now(self, text: str) -> None:
         if self._try_send(text):
@@ -346,6 +385,48 @@ class Connection:
             self.closed = True
         finally:
             self._backlog = None
+
+    def let_go(self, reason: str) -> None:
+        """Give up on a socket that does not take its frames: its :data:`CloseCode.RESUME`
+        close is attempted once, and the socket is aborted :data:`ABORT_AFTER_S` later,
+        which frees it and everything buffered for it (the close frame waits behind
+        that buffer, so it may never leave).  The room's other members are not involved.
+        """
+        if self._let_go:
+            return
+        self._let_go = True
+        WS_SLOW_CONSUMERS.inc()
+        self.abort(CloseCode.RESUME, reason)  # nothing new when it is closing already
+        asyncio.get_running_loop().call_later(ABORT_AFTER_S, self._transport.abort)
+
+    def restart(self, reason: str) -> None:
+        """The process is going away: take no further command, let the ones in flight be
+        applied and answered, then close with :data:`CloseCode.SERVER_RESTART` and
+        ``reason`` (the command loop does it; see :func:`serve_connection`)."""
+        if self.closed or self.restart_reason is not None:
+            return
+        self.restart_reason = reason
+        wake = self._wake
+        if wake is not None and wake.when() is not None:  # waiting for a frame: stop it
+            wake.reschedule(asyncio.get_running_loop().time())
+
+    def stalled(self, now: float, timeout: float) -> bool:
+        """Has the socket taken no byte for ``timeout`` while bytes wait for it?
+
+        Called by :meth:`Connections.check` a few times per ``timeout``: taking bytes
+        shrinks the transport's buffer, so a buffer that has not been smaller than its
+        smallest size since ``timeout`` ago means nothing was taken (or less than the
+        room added, which the backlog's bound deals with anyway).
+        """
+        size = self._transport.buffered()
+        if not size:
+            self._stall_since = 0.0
+            return False
+        if not self._stall_since or size < self._stall_low:
+            self._stall_since = now
+            self._stall_low = size
+            return False
+        return now - self._stall_since >= timeout
 
     def abort(self, code: int, reason: str) -> None:
         """Close now, dropping what waits in the backlog (non-blocking)."""
@@ -426,6 +507,75 @@ async def _hello(transport: Transport, limits: ConnectionLimits) -> Hello | None
     return message if isinstance(message, Hello) else None
 
 
+class Connections:
+    """This process's open connections, and the check that lets stalled ones go.
+
+    The check visits every connection a few times per ``stall_timeout_s`` (one
+    buffer-size read each), so sending a frame costs nothing more.
+    """
+
+    def __init__(self, stall_timeout_s: float) -> None:
+        self.stall_timeout_s = stall_timeout_s
+        self._open: set[Connection] = set()
+        self.draining = False
+        """The process is stopping: ``/readyz`` answers 503 so no new member is sent here."""
+        self.restarting: str | None = None
+        """The close reason of a restart under way (new sockets get it at once)."""
+        self._all_closed: asyncio.Event | None = None
+        """Set when the last connection ends during a restart."""
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def __iter__(self) -> Iterator[Connection]:
+        return iter(list(self._open))
+
+    def add(self, conn: Connection) -> None:
+        self._open.add(conn)
+
+    def discard(self, conn: Connection) -> None:
+        self._open.discard(conn)
+        if not self._open and self._all_closed is not None:
+            self._all_closed.set()
+
+    def check(self, now: float) -> int:
+        """Let go of every connection stalled at ``now``; how many were."""
+        stalled = [c for c in self._open if c.stalled(now, self.stall_timeout_s)]
+        for conn in stalled:
+            log.info("ws.stalled", conn=conn.id, buffered=conn._transport.buffered())
+            conn.let_go("stalled: reconnect and resume")
+        return len(stalled)
+
+    async def restart_all(self, reason: str, timeout: float) -> int:
+        """Ask every connection to come back later (:meth:`Connection.restart`) and wait
+        until they have all ended, at most ``timeout``; sockets still open then are let
+        go.  Connections opened from now on are closed the same way at once.  Returns
+        how many were still open at the deadline."""
+        self.draining = True
+        self.restarting = reason
+        self._all_closed = asyncio.Event()
+        for conn in self:
+            conn.restart(reason)
+        if self._open:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), timeout)
+        left = list(self._open)
+        for conn in left:
+            conn.let_go("restart")
+        return len(left)
+
+    async def run_stall_check(self) -> None:
+        """Check for stalls until cancelled (several looks per timeout, at most 1 s apart)."""
+        interval = min(1.0, self.stall_timeout_s / 4)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.check(loop.time())
+            except Exception:  # never let one odd transport stop the check for all
+                log.exception("ws.stall_check_failed")
+
+
 async def serve_connection(
     transport: Transport,
     session_id: str,
@@ -434,8 +584,14 @@ async def serve_connection(
     limits: ConnectionLimits,
     *,
     on_live: Callable[[Connection], Awaitable[None]] | None = None,
+    connections: Connections | None = None,
 ) -> int:
     """Run one accepted connection to its end; returns the close code used."""
+    if connections is not None and connections.restarting is not None:
+        # Opened while this process drains (before a load balancer noticed): come back.
+        await transport.close(CloseCode.SERVER_RESTART, connections.restarting)
+        WS_CLOSES.labels(str(int(CloseCode.SERVER_RESTART))).inc()
+        return CloseCode.SERVER_RESTART
     hello = await _hello(transport, limits)
     if hello is None:
         await transport.close(CloseCode.UNAUTHORIZED, "a valid hello is required first")
@@ -451,27 +607,37 @@ async def serve_connection(
     conn = Connection(transport, member, limits.send_queue)
     room = rooms.join(session_id, conn)
     WS_CONNECTIONS.inc()
+    if connections is not None:
+        connections.add(conn)
+        if connections.restarting is not None:  # the restart began during the hello
+            conn.restart(connections.restarting)
     try:
-        plan = await gateway.welcome(member, hello.last_seq)
-        conn.send(plan.welcome)
-        for _seq, text in plan.replay:
-            conn.send(text)
-        room.baseline(plan.seq)
-        conn.go_live(plan.seq)
-        await gateway.connected(member, conn.id)
-        if on_live is not None:
-            await on_live(conn)
-        code = await _command_loop(transport, conn, gateway, limits)
+        try:
+            plan = await gateway.welcome(member, hello.last_seq)
+            conn.send(plan.welcome)
+            for _seq, text in plan.replay:
+                conn.send(text)
+            room.baseline(plan.seq)
+            conn.go_live(plan.seq)
+            await gateway.connected(member, conn.id)
+            if on_live is not None:
+                await on_live(conn)
+            code = await _command_loop(transport, conn, gateway, limits)
+        finally:
+            rooms.leave(session_id, conn)
+            WS_CONNECTIONS.dec()
+            with contextlib.suppress(Exception):
+                await gateway.disconnected(member, conn.id)
+            await conn.flush_and_stop()
+        if conn.close_code is None:
+            # The answers of the commands in flight went out first (the loop settles them).
+            await conn._close(code, conn.restart_reason or "")
+            return code
+        return conn.close_code
     finally:
-        rooms.leave(session_id, conn)
-        WS_CONNECTIONS.dec()
-        with contextlib.suppress(Exception):
-            await gateway.disconnected(member, conn.id)
-        await conn.flush_and_stop()
-    if conn.close_code is None:
-        await conn._close(code, "")
-        return code
-    return conn.close_code
+        # Watched until the very end: a close that waits behind a full buffer is let go.
+        if connections is not None:
+            connections.discard(conn)
 
 
 async def _command_loop(
@@ -539,9 +705,12 @@ async def _read_commands(
     loop = asyncio.get_running_loop()
     # One timer for the connection's life, re-armed per frame (``wait_for`` would
     # create a task for every frame received).
+    # The timer is armed only while waiting for a frame, so :meth:`Connection.restart`
+    # may fire it to end that wait without interrupting a command being applied.
     try:
         async with asyncio.timeout(None) as idle:
-            while not conn.closed:
+            conn._wake = idle
+            while not conn.closed and conn.restart_reason is None:
                 idle.reschedule(loop.time() + limits.idle_timeout_s)
                 frame = await transport.receive()
                 idle.reschedule(None)
@@ -551,7 +720,12 @@ async def _read_commands(
     except TimeoutError:
         if not idle.expired():
             raise
-        conn.abort(CloseCode.GOING_AWAY, "idle")
+        if conn.restart_reason is None:
+            conn.abort(CloseCode.GOING_AWAY, "idle")
+    finally:
+        conn._wake = None
+    if conn.restart_reason is not None and conn.close_code is None:
+        return CloseCode.SERVER_RESTART
     return conn.close_code or CloseCode.NORMAL
 
 

@@ -21,7 +21,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.connection import ConnectionLimits
+from realtime.connection import ConnectionLimits, Connections
 from realtime.hub import Hub, create_hub
 from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
@@ -248,11 +248,12 @@ def create_app(
             services.watchlists.run_retention(settings.retention_sweep_interval_s)
         )
         round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
+        stall_check = asyncio.create_task(connections.run_stall_check())
         audit("server.start", "ok")
         try:
             yield
         finally:
-            for task in (heartbeat, catch_up, retention, round_clock):
+            for task in (heartbeat, catch_up, retention, round_clock, stall_check):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -279,7 +280,10 @@ def create_app(
         send_queue=settings.ws_send_queue,
         idle_timeout_s=settings.ws_idle_timeout_s,
         pipelined_commands=settings.ws_pipelined_commands,
+        stall_timeout_s=settings.ws_stall_timeout_s,
     )
+    # This process's sockets: the stall check, and the drain of a restart (server/shutdown.py).
+    connections = Connections(settings.ws_stall_timeout_s)
     # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
     # its own instruments in realtime/metrics.py).
     prometheus = PrometheusConfig(
@@ -311,6 +315,7 @@ def create_app(
             "posters": _value(services.posters),
             "connection_limits": _value(limits),
             "allowed_origins": _value(list(settings.allowed_origins)),
+            "connections": _value(connections),
         },
         middleware=[prometheus.middleware, security_headers_middleware],
         exception_handlers={
@@ -327,4 +332,5 @@ def create_app(
         debug=False,
     )
     app.state.services = services
+    app.state.connections = connections
     return app

@@ -46,6 +46,7 @@ def serve(host: str | None, port: int | None) -> None:
     from server.filmdata.provider import film_data_key
     from server.live.socket import with_direct_send
     from server.live.wire import sansio_protocol
+    from server.shutdown import GracefulServer
 
     settings = _settings(host=host, port=port)
     try:
@@ -62,7 +63,7 @@ def serve(host: str | None, port: int | None) -> None:
     # per statement: with the default 5 ms switch interval, a busy event loop made
     # every statement of a transaction wait up to 5 ms for it.
     sys.setswitchinterval(0.0005)
-    uvicorn.run(
+    config = uvicorn.Config(
         with_direct_send(app),
         host=settings.host,
         port=settings.port,
@@ -84,6 +85,18 @@ def serve(host: str | None, port: int | None) -> None:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    # SIGTERM drains first (server/shutdown.py): members are told to come back, the
+    # commands in flight finish, and the process exits 0 within shutdown_grace_s.
+    server = GracefulServer(
+        config,
+        app.state.connections,
+        grace_s=settings.shutdown_grace_s,
+        drain_s=settings.shutdown_drain_s,
+        reconnect_window_s=settings.restart_reconnect_window_s,
+    )
+    server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE (the port is taken, the app failed)
 
 
 @main.command()

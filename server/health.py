@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.response import Response
 from sqlalchemy import text
 
+from realtime.connection import Connections
 from realtime.hub import Hub
 from realtime.protocol import protocol_json_schema
 from server.session_engine import SessionEngine
@@ -25,8 +26,14 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", tags=["operations"], summary="Database and channels reachable")
 async def readyz(
-    engine: NamedDependency[SessionEngine], hub: NamedDependency[Hub]
+    engine: NamedDependency[SessionEngine],
+    hub: NamedDependency[Hub],
+    connections: NamedDependency[Connections],
 ) -> Response[dict[str, Any]]:
+    if connections.draining:
+        # Shutting down: a load balancer takes this process out before its sockets close.
+        draining = {"status": "draining", "code": "draining", "message": "This process stops."}
+        return Response(draining, status_code=503)
     checks: dict[str, bool] = {}
     try:
         async with engine.reader() as db:

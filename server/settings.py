@@ -88,6 +88,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     ws_connections_per_member: Positive = 5
     ws_idle_timeout_s: PositiveFloat = 60.0
     ws_ping_interval_s: PositiveFloat = 20.0
+    ws_stall_timeout_s: PositiveFloat = 10.0
+    """A socket that takes no byte for this long while data waits for it is let go (4000)."""
+    shutdown_grace_s: PositiveFloat = 15.0
+    """On SIGTERM, the process exits within this long (draining included)."""
+    shutdown_drain_s: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    """On SIGTERM, ``/readyz`` answers 503 this long before the sockets are closed, so a
+    load balancer stops sending new connections first."""
+    restart_reconnect_window_s: PositiveFloat = 2.0
+    """A restart's 1012 close asks members to come back at a random moment within this."""
     presence_ttl_s: PositiveFloat = 30.0
     chat_per_second: PositiveFloat = 1.0
     """Chat messages and reactions a member may send per second, after the burst."""
@@ -149,6 +158,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise msgspec.ValidationError(
                 "ssl_certfile and ssl_keyfile go together - at `$.ssl_keyfile`"
+            )
+        if self.shutdown_drain_s >= self.shutdown_grace_s:
+            raise msgspec.ValidationError(
+                "must be shorter than shutdown_grace_s - at `$.shutdown_drain_s`"
             )
         for entry in self.forwarded_allow_ips:
             try:

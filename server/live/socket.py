@@ -21,7 +21,13 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from realtime.connection import CloseCode, ConnectionLimits, Gateway, serve_connection
+from realtime.connection import (
+    CloseCode,
+    ConnectionLimits,
+    Connections,
+    Gateway,
+    serve_connection,
+)
 from realtime.room import Rooms
 from server.db.engine import UNREACHABLE
 from server.live.wire import Wire, sansio_protocol
@@ -79,6 +85,11 @@ class _SocketTransport:
         self._wire = Wire.of(self._send)
         if self._wire is not None:  # one call less per frame of a fan-out
             self.try_send = self._wire.write  # type: ignore[method-assign]
+        # The server's socket transport (asyncio's or uvloop's, plain or TLS), for the
+        # stall check and the abort; absent under a server that does not expose it.
+        raw = getattr(getattr(scope.get(DIRECT_SEND), "__self__", None), "transport", None)
+        usable = all(hasattr(raw, name) for name in ("get_write_buffer_size", "abort"))
+        self._raw: Any = raw if usable else None
 
     async def receive(self) -> str | bytes | None:
         try:
@@ -105,6 +116,16 @@ class _SocketTransport:
         if self._socket.connection_state != "disconnect":
             await self._socket.close(code=code, reason=reason)
 
+    def buffered(self) -> int:
+        raw = self._raw
+        if raw is None or raw.is_closing():
+            return 0
+        return int(raw.get_write_buffer_size())
+
+    def abort(self) -> None:
+        if self._raw is not None:
+            self._raw.abort()  # no-op on a transport that is closed already
+
 
 @websocket("/ws/v1/sessions/{session_id:str}", name="session_socket")
 async def session_socket(
@@ -114,6 +135,7 @@ async def session_socket(
     rooms: NamedDependency[Rooms],
     connection_limits: NamedDependency[ConnectionLimits],
     allowed_origins: NamedDependency[list[str]],
+    connections: NamedDependency[Connections],
 ) -> None:
     if not origin_allowed(
         socket.headers.get("origin"), socket.headers.get("host"), allowed_origins
@@ -124,7 +146,9 @@ async def session_socket(
     await socket.accept()
     transport = _SocketTransport(socket)
     try:
-        await serve_connection(transport, session_id, gateway, rooms, connection_limits)
+        await serve_connection(
+            transport, session_id, gateway, rooms, connection_limits, connections=connections
+        )
     except UNREACHABLE as exc:  # at hello (authenticate, welcome) or later: come back
         log.warning("ws.database_unreachable", error=type(exc).__name__)
         with contextlib.suppress(Exception):

@@ -8,7 +8,8 @@ import time
 import httpx
 import pytest
 
-from realtime.client import CommandFailed, FilmnightClient, SeatLost
+from realtime.client import CommandFailed, FilmnightClient, SeatLost, restart_window
+from realtime.connection import restart_reason
 from realtime.protocol import Chat, ChatEvent, MemberJoined, Welcome
 from tests.conftest import LiveServer
 from tests.live.test_socket import http_create, http_join
@@ -83,3 +84,44 @@ async def test_a_lost_seat_ends_the_event_stream(live: LiveServer) -> None:
         assert lost.value.code == 4410
     finally:
         await bot.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "window"),
+    [
+        (1012, '{"reason":"restart","retry_ms":[100,2000]}', (0.1, 2.0)),
+        (1012, '{"retry_ms":[0,0]}', (0.0, 0.0)),
+        (1012, "", None),
+        (1012, "restart", None),
+        (1012, '{"retry_ms":[2000,100]}', None),
+        (1012, '{"retry_ms":[0,600000]}', None),
+        (1012, '{"retry_ms":["a","b"]}', None),
+        (1012, '{"retry_ms":3}', None),
+        (4000, '{"retry_ms":[100,2000]}', None),
+    ],
+)
+def test_only_a_well_formed_restart_close_names_a_window(
+    code: int, reason: str, window: tuple[float, float] | None
+) -> None:
+    assert restart_window(code, reason) == window
+
+
+async def test_a_restart_close_brings_the_client_back_within_its_window(
+    live: LiveServer,
+) -> None:
+    host = await http_create(live)
+    connections = live.app.state.connections
+    async with await FilmnightClient.join(
+        f"{live.base_url}/join/{host['invite_code']}", "Robo"
+    ) as bot:
+        await bot.next_event(Welcome)  # the first one
+        await bot.send(Chat(text="before"))
+        closed_at = time.monotonic()
+        left = await connections.restart_all(restart_reason(1500, 1700), timeout=5)
+        assert left == 0
+        connections.restarting, connections.draining = None, False  # "the new process"
+        welcome = await bot.next_event(Welcome, timeout=10)
+        waited = time.monotonic() - closed_at
+        assert bot.last_close == (1012, restart_reason(1500, 1700))
+        assert welcome.resumed is True
+        assert 1.5 <= waited < 2.5, waited  # not the 0.1-0.2 s of a first back-off

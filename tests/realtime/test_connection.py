@@ -9,14 +9,18 @@ import msgspec
 import pytest
 
 from realtime.connection import (
+    ABORT_AFTER_S,
     CloseCode,
     Connection,
     ConnectionLimits,
+    Connections,
     Member,
+    WelcomePlan,
     _Commands,
     _Pipeline,
+    serve_connection,
 )
-from realtime.protocol import Ack, Chat, ClientMessage, ErrorEvent, Reaction, encode
+from realtime.protocol import Ack, Chat, ClientMessage, ErrorEvent, Hello, Reaction, encode
 from realtime.room import Outbound
 
 
@@ -31,6 +35,7 @@ class StuckTransport:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.closed: tuple[int, str] | None = None
+        self.aborted = False
         self.release = asyncio.Event()
 
     async def receive(self) -> str | bytes | None:
@@ -49,6 +54,12 @@ class StuckTransport:
 
     async def close(self, code: int, reason: str = "") -> None:
         self.closed = (code, reason)
+
+    def buffered(self) -> int:
+        return 0
+
+    def abort(self) -> None:
+        self.aborted = True
 
 
 class FastTransport(StuckTransport):
@@ -388,3 +399,134 @@ async def test_a_command_over_the_rate_gets_rate_limited_with_its_id_and_a_retry
     for refused in replies[2:]:
         assert refused["code"] == "rate_limited"
         assert 0 < refused["retry_after_ms"] <= 1001
+
+
+class ScriptedTransport(FastTransport):
+    """Frames from a list, then nothing until more are added; records the order of
+    everything sent and the close."""
+
+    def __init__(self, frames: list[str]) -> None:
+        super().__init__()
+        self.frames = frames
+        self.more = asyncio.Event()
+        self.log: list[str] = []
+
+    async def receive(self) -> str | bytes | None:
+        while not self.frames:
+            self.more.clear()
+            await self.more.wait()
+        return self.frames.pop(0)
+
+    async def send(self, text: str) -> None:
+        self.log.append(msgspec.json.decode(text).get("id") or text)
+
+    def try_send(self, text: str) -> bool:
+        self.log.append(msgspec.json.decode(text).get("id") or text)
+        return True
+
+    async def close(self, code: int, reason: str = "") -> None:
+        self.log.append(f"close {code} {reason}")
+
+
+class LiveGateway(HeldGateway):
+    async def authenticate(self, session_id: str, token: str) -> Member:
+        return Member(session_id, "m")
+
+    async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
+        return WelcomePlan('{"type":"welcome"}', 0)
+
+    async def connected(self, member: Member, conn_id: str) -> None:
+        pass
+
+    async def disconnected(self, member: Member, conn_id: str) -> None:
+        pass
+
+
+class OneRoom:
+    def join(self, session_id: str, conn: Connection) -> OneRoom:
+        return self
+
+    def leave(self, session_id: str, conn: Connection) -> None:
+        pass
+
+    def baseline(self, seq: int) -> None:
+        pass
+
+
+async def test_a_restart_answers_the_commands_in_flight_then_closes_1012_reading_no_more() -> None:
+    hello = encode(Hello(token="t")).decode()
+    transport = ScriptedTransport([hello, _chat("a"), _chat("b")])
+    gateway = LiveGateway()
+    connections = Connections(stall_timeout_s=10)
+    serving = asyncio.create_task(
+        serve_connection(
+            transport,
+            "s",
+            gateway,
+            OneRoom(),  # type: ignore[arg-type]
+            ConnectionLimits(),
+            connections=connections,
+        )
+    )
+    while gateway.started != ["a", "b"]:
+        await asyncio.sleep(0.01)
+    restarting = asyncio.create_task(connections.restart_all("come back", timeout=5))
+    await asyncio.sleep(0.05)
+    transport.frames.append(_chat("c"))  # read by nobody: the client sends it again later
+    transport.more.set()
+    assert not restarting.done(), "waits for the commands being applied"
+    gateway.release.set()
+    assert await restarting == 0
+    assert await serving == CloseCode.SERVER_RESTART
+    assert gateway.started == ["a", "b"]
+    assert transport.log == ['{"type":"welcome"}', "a", "b", "close 1012 come back"]
+    # A socket opened during the restart is sent away at once.
+    late = ScriptedTransport([hello])
+    code = await serve_connection(
+        late,
+        "s",
+        gateway,
+        OneRoom(),  # type: ignore[arg-type]
+        ConnectionLimits(),
+        connections=connections,
+    )
+    assert code == CloseCode.SERVER_RESTART and late.log == ["close 1012 come back"]
+
+
+class BufferingTransport(FastTransport):
+    """A socket whose transport holds ``held`` bytes the peer has not taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = 0
+
+    def buffered(self) -> int:
+        return self.held
+
+
+async def test_a_socket_is_stalled_only_after_taking_nothing_for_the_whole_timeout() -> None:
+    transport = BufferingTransport()
+    conn = Connection(transport, Member("s", "m"), queue_size=8)
+    conn.go_live(0)
+    connections = Connections(stall_timeout_s=10)
+    connections.add(conn)
+    transport.held = 5000
+    assert connections.check(0.0) == 0  # waiting starts now
+    transport.held = 9000  # more added, nothing taken
+    assert connections.check(9.9) == 0
+    transport.held = 4000  # the peer took some: the clock starts again
+    assert connections.check(12.0) == 0
+    assert connections.check(21.9) == 0
+    transport.held = 0  # all taken
+    assert connections.check(23.0) == 0
+    transport.held = 100
+    assert connections.check(24.0) == 0
+    assert connections.check(34.0) == 1  # ten seconds without a byte
+    await asyncio.sleep(0.01)  # the close is attempted by a task
+    assert transport.closed == (CloseCode.RESUME, "stalled: reconnect and resume")
+    aborted_at_once = transport.aborted
+    assert not aborted_at_once
+    await asyncio.sleep(ABORT_AFTER_S + 0.1)
+    assert transport.aborted  # the close could not get through: the socket is dropped
+    connections.check(50.0)  # let go once only
+    await conn.flush_and_stop()

@@ -64,6 +64,11 @@ def test_trusted_proxies_and_a_certificate_are_read_and_none_is_the_default() ->
             "'forwarded_allow_ips' (from FILMNIGHT_FORWARDED_ALLOW_IPS): 'proxy.local' is not",
         ),
         ({"FILMNIGHT_FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "'10.0.0.0/33' is not an IP"),
+        ({"FILMNIGHT_WS_STALL_TIMEOUT_S": "0"}, "'ws_stall_timeout_s'"),
+        (
+            {"FILMNIGHT_SHUTDOWN_DRAIN_S": "20", "FILMNIGHT_SHUTDOWN_GRACE_S": "10"},
+            "'shutdown_drain_s' (from FILMNIGHT_SHUTDOWN_DRAIN_S): must be shorter than",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_its_source(env: dict[str, str], fragment: str) -> None:

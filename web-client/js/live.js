@@ -7,6 +7,16 @@ export const CHAT_MAX_LENGTH = 500;
 // Close codes after which reconnecting is pointless (the view says why, by code).
 const TERMINAL = new Set([4401, 4403, 4410]);
 
+// The window (ms) a restart's close names: 1012 with {"reason": "restart", "retry_ms": [low, high]}.
+export function restartWindow(event) {
+  if (event.code !== 1012) return null;
+  try {
+    const [low, high] = JSON.parse(event.reason).retry_ms;
+    if (Number.isFinite(low) && Number.isFinite(high) && low >= 0 && low <= high && high <= 60000) return [low, high];
+  } catch { /* no hint: back off as usual */ }
+  return null;
+}
+
 export class LiveSession {
   constructor(sessionId, token, handlers) {
     this.sessionId = sessionId;
@@ -108,9 +118,19 @@ export class LiveSession {
       this.handlers.gone?.(event.code);
       return;
     }
-    this.attempt += 1;
-    const ceiling = Math.min(10000, 250 * 2 ** this.attempt);
     this.handlers.status?.("reconnecting");
-    window.setTimeout(() => { if (!this.stopped) this.open(); }, ceiling / 2 + Math.random() * (ceiling / 2));
+    // A restarting server (1012) names a window to come back in: a random moment in
+    // it, so its members do not all return at once. Otherwise: jittered back-off.
+    const window_ = restartWindow(event);
+    let delay;
+    if (window_) {
+      this.attempt = 0;
+      delay = window_[0] + Math.random() * (window_[1] - window_[0]);
+    } else {
+      this.attempt += 1;
+      const ceiling = Math.min(10000, 250 * 2 ** this.attempt);
+      delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    }
+    window.setTimeout(() => { if (!this.stopped) this.open(); }, delay);
   }
 }
