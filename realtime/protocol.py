@@ -27,6 +27,7 @@ __all__ = [
     "CandidatesEvent",
     "Chat",
     "ChatEvent",
+    "ChatLine",
     "ClientMessage",
     "Closest",
     "Countdown",
@@ -61,6 +62,8 @@ __all__ = [
     "Ready",
     "ReadyEvent",
     "RoundClose",
+    "RoundDeadline",
+    "RoundExtend",
     "RoundInfo",
     "RoundResult",
     "RoundStart",
@@ -293,6 +296,17 @@ class RoundInfo(msgspec.Struct, kw_only=True):
     """Match: cards answered per eligible member (how far, never what)."""
 
 
+class ChatLine(msgspec.Struct, kw_only=True):
+    """A chat message of the log, as the welcome's recent conversation carries it."""
+
+    seq: int
+    member_id: str
+    name: str
+    """The author's name, also when they have left since."""
+    text: str
+    at: int
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     """The whole state of a session at ``seq`` (``GET /sessions/{id}`` and ``welcome``)."""
 
@@ -305,6 +319,8 @@ class Snapshot(msgspec.Struct, kw_only=True):
     created_at: int
     party: PartyInfo = msgspec.field(default_factory=PartyInfo)
     round: RoundInfo | None = None
+    chat: list[ChatLine] = msgspec.field(default_factory=list)
+    """The last ``chat_history`` chat messages of the log, oldest first."""
 
 
 # ---------------------------------------------------------------- client → server
@@ -331,6 +347,12 @@ class RoundStart(_Base, tag="round.start", kw_only=True):
 
 class RoundClose(_Base, tag="round.close", kw_only=True):
     round_id: RoundId
+    id: CommandId | None = None
+
+
+class RoundExtend(_Base, tag="round.extend", kw_only=True):
+    round_id: RoundId
+    seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)]
     id: CommandId | None = None
 
 
@@ -374,8 +396,9 @@ class PartySetup(_Base, tag="party.setup", kw_only=True):
 
 
 class Countdown(_Base, tag="countdown", kw_only=True):
-    action: Literal["start", "cancel"]
+    action: Literal["start", "cancel", "extend"]
     seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
+    """``start``: the countdown's length; ``extend``: the seconds added to a running one."""
     force: bool = False
     id: CommandId | None = None
 
@@ -395,6 +418,7 @@ ClientMessage = (
     | Ping
     | RoundStart
     | RoundClose
+    | RoundExtend
     | Vote
     | Ballot
     | Veto
@@ -478,6 +502,10 @@ class CandidatesEvent(_Base, tag="candidates", kw_only=True):
     total: int = 0
     waiting: list[str] = msgspec.field(default_factory=list)
     """Members who have not imported yet (they do not empty the intersection)."""
+    lists: int = 0
+    """Members with an imported list (the same as ``member_count``, named for what it is)."""
+    members: int = 0
+    """Members in the session: a film is on everyone's list only when ``wanted_by == members``."""
 
 
 class RoundStarted(_Base, tag="round.started", kw_only=True):
@@ -522,6 +550,15 @@ class RoundResult(_Base, tag="round.result", kw_only=True):
     explanation: Explanation
 
 
+class RoundDeadline(_Base, tag="round.deadline", kw_only=True):
+    """The host extended a round's deadline (``deadline`` in server ms)."""
+
+    seq: int
+    round_id: str
+    deadline: int
+    by: str
+
+
 class ReadyEvent(_Base, tag="ready", kw_only=True):
     seq: int
     member_id: str
@@ -544,6 +581,9 @@ class PartyEvent(_Base, tag="party", kw_only=True):
     film_title: str | None = None
     media_url: str | None = None
     control: Literal["host", "everyone"] = "host"
+    reset: bool = False
+    """The film changed: nobody is ready any more, no countdown runs, and a ``playback``
+    event follows with the clock at 0:00, paused."""
 
 
 class CountdownEvent(_Base, tag="countdown", kw_only=True):
@@ -609,6 +649,7 @@ ServerMessage = (
     | RoundStarted
     | RoundTally
     | RoundResult
+    | RoundDeadline
     | ReadyEvent
     | PlaybackEvent
     | PartyEvent

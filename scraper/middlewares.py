@@ -8,7 +8,11 @@ at most ``BACKOFF_MAX_DELAY``; a ``Retry-After`` longer than that is not waited 
 the answer goes to the spider, which ends the import as ``rate_limited``.
 
 A 403 is never retried: it is a block or a private list, and asking again would
-only look more like a robot.  Nothing is retried once the spider has recorded a
+only look more like a robot.  Neither is a site this machine cannot reach at all
+(:data:`UNREACHABLE`: its name does not resolve, or the connection is refused):
+backing off from those turned a failed name look-up into a minute of "Importing…";
+the spider ends the import as ``unreachable`` at once.  Only a slow answer (a
+timeout) is waited for and retried.  Nothing is retried once the spider has recorded a
 failure (it is closing).  The wait suspends this request only; the event loop goes
 on with everything else.
 
@@ -31,11 +35,18 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Response
 from scrapy.utils.misc import load_object
 
 __all__ = [
+    "UNREACHABLE",
     "BackoffRetryMiddleware",
     "CappedRobotsTxtMiddleware",
     "over_download_cap",
@@ -45,6 +56,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 NEVER_RETRIED = frozenset({403})
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+)
+"""Download errors that say the site cannot be reached from here: never retried."""
 DEFAULT_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
 
 
@@ -158,6 +174,6 @@ class BackoffRetryMiddleware:
         return retried or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if not isinstance(exception, self.exceptions):
+        if isinstance(exception, UNREACHABLE) or not isinstance(exception, self.exceptions):
             return None
         return await self._retry(request, type(exception).__name__, None)

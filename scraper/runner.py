@@ -55,6 +55,7 @@ MESSAGES = {
     "rate_limited": "Letterboxd kept asking us to slow down; try again later.",
     "blocked": "Letterboxd did not let us read the watchlist; upload your data export instead.",
     "timeout": "Letterboxd took too long to answer.",
+    "unreachable": "This server cannot reach Letterboxd; upload your data export instead.",
     "too_large": "That watchlist is larger than this server imports.",
     "page_too_large": "Letterboxd sent a page larger than this server reads.",
     "invalid_source": "That is not a Letterboxd username or watchlist link.",

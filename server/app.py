@@ -107,10 +107,17 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
     watchlists = WatchlistService(engine, WatchlistStore(keys), settings)
     watchlists.attach(service)
     router = CommandRouter()
-    chat = ChatCommands(engine, per_second=settings.chat_per_second, burst=settings.chat_burst)
+    chat = ChatCommands(
+        engine,
+        per_second=settings.chat_per_second,
+        burst=settings.chat_burst,
+        history=settings.chat_history,
+    )
     chat.register(router)
     chat.attach(service)
-    PartyCommands(presence).register(router)
+    service.snapshot_parts.append(chat.snapshot_part)
+    party = PartyCommands(presence, engine=engine)
+    party.register(router)
     rounds = RoundCommands(engine, watchlists, presence, settings)
     rounds.register(router)
     rounds.attach(service)
@@ -122,6 +129,7 @@ def build_services(settings: Settings) -> tuple[Services, list[AsyncEngine]]:
         clock_ms=_now_ms,
         connections_per_member=settings.ws_connections_per_member,
     )
+    gateway.offline_hooks.append(party.member_offline)
     rooms = Rooms(hub, engine)
     rate_limits = RateLimits(
         {

@@ -92,6 +92,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     chat_per_second: PositiveFloat = 1.0
     """Chat messages and reactions a member may send per second, after the burst."""
     chat_burst: Positive = 5
+    chat_history: Annotated[int, msgspec.Meta(ge=0, le=500)] = 50
+    """Chat messages of the log a fresh welcome carries (a reload keeps the conversation)."""
     catch_up_interval_s: PositiveFloat = 2.0
     """How often each process checks its rooms against the log (heals lost publishes)."""
     event_log_max: Positive = 10_000

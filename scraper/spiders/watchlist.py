@@ -38,13 +38,13 @@ from typing import Any, Final, Literal, get_args
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from scraper.items import FilmItem
 from scraper.logfilter import install_redaction
-from scraper.middlewares import over_download_cap
+from scraper.middlewares import UNREACHABLE, over_download_cap
 from scraper.parsing import (
     DEFAULT_BASE_URL,
     WatchlistPage,
@@ -64,6 +64,7 @@ FailureReason = Literal[
     "blocked",
     "rate_limited",
     "timeout",
+    "unreachable",
     "too_large",
     "page_too_large",
     "empty",
@@ -331,7 +332,17 @@ class WatchlistSpider(scrapy.Spider):
             return
         if failure.value is not None and over_download_cap(failure.value):
             self.fail("page_too_large")
+        elif isinstance(failure.value, UNREACHABLE):
+            self.fail("unreachable", _unreachable_message(failure.value))
         elif isinstance(failure.value, IgnoreRequest):
             self.fail("blocked", "Letterboxd's robots.txt does not allow reading that page.")
         else:
             self.fail("timeout")
+
+
+def _unreachable_message(error: BaseException) -> str:
+    """Why this server cannot reach the site, and what the member can do instead."""
+    export = "upload your export instead (letterboxd.com → Settings → Data → Export your data)."
+    if isinstance(error, CannotResolveHostError):
+        return f"This server cannot find Letterboxd (its address does not resolve); {export}"
+    return f"This server cannot connect to Letterboxd (the connection was refused); {export}"

@@ -93,6 +93,8 @@ class EventRow(DefaultBase):
     """The durable event log: one row per ``seq``, written with the state change."""
 
     __tablename__ = "fn_event"
+    # A welcome's recent chat: the newest rows of one type, read without a scan.
+    __table_args__ = (Index("ix_fn_event_session_type_seq", "session_id", "type", "seq"),)
 
     session_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("fn_session.id", ondelete="CASCADE"), primary_key=True

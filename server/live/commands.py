@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
+import msgspec
 from sqlalchemy import ColumnElement, Select, Table, bindparam, or_, select
 
 from realtime.connection import Member
@@ -22,11 +23,14 @@ from realtime.protocol import (
     Ack,
     Chat,
     ChatEvent,
+    ChatLine,
     Reaction,
     ReactionEvent,
+    Snapshot,
 )
 from realtime.ratelimit import TokenBucket
-from server.db.models import MemberRow, SessionRow
+from server.db.engine import DbSession
+from server.db.models import EventRow, MemberRow, SessionRow
 from server.errors import ApiError, DomainError
 from server.live.batching import (
     CommandBatcher,
@@ -45,6 +49,7 @@ __all__ = [
     "REACTIONS",
     "ChatBatch",
     "ChatCommands",
+    "recent_chat",
     "validate_chat",
 ]
 
@@ -85,9 +90,17 @@ class ChatCommands:
     full bucket decides exactly as a new one (:meth:`_prune`).
     """
 
-    def __init__(self, engine: SessionEngine, *, per_second: float = 1.0, burst: int = 5) -> None:
+    def __init__(
+        self,
+        engine: SessionEngine,
+        *,
+        per_second: float = 1.0,
+        burst: int = 5,
+        history: int = 50,
+    ) -> None:
         self._per_second = per_second
         self._burst = burst
+        self._history = history
         self._buckets: dict[str, TokenBucket] = {}
         self._prune_at = PRUNE_FROM
         self.batch = ChatBatch(engine, self)
@@ -110,6 +123,12 @@ class ChatCommands:
         rows = await tx.db.execute(select(MemberRow.id).where(MemberRow.session_id == session_id))
         members = [str(member_id) for (member_id,) in rows]
         tx.after_commit.append(lambda: self.forget(*members))
+
+    async def snapshot_part(
+        self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
+    ) -> None:
+        """A reload keeps the conversation: the snapshot carries the recent chat."""
+        snapshot.chat = await recent_chat(db, session_id, self._history)
 
     def _throttle(self, member: Member) -> None:
         bucket = self._buckets.get(member.member_id)
@@ -233,6 +252,48 @@ found when it authenticated, and seats are never deleted, only left.
 _LOST_SEAT = _lost_seats(_MEMBERS.c.id == bindparam("member", type_=_MEMBERS.c.id.type))
 """The same for a batch of one member's messages, without the expanding ``IN``
 (rendered anew at every execution; see ``server.session_engine``)."""
+
+
+_CHAT_EVENT = msgspec.json.Decoder(ChatEvent)
+
+
+async def recent_chat(db: DbSession, session_id: uuid.UUID, limit: int) -> list[ChatLine]:
+    """The last ``limit`` chat messages of the log, oldest first, with their authors' names.
+
+    One range of the ``(session_id, type, seq)`` index, newest first, so the cost is
+    ``limit`` rows whatever the room's size or the length of its log; then one look-up
+    of at most ``limit`` names by primary key (authors who left keep theirs).
+    """
+    if limit <= 0:
+        return []
+    rows = (
+        await db.execute(
+            select(EventRow.payload)
+            .where(EventRow.session_id == session_id, EventRow.type == "chat")
+            .order_by(EventRow.seq.desc())
+            .limit(limit)
+        )
+    ).all()
+    events = [_CHAT_EVENT.decode(bytes(row[0])) for row in reversed(rows)]
+    if not events:
+        return []
+    authors = {uuid.UUID(event.member_id) for event in events}
+    names = {
+        str(member_id): name
+        for member_id, name in await db.execute(
+            select(MemberRow.id, MemberRow.name).where(MemberRow.id.in_(authors))
+        )
+    }
+    return [
+        ChatLine(
+            seq=event.seq,
+            member_id=event.member_id,
+            name=names.get(event.member_id, ""),
+            text=event.text,
+            at=event.at,
+        )
+        for event in events
+    ]
 
 
 def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:

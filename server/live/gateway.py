@@ -136,6 +136,8 @@ class LiveGateway:
         self._presence_flush: set[asyncio.Task[None]] = set()
         self.connections: dict[str, Member] = {}
         self._last_online: dict[str, set[str]] = {}
+        self.offline_hooks: list[Callable[[Member], Awaitable[None]]] = []
+        """Called when a member's last connection closes (the party's readiness)."""
 
     async def authenticate(self, session_id: str, token: str) -> Member | Rejected:
         identity = await self.service.authenticate(token)
@@ -200,6 +202,11 @@ class LiveGateway:
             self.presence.disconnect(member.session_id, member.member_id, conn_id), True
         ):
             await self._announce(member, online=False)
+            for hook in self.offline_hooks:
+                try:
+                    await hook(member)
+                except Exception as exc:  # a hook's fault must not break the disconnect
+                    log.error("offline_hook.failed", exc_info=exc)
 
     async def _announce(self, member: Member, *, online: bool) -> None:
         self._queue_presence(member.session_id, member.member_id, online=online)

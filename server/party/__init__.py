@@ -9,11 +9,14 @@ from server.party.playback import (
     apply_playback,
     may_control,
     position_at,
+    postpone_start,
+    reset_playback,
     start_delay_ms,
 )
-from server.party.ready import ReadyCheck, ReadyError
+from server.party.ready import MAX_COUNTDOWN_S, ReadyCheck, ReadyError
 
 __all__ = [
+    "MAX_COUNTDOWN_S",
     "MAX_POSITION_MS",
     "MAX_RATE",
     "MIN_RATE",
@@ -24,5 +27,7 @@ __all__ = [
     "apply_playback",
     "may_control",
     "position_at",
+    "postpone_start",
+    "reset_playback",
     "start_delay_ms",
 ]

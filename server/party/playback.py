@@ -10,6 +10,10 @@ Changes carry a ``version``.  A command may name the version it saw
 (Syncplay's counters).  Starting playback is scheduled slightly in the future
 (Jellyfin's rule: server now + max(2 x slowest ping, 500 ms)) so every screen starts
 together.
+
+A start scheduled in the future (by ``play`` or a countdown) stays scheduled through
+a seek or a rate change: they move the position, never the moment playback begins.
+A new film starts from a fresh clock (:func:`reset_playback`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ __all__ = [
     "apply_playback",
     "may_control",
     "position_at",
+    "postpone_start",
+    "reset_playback",
     "start_delay_ms",
 ]
 
@@ -117,10 +123,37 @@ def apply_playback(
         if current.state == "paused":
             return current
         return changed(state="paused", position_ms=here, at=now_ms)
+    # A start still to come (a countdown's) keeps its moment.
+    at = max(now_ms, current.at) if current.state == "playing" else now_ms
     if action == "seek":
-        return changed(position_ms=_check_position(position_ms, duration_ms), at=now_ms)
+        return changed(position_ms=_check_position(position_ms, duration_ms), at=at)
     if action == "rate":
         if rate is None or not MIN_RATE <= rate <= MAX_RATE:  # NaN fails both comparisons
             raise PlaybackError("bad_rate", f"rate must be between {MIN_RATE} and {MAX_RATE}.")
-        return changed(position_ms=here, rate=float(rate), at=now_ms)
+        return changed(position_ms=here, rate=float(rate), at=at)
     raise PlaybackError("bad_action", "action must be play, pause, seek or rate.")
+
+
+def reset_playback(current: PlaybackState, *, member_id: str, now_ms: int) -> PlaybackState:
+    """A new film: paused at 0:00 at normal speed (a new version, so older commands are stale)."""
+    return PlaybackState(
+        state="paused",
+        position_ms=0,
+        rate=1.0,
+        at=now_ms,
+        by=member_id,
+        version=current.version + 1,
+    )
+
+
+def postpone_start(
+    current: PlaybackState, *, at_ms: int, member_id: str, now_ms: int
+) -> PlaybackState:
+    """Move a start that has not happened yet (an extended countdown) to ``at_ms``.
+
+    Anything else (paused, or already playing) is returned unchanged: there is no
+    scheduled start to move.
+    """
+    if current.state != "playing" or current.at <= now_ms or current.at >= at_ms:
+        return current
+    return msgspec.structs.replace(current, at=at_ms, by=member_id, version=current.version + 1)

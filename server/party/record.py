@@ -24,13 +24,24 @@ class PartyRecord(msgspec.Struct, kw_only=True):
     playback: PlaybackState = msgspec.field(default_factory=PlaybackState)
     ready: ReadyCheck = msgspec.field(default_factory=ReadyCheck)
 
+    @property
+    def film_set(self) -> bool:
+        """The host named a film or gave a video: the ready check and countdown exist."""
+        return self.film_title is not None or self.media_url is not None
+
 
 encode_record = msgspec.msgpack.Encoder().encode
 decode_record = msgspec.msgpack.Decoder(PartyRecord).decode
 
 
-def to_info(record: PartyRecord) -> PartyInfo:
+def to_info(record: PartyRecord, online: set[str] | None = None) -> PartyInfo:
+    """The party as members see it; with ``online``, only online members count as ready.
+
+    Readiness is cleared when a member's last connection closes; a member whose
+    presence merely expired (their server process died) is left out here too.
+    """
     p = record.playback
+    ready = record.ready.ready if online is None else record.ready.ready & online
     return PartyInfo(
         film_title=record.film_title,
         media_url=record.media_url,
@@ -43,13 +54,15 @@ def to_info(record: PartyRecord) -> PartyInfo:
             by=p.by,
             version=p.version,
         ),
-        ready=sorted(record.ready.ready),
+        ready=sorted(ready),
         countdown_ends_at=record.ready.countdown_ends_at,
     )
 
 
-async def load_party_info(db: DbSession, session_id: uuid.UUID) -> PartyInfo:
+async def load_party_info(
+    db: DbSession, session_id: uuid.UUID, online: set[str] | None = None
+) -> PartyInfo:
     row = (
         await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
     ).first()
-    return to_info(decode_record(row[0]) if row else PartyRecord())
+    return to_info(decode_record(row[0]) if row else PartyRecord(), online)

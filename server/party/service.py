@@ -31,10 +31,10 @@ from realtime.protocol import (
 from server.db.models import PartyRow, SessionRow
 from server.errors import ApiError
 from server.live.gateway import CommandRouter, Handler
-from server.party.playback import apply_playback, may_control
+from server.party.playback import apply_playback, may_control, postpone_start, reset_playback
 from server.party.ready import DEFAULT_COUNTDOWN_S
 from server.party.record import PartyRecord, decode_record, encode_record
-from server.session_engine import Transaction, utcnow
+from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.seats import require_seat
 
 C = TypeVar("C", PartySetup, Ready, Countdown, Playback)
@@ -63,9 +63,61 @@ def validate_media_url(url: str | None) -> str | None:
 class PartyCommands:
     """Registers the party's command handlers on the gateway's router."""
 
-    def __init__(self, presence: PresenceStore, clock_ms: Callable[[], int] = _now_ms) -> None:
+    def __init__(
+        self,
+        presence: PresenceStore,
+        clock_ms: Callable[[], int] = _now_ms,
+        engine: SessionEngine | None = None,
+    ) -> None:
         self._presence = presence
         self._clock_ms = clock_ms
+        self._engine = engine
+
+    async def member_offline(self, member: Member) -> None:
+        """A member's last connection closed: they are no longer ready (a ``ready`` event).
+
+        Someone who left the room is not waiting for the film; when they come back
+        they say so again.  A running countdown goes on: the others are still ready,
+        and nobody's flaky connection should hold the group up.
+        """
+        if self._engine is None:
+            return
+        session_id = uuid.UUID(member.session_id)
+        # Most members who go are not ready: a read, and no write transaction, for them.
+        async with self._engine.reader() as db:
+            row = (
+                await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
+            ).first()
+        if row is None or member.member_id not in decode_record(row[0]).ready.ready:
+            return
+        async with self._engine.transaction() as tx:
+            live = (
+                await tx.db.execute(
+                    select(SessionRow.state).where(SessionRow.id == session_id).with_for_update()
+                )
+            ).scalar_one_or_none()
+            row = (
+                await tx.db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
+            ).first()
+            if live is None or live == "ended" or row is None:
+                return
+            record = decode_record(row[0])
+            if member.member_id not in record.ready.ready:
+                return
+            record.ready.forget(member.member_id)
+            present = await self._presence.online(member.session_id) - {member.member_id}
+            all_ready = record.ready.all_ready(present)
+            await tx.db.execute(
+                update(PartyRow)
+                .where(PartyRow.session_id == session_id)
+                .values(state=encode_record(record), updated_at=utcnow())
+            )
+            await tx.emit(
+                session_id,
+                lambda seq: ReadyEvent(
+                    seq=seq, member_id=member.member_id, ready=False, all_ready=all_ready
+                ),
+            )
 
     def register(self, router: CommandRouter) -> None:
         router.register(PartySetup, self._handler(self._setup))
@@ -118,23 +170,43 @@ class PartyCommands:
         host_id: uuid.UUID | None,
     ) -> int:
         self._require_host(member, host_id)
-        record.media_url = validate_media_url(command.media_url)
-        record.film_title = (
+        media_url = validate_media_url(command.media_url)
+        film_title = (
             command.film_title.strip()
             if command.film_title and command.film_title.strip()
             else None
         )
+        # A new film (a title or a video that differs; "Watch it together" sends the
+        # round's winner here) starts over: nobody is ready for it yet and its clock
+        # is at 0:00, paused.  Changing only who controls playback keeps both.
+        reset = (film_title, media_url) != (record.film_title, record.media_url)
+        now = self._clock_ms()
+        counting = record.ready.running(now)
+        record.film_title, record.media_url = film_title, media_url
         record.control = command.control
+        if reset:
+            record.ready.clear()
+            record.playback = reset_playback(
+                record.playback, member_id=member.member_id, now_ms=now
+            )
+        session_id = uuid.UUID(member.session_id)
         event = await tx.emit(
-            uuid.UUID(member.session_id),
+            session_id,
             lambda seq: PartyEvent(
                 seq=seq,
                 film_title=record.film_title,
                 media_url=record.media_url,
                 control=record.control,
+                reset=reset,
             ),
         )
-        return event.seq
+        if not reset:
+            return event.seq
+        if counting:  # clients that know no ``reset`` still see the countdown go
+            await tx.emit(
+                session_id, lambda seq: CountdownEvent(seq=seq, ends_at=None, by=member.member_id)
+            )
+        return await self._emit_playback(tx, member, record)
 
     async def _ready(
         self,
@@ -145,7 +217,9 @@ class PartyCommands:
         host_id: uuid.UUID | None,
     ) -> int:
         now = self._clock_ms()
-        cancelled = record.ready.set_ready(member.member_id, command.ready, now_ms=now)
+        cancelled = record.ready.set_ready(
+            member.member_id, command.ready, now_ms=now, film_set=record.film_set
+        )
         present = await self._presence.online(member.session_id)
         all_ready = record.ready.all_ready(present)
         session_id = uuid.UUID(member.session_id)
@@ -157,8 +231,14 @@ class PartyCommands:
         )
         if cancelled:
             return await self._stop_countdown(tx, member, record, now)
-        if all_ready and command.ready and record.ready.countdown_ends_at is None:
-            # Everyone present is ready: the countdown starts by itself.
+        if (
+            all_ready
+            and command.ready
+            and record.playback.state == "paused"
+            and not record.ready.running(now)
+        ):
+            # Everyone present is ready: the countdown starts by itself (not while the
+            # film plays: someone re-readying mid-film starts nothing).
             return await self._start_countdown(
                 tx, member, record, present, now, DEFAULT_COUNTDOWN_S, False
             )
@@ -174,8 +254,12 @@ class PartyCommands:
     ) -> int:
         self._require_host(member, host_id)
         now = self._clock_ms()
+        playing = record.playback.state == "playing" and record.playback.at <= now
         if command.action == "cancel":
+            record.ready.cancel_running(now, playing=playing)
             return await self._stop_countdown(tx, member, record, now)
+        if command.action == "extend":
+            return await self._extend_countdown(tx, member, record, now, command.seconds, playing)
         present = await self._presence.online(member.session_id)
         return await self._start_countdown(
             tx, member, record, present, now, command.seconds, command.force
@@ -192,7 +276,15 @@ class PartyCommands:
         force: bool,
     ) -> int:
         """Count down, and schedule playback to start the moment the countdown ends."""
-        ends_at = record.ready.start_countdown(present, now_ms=now, seconds=seconds, force=force)
+        ends_at = record.ready.start_countdown(
+            present,
+            now_ms=now,
+            seconds=seconds,
+            force=force,
+            film_set=record.film_set,
+            # Playing, or a start already scheduled: a countdown would end in nothing.
+            playing=record.playback.state == "playing",
+        )
         session_id = uuid.UUID(member.session_id)
         await tx.emit(
             session_id,
@@ -208,6 +300,30 @@ class PartyCommands:
             )
             return await self._emit_playback(tx, member, record)
         return tx.last_seq
+
+    async def _extend_countdown(
+        self,
+        tx: Transaction,
+        member: Member,
+        record: PartyRecord,
+        now: int,
+        seconds: int,
+        playing: bool,
+    ) -> int:
+        """More time (WCAG 2.2.1): the countdown and the start it scheduled move together."""
+        ends_at = record.ready.extend(now, seconds, playing=playing)
+        session_id = uuid.UUID(member.session_id)
+        await tx.emit(
+            session_id,
+            lambda seq: CountdownEvent(seq=seq, ends_at=ends_at, by=member.member_id),
+        )
+        moved = postpone_start(
+            record.playback, at_ms=ends_at, member_id=member.member_id, now_ms=now
+        )
+        if moved is record.playback:
+            return tx.last_seq
+        record.playback = moved
+        return await self._emit_playback(tx, member, record)
 
     async def _stop_countdown(
         self, tx: Transaction, member: Member, record: PartyRecord, now: int
@@ -238,11 +354,12 @@ class PartyCommands:
         if not may_control(member.member_id, host, record.control):
             raise ApiError(403, "not_controller", "Only the host controls playback in this party.")
         before = record.playback
+        now = self._clock_ms()
         record.playback = apply_playback(
             before,
             command.action,
             member_id=member.member_id,
-            now_ms=self._clock_ms(),
+            now_ms=now,
             position_ms=command.position_ms,
             rate=command.rate,
             base_version=command.base_version,
@@ -250,7 +367,18 @@ class PartyCommands:
         )
         if record.playback is before:  # play while playing, pause while paused: no event
             return None
-        return await self._emit_playback(tx, member, record)
+        seq = await self._emit_playback(tx, member, record)
+        if record.playback.state == "paused" and record.ready.running(now):
+            # The pause undid the start the countdown scheduled: the countdown goes too,
+            # or it would reach zero and start nothing.
+            record.ready.cancel()
+            seq = (
+                await tx.emit(
+                    uuid.UUID(member.session_id),
+                    lambda seq: CountdownEvent(seq=seq, ends_at=None, by=member.member_id),
+                )
+            ).seq
+        return seq
 
     @staticmethod
     async def _emit_playback(tx: Transaction, member: Member, record: PartyRecord) -> int:

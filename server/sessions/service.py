@@ -330,7 +330,7 @@ class SessionService:
             for member_id, name, bot in rows
         ]
         snapshot = Snapshot(
-            party=await load_party_info(db, session_id),
+            party=await load_party_info(db, session_id, online),
             session_id=str(session.id),
             title=session.title,
             state="ended" if session.state == "ended" else "lobby",

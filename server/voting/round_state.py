@@ -18,7 +18,9 @@ Rules (docs/protocol.md quotes them):
 - **Poll**: each member submits a ranking (``ballot``), best first; a new ballot
   replaces the old one.  The poll closes when every eligible member has voted, when
   the host closes it, or at its deadline, and the winner comes from
-  ``server.voting.methods`` (ties go to the film earlier in the shortlist).
+  ``server.voting.methods`` (ties go to the film earlier in the shortlist).  The
+  host may extend a deadline that has not passed (WCAG 2.2.1), to at most
+  ``MAX_DEADLINE_MS`` from now.
 - **Veto**: members strike one film each in the fixed turn order (joining order),
   cycling until one film remains.  When a member's turn has lasted
   ``veto_turn_timeout_s`` and they are offline, their turn is skipped; an online
@@ -45,6 +47,7 @@ from server.errors import DomainError
 from server.voting.methods import Method, tally
 
 __all__ = [
+    "MAX_DEADLINE_MS",
     "AnyRound",
     "MatchRound",
     "Outcome",
@@ -58,6 +61,8 @@ __all__ = [
 ]
 
 CLOSEST = 3
+MAX_DEADLINE_MS = 24 * 3600 * 1000
+"""The furthest a deadline may lie from now (the same day ``round.start`` allows)."""
 
 
 class RoundError(DomainError):
@@ -111,6 +116,11 @@ class _Round(msgspec.Struct, kw_only=True, tag_field="mode"):
     def due_at(self) -> int | None:
         """When the clock next needs to look at this round (``None``: never)."""
         return None
+
+    def extend(self, seconds: int, *, now_ms: int) -> int:
+        """Give people more time: the deadline moves ``seconds`` later (polls only)."""
+        self._require_open()
+        raise RoundError("no_deadline", "This round has no deadline to extend.")
 
     def on_clock(self, *, now_ms: int, online: set[str]) -> Outcome:
         return Outcome()
@@ -256,6 +266,18 @@ class PollRound(_Round, tag="poll", kw_only=True):
 
     def due_at(self) -> int | None:
         return self.deadline_ms
+
+    def extend(self, seconds: int, *, now_ms: int) -> int:
+        self._require_open()
+        if self.deadline_ms is None:
+            raise RoundError("no_deadline", "This poll has no deadline to extend.")
+        if now_ms >= self.deadline_ms:  # the clock is about to close it
+            raise RoundError("round_closed", "This round's time is up.")
+        deadline = self.deadline_ms + seconds * 1000
+        if seconds < 1 or deadline - now_ms > MAX_DEADLINE_MS:
+            raise RoundError("bad_extension", "An extended deadline lies at most a day from now.")
+        self.deadline_ms = deadline
+        return deadline
 
     def on_clock(self, *, now_ms: int, online: set[str]) -> Outcome:
         if self.status == "open" and self.deadline_ms is not None and now_ms >= self.deadline_ms:

@@ -32,6 +32,8 @@ from realtime.protocol import (
     Ballot,
     Film,
     RoundClose,
+    RoundDeadline,
+    RoundExtend,
     RoundInfo,
     RoundResult,
     RoundStart,
@@ -102,6 +104,7 @@ class RoundCommands:
     def register(self, router: CommandRouter) -> None:
         router.register(RoundStart, self._start)
         router.register(RoundClose, self._command(self._close))
+        router.register(RoundExtend, self._extend)
         router.register(Vote, self._command(self._vote))
         router.register_direct(Ballot, self.ballot_box.submit)
         router.register(Veto, self._command(self._veto))
@@ -219,6 +222,26 @@ class RoundCommands:
         )
         members = [str(m) for m in rows.scalars()]
         return [m for m in members if online is None or m in online or m == starter]
+
+    async def _extend(self, tx: Transaction, member: Member, command: RoundExtend) -> int:
+        """The host gives everyone more time (WCAG 2.2.1): a poll's deadline moves."""
+        session_id, _ = await require_seat(tx, member)
+        host_id = await self.lock_session(tx, session_id)
+        if str(host_id) != member.member_id:
+            raise ApiError(403, "host_only", "Only the host can extend a round.")
+        row = await self.round_row(tx.db, session_id, command.round_id)
+        state = decode_round(row.mode, row.state)
+        deadline = state.extend(command.seconds, now_ms=self.clock_ms())
+        row.state = encode_round(state)
+        row.due_at_ms = _due_at(state)
+        await tx.db.flush()
+        event = await tx.emit(
+            session_id,
+            lambda seq: RoundDeadline(
+                seq=seq, round_id=command.round_id, deadline=deadline, by=member.member_id
+            ),
+        )
+        return event.seq
 
     # ------------------------------------------------------------ votes
 

@@ -50,6 +50,10 @@ class CandidatesBody(msgspec.Struct):
     candidates: list[Candidate]
     total: int
     waiting: list[str]
+    lists: int
+    """Members with an imported list (``member_count``'s clearer name)."""
+    members: int
+    """Members in the session: a film is everyone's only when ``wanted_by == members``."""
 
 
 class FilmsBody(msgspec.Struct):
@@ -142,7 +146,14 @@ class WatchlistController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> CandidatesBody:
         page = await watchlists.candidates(member, limit=limit, offset=offset)
-        return CandidatesBody(page.member_count, page.candidates, page.total, page.waiting)
+        return CandidatesBody(
+            page.member_count,
+            page.candidates,
+            page.total,
+            page.waiting,
+            lists=page.member_count,
+            members=page.members,
+        )
 
     @get("/films", summary="Search the catalogue of imported films by title")
     async def search(

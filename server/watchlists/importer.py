@@ -35,6 +35,7 @@ FailureReason = Literal[
     "rate_limited",
     "blocked",
     "timeout",
+    "unreachable",
     "too_large",
     "page_too_large",
     "invalid_source",

@@ -75,6 +75,11 @@ FAILURE_MESSAGES = {
         "letterboxd.com → Settings → Data → Export your data, then drop the ZIP here."
     ),
     "timeout": "Letterboxd took too long to answer. Try again, or upload your export.",
+    "unreachable": (
+        "This server cannot reach Letterboxd (its address does not resolve, or the "
+        "connection is refused). Upload your export instead: letterboxd.com → Settings → "
+        "Data → Export your data, then drop the ZIP here."
+    ),
     "too_large": "That watchlist is larger than this server imports.",
     "page_too_large": (
         "Letterboxd sent more data than this server reads. Upload your export instead: "
@@ -107,9 +112,16 @@ class RetentionSweep:
 @dataclass(frozen=True, slots=True)
 class CandidatesPage:
     member_count: int
+    """Imported lists (the ones ``wanted_by`` counts against)."""
     candidates: list[Candidate]
     total: int
     waiting: list[str] = field(default_factory=list)
+
+    @property
+    def members(self) -> int:
+        """Everyone in the session: a member's list goes when they leave, so every list
+        is a present member's, and ``waiting`` is every member without one."""
+        return self.member_count + len(self.waiting)
 
 
 def _now_ms() -> int:
@@ -399,6 +411,8 @@ class WatchlistService:
                 candidates=page.candidates,
                 total=page.total,
                 waiting=page.waiting,
+                lists=page.member_count,
+                members=page.members,
             ),
         )
 

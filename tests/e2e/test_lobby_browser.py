@@ -83,6 +83,12 @@ def test_three_friends_meet_in_the_lobby_and_a_friend_comes_back_to_the_same_sea
     friend.get_by_role("button", name="React 🍿").click()
     expect(host.locator(".reaction-stage")).to_contain_text("🍿")
 
+    # A reload keeps the conversation (the welcome carries the recent chat), still as text.
+    host.reload()
+    expect(host.locator(".chat-log li")).to_have_count(1)
+    expect(host.locator(".chat-log li")).to_contain_text("Ben <b>popcorn</b> ready")
+    expect(host.locator(".chat-log b")).to_have_count(0)
+
     # The host ends the session; the guests are told.
     host.get_by_role("button", name="End session…").click()
     host.get_by_role("button", name="Yes, end it").click()

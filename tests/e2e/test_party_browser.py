@@ -154,6 +154,10 @@ def test_ready_check_and_countdown_in_the_browser(browser: Browser, server: Serv
     guest.get_by_label("Your name").fill("Ben")
     guest.get_by_role("button", name="Join").click()
     expect(host.locator(".member.online")).to_have_count(2)
+    # the ready check is for a film: the host sets one first
+    host.get_by_label("Film", exact=True).fill("Test pattern")
+    host.get_by_role("button", name="Save party settings").click()
+    expect(guest.locator("#party-status")).to_contain_text("Now showing: Test pattern")
 
     # Ben getting ready redraws Ana's controls; her keyboard focus stays on the countdown button.
     host.get_by_role("button", name="Start anyway").focus()

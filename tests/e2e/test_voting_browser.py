@@ -42,6 +42,9 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     upload(host, [HEAT, PARASITE, ALIEN, SOLARIS], 4)
     upload(pages[1], [HEAT, PARASITE, ALIEN], 3)
     expect(host.locator(".member", has_text="Cleo")).to_contain_text("no list yet")
+    # Two lists of three members: a film on both is not yet "everyone"'s.
+    expect(host.locator(".candidate").nth(0)).to_contain_text("all 2 lists so far")
+    expect(host.locator(".candidate.everyone")).to_have_count(0)
     upload(pages[2], [HEAT, PARASITE, ALIEN], 3)
     expect(host.locator(".member", has_text="Ben")).to_contain_text("3 films")
     for page in pages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -11,10 +12,12 @@ import pytest
 
 from realtime.connection import Member
 from realtime.protocol import RoundClose
+from server.app import create_app
 from server.live.commands import PRUNE_FROM, ChatCommands
 from server.session_engine import SessionEngine
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, make_settings, run_live
 from tests.live.test_socket import http_create, http_join, http_leave
+from tests.server.test_watchlists_http import ALIEN, HEAT, lb_csv
 from tests.support.wsclient import connect_member
 
 
@@ -266,3 +269,64 @@ def test_refilled_allowances_are_dropped_as_the_map_grows() -> None:
             chat._throttle(Member("s", f"n{i}"))
         assert "busy" in chat._buckets and "m0" not in chat._buckets
         assert len(chat._buckets) == PRUNE_FROM + 1
+
+
+async def test_a_fresh_welcome_carries_the_recent_chat_even_of_members_who_left(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A reload (no resume) keeps the conversation: the last ``chat_history`` messages."""
+    settings = make_settings(tmp_path, database_url, chat_history=3, chat_burst=100)
+    async with run_live(create_app(settings), settings) as live:
+        host = await http_create(live)
+        ben_seat = await http_join(live, host["invite_code"], "Ben")
+        cleo_seat = await http_join(live, host["invite_code"], "Cleo")
+        ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+        cleo, _ = await connect_member(live.ws_url, host["session_id"], cleo_seat["token"])
+        said: list[dict[str, Any]] = []
+        for member, text in [(ana, "first"), (cleo, "see you — 🍿"), (ana, "bye Cleo")]:
+            await member.send({"type": "chat", "text": text, "id": text})
+            said.append(await ana.recv_type("chat"))
+        await cleo.close()
+        await http_leave(live, host["session_id"], cleo_seat["token"])
+        await ana.send({"type": "reaction", "emoji": "🍿"})  # not logged, never in the history
+        await ana.send({"type": "party.setup", "film_title": "Alien", "id": "s1"})
+        await ana.recv_type("ack")
+        await ana.send({"type": "chat", "text": "starting", "id": "last"})
+        said.append(await ana.recv_type("chat"))
+
+        ben, welcome = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+        assert welcome is not None and welcome["resumed"] is False
+        history = welcome["session"]["chat"]
+        names = {host["member_id"]: "Ana", cleo_seat["member_id"]: "Cleo"}
+        assert history == [
+            {
+                "seq": event["seq"],
+                "member_id": event["member_id"],
+                "name": names[event["member_id"]],
+                "text": event["text"],
+                "at": event["at"],
+            }
+            for event in said[-3:]  # the newest three, oldest first
+        ]
+        assert history[0]["name"] == "Cleo"  # she left, her words stay with her name
+        assert cleo_seat["member_id"] not in [m["member_id"] for m in welcome["session"]["members"]]
+        await ana.close()
+        await ben.close()
+
+
+async def test_the_candidates_event_counts_lists_and_members(live: LiveServer) -> None:
+    host = await http_create(live)
+    await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    async with httpx.AsyncClient(base_url=live.base_url) as http:
+        answer = await http.post(
+            f"/api/v1/sessions/{host['session_id']}/imports/csv",
+            files={"file": ("watchlist.csv", lb_csv(ALIEN, HEAT), "text/csv")},
+            headers={"Authorization": f"Bearer {host['token']}"},
+        )
+    assert answer.status_code == 201, answer.text
+    event = await ana.recv_type("candidates")
+    # one list of two members: every film is on the only list, and nobody's "everyone"
+    assert (event["lists"], event["members"], event["member_count"]) == (1, 2, 1)
+    assert {c["wanted_by"] for c in event["candidates"]} == {1}
+    await ana.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -92,7 +93,11 @@ async def test_bad_party_commands_get_stable_codes_and_change_nothing(live: Live
         (ana, {"type": "party.setup", "media_url": "javascript:alert(1)"}, "bad_media_url"),
         (ben, {"type": "party.setup", "film_title": "Mine"}, "host_only"),
         (ben, {"type": "countdown", "action": "start", "force": True}, "host_only"),
-        (ana, {"type": "countdown", "action": "start"}, "not_all_ready"),
+        # no film yet: no ready check, no countdown (issue: a timer ran under "No film set")
+        (ben, {"type": "ready", "ready": True}, "no_film"),
+        (ana, {"type": "countdown", "action": "start", "force": True}, "no_film"),
+        (ana, {"type": "countdown", "action": "cancel"}, "no_countdown"),
+        (ana, {"type": "countdown", "action": "extend", "seconds": 10}, "no_countdown"),
     ]
     for n, (member, frame, code) in enumerate(cases):
         reply = await command(member, frame, f"bad{n}")
@@ -107,6 +112,7 @@ async def test_bad_party_commands_get_stable_codes_and_change_nothing(live: Live
         "version": 0,
     }
     assert state["film_title"] is None and state["countdown_ends_at"] is None
+    assert state["ready"] == []
     await ana.close()
     await ben.close()
 
@@ -139,6 +145,9 @@ async def test_ready_check_and_countdown(live: LiveServer) -> None:
     guest_seat = await http_join(live, host["invite_code"], "Ben")
     ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
     ben, _ = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    refused = await command(ana, {"type": "countdown", "action": "start"}, "c0")
+    assert refused["code"] == "not_all_ready"
 
     await command(ana, {"type": "ready", "ready": True}, "r1")
     first = await ben.recv_type("ready")
@@ -190,16 +199,24 @@ async def test_ready_check_and_countdown(live: LiveServer) -> None:
 async def test_party_state_survives_a_restart(settings: Settings) -> None:
     async with run_live(create_app(settings), settings) as first:
         host = await http_create(first)
+        guest_seat = await http_join(first, host["invite_code"], "Ben")
         ana, _ = await connect_member(first.ws_url, host["session_id"], host["token"])
+        ben, _ = await connect_member(first.ws_url, host["session_id"], guest_seat["token"])
+        await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
         await command(ana, {"type": "playback", "action": "seek", "position_ms": 42_000}, "p1")
         await command(ana, {"type": "ready", "ready": True}, "r1")
+        assert (await ben.recv_type("ready"))["ready"] is True
         await ana.close()
+        gone = await ben.recv_type("ready")  # her last connection closed: she is not ready
+        assert (gone["member_id"], gone["ready"]) == (host["member_id"], False)
+        await ben.close()
     async with run_live(create_app(settings), settings) as second:
         ana, welcome = await connect_member(second.ws_url, host["session_id"], host["token"])
         assert welcome is not None
         party = welcome["session"]["party"]
         assert party["playback"]["position_ms"] == 42_000
-        assert party["ready"] == [host["member_id"]]
+        assert party["film_title"] == "Alien"
+        assert party["ready"] == []  # stored so: she is online again, and not ready
         await ana.close()
 
 
@@ -225,5 +242,131 @@ async def test_play_while_playing_and_pause_while_paused_change_nothing_but_are_
         assert [f for f in await ben.quiet(0.3) if "seq" in f] == []  # no event, no seq taken
         after = await snapshot(live, host["session_id"], host["token"])
         assert after["seq"] == before["seq"] and after["party"] == before["party"]
+    await ana.close()
+    await ben.close()
+
+
+async def test_a_new_film_starts_over_paused_at_zero_with_nobody_ready(live: LiveServer) -> None:
+    """The issue's "Watch it together": the friend saw the new film already at 0:03."""
+    host = await http_create(live)
+    guest_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    await command(ana, {"type": "playback", "action": "seek", "position_ms": 3_000}, "p1")
+    await command(ana, {"type": "ready", "ready": True}, "r1")
+    await command(ben, {"type": "ready", "ready": True}, "r2")  # the countdown starts
+    assert (await ana.recv_type("countdown"))["ends_at"] is not None
+    version = (await ana.recv_type("playback"))["version"]
+
+    # the host picks the round's winner: same command as "Watch it together" sends
+    watch = {"type": "party.setup", "film_title": "Alien³", "control": "host"}
+    ack = await command(ana, watch, "s2")
+    party = await ben.recv_type("party")
+    assert (party["film_title"], party["reset"]) == ("Alien³", True)
+    stopped = await ben.recv_type("countdown")
+    clock = await ben.recv_type("playback")
+    assert stopped["ends_at"] is None
+    assert (clock["state"], clock["position_ms"], clock["rate"]) == ("paused", 0, 1.0)
+    assert clock["version"] == version + 1  # a command based on the old film is stale
+    # one transaction: the three events, and one ack naming them all
+    assert ack["seqs"] == [party["seq"], stopped["seq"], clock["seq"]]
+    state = (await snapshot(live, host["session_id"], guest_seat["token"]))["party"]
+    assert state["ready"] == [] and state["countdown_ends_at"] is None
+    assert (state["playback"]["state"], state["playback"]["position_ms"]) == ("paused", 0)
+
+    # changing only who controls playback is not a new film: nothing starts over
+    await command(ben, {"type": "ready", "ready": True}, "r3")
+    await command(ana, {**watch, "control": "everyone"}, "s3")
+    same = await ben.recv_type("party")
+    assert same["reset"] is False
+    after = (await snapshot(live, host["session_id"], guest_seat["token"]))["party"]
+    assert after["ready"] == [guest_seat["member_id"]]
+    assert after["playback"]["version"] == clock["version"]
+    await ana.close()
+    await ben.close()
+
+
+async def test_no_countdown_while_the_film_plays(live: LiveServer) -> None:
+    """The issue: after the countdown, "Cancel" then "Start" showed "Starting in 4…" mid-film."""
+    host = await http_create(live)
+    guest_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    start = {"type": "countdown", "action": "start", "seconds": 1, "force": True}
+    assert (await command(ana, start, "c1"))["type"] == "ack"
+    again = await command(ana, {**start, "seconds": 5}, "c2")
+    assert again["code"] == "countdown_running"
+    await asyncio.sleep(1.3)  # the countdown reached zero: the film plays
+    for n, action in enumerate(("cancel", "start", "extend")):
+        refused = await command(ana, {**start, "action": action}, f"late{n}")
+        assert (refused["type"], refused["code"]) == ("error", "already_playing"), action
+    # nobody's re-readying starts a countdown mid-film either
+    await command(ben, {"type": "ready", "ready": True}, "r1")
+    await command(ana, {"type": "ready", "ready": True}, "r2")
+    state = (await snapshot(live, host["session_id"], host["token"]))["party"]
+    assert state["playback"]["state"] == "playing"
+    ended = state["countdown_ends_at"]
+    assert ended is not None and ended < time.time() * 1000
+    # paused, a countdown may start again, and it schedules the start
+    await command(ana, {"type": "playback", "action": "pause"}, "p1")
+    assert (await command(ana, start, "c3"))["type"] == "ack"
+    countdown = [f for f in await ben.quiet(0.3) if f["type"] == "countdown"][-1]
+    assert countdown["ends_at"] > time.time() * 1000
+    await ana.close()
+    await ben.close()
+
+
+async def test_the_host_extends_a_countdown_and_its_start_moves_with_it(live: LiveServer) -> None:
+    host = await http_create(live)
+    guest_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    await command(ana, {"type": "countdown", "action": "start", "seconds": 5, "force": True}, "c1")
+    first = await ben.recv_type("countdown")
+    await ben.recv_type("playback")
+    extend = {"type": "countdown", "action": "extend", "seconds": 20}
+    ack = await command(ana, extend, "e1")
+    longer = await ben.recv_type("countdown")
+    moved = await ben.recv_type("playback")
+    assert longer["ends_at"] == first["ends_at"] + 20_000
+    assert (moved["state"], moved["at"]) == ("playing", longer["ends_at"])
+    assert ack["seqs"] == [longer["seq"], moved["seq"]]
+    refused = await command(ana, {**extend, "seconds": 60}, "e2")  # past a minute from now
+    assert refused["code"] == "bad_countdown"
+    refused = await command(ben, extend, "e3")
+    assert refused["code"] == "host_only"
+    # a pause undoes the scheduled start, and so the countdown goes too
+    await command(ana, {"type": "playback", "action": "pause"}, "p1")
+    assert (await ben.recv_type("playback"))["state"] == "paused"
+    assert (await ben.recv_type("countdown"))["ends_at"] is None
+    state = (await snapshot(live, host["session_id"], host["token"]))["party"]
+    assert state["countdown_ends_at"] is None and state["playback"]["position_ms"] == 0
+    await ana.close()
+    await ben.close()
+
+
+async def test_an_offline_member_is_not_ready(live: LiveServer) -> None:
+    host = await http_create(live)
+    guest_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, _ = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    await command(ben, {"type": "ready", "ready": True}, "r1")
+    assert (await ana.recv_type("ready"))["member_id"] == guest_seat["member_id"]
+    await ben.close()
+    gone = await ana.recv_type("ready")
+    assert (gone["member_id"], gone["ready"], gone["all_ready"]) == (
+        guest_seat["member_id"],
+        False,
+        False,
+    )
+    state = (await snapshot(live, host["session_id"], host["token"]))["party"]
+    assert state["ready"] == []
+    # back online, Ben is asked again rather than counted as ready
+    ben, welcome = await connect_member(live.ws_url, host["session_id"], guest_seat["token"])
+    assert welcome is not None and welcome["session"]["party"]["ready"] == []
     await ana.close()
     await ben.close()

@@ -552,3 +552,45 @@ async def test_a_veto_and_a_match_go_on_after_a_restart(settings: Settings) -> N
         assert (await command(ben, {**yes, "choice": "yes"}, "y"))["type"] == "ack"
         assert (await ben.next_type("round.result"))["winner"]["id"] == film_ids(started)[1]
         await ben.close()
+
+
+async def test_the_host_extends_a_polls_deadline_and_it_closes_at_the_new_one(
+    live: LiveServer,
+) -> None:
+    """WCAG 2.2.1: people who need more time get it; the clock follows the new deadline."""
+    room = await open_room(live, ["Ana", "Ben"])
+    started = await start(room, mode="poll", method="approval", size=3, deadline_s=1.0)
+    rid, ben = started["round_id"], room.seats[1].ws
+    extend = {"type": "round.extend", "round_id": rid, "seconds": 2}
+    assert (await command(ben, extend, "e0"))["code"] == "host_only"
+    ack = await command(room.host.ws, extend, "e1")
+    moved = await ben.next_type("round.deadline")
+    assert moved["deadline"] == started["deadline"] + 2_000
+    assert (moved["round_id"], moved["by"], ack["seqs"]) == (
+        rid,
+        room.host.member_id,
+        [moved["seq"]],
+    )
+    state = await snapshot(live, room.session_id, room.seats[1].token)
+    assert state["round"]["deadline"] == moved["deadline"]
+    hour = await command(room.host.ws, {**extend, "seconds": 3600}, "e2")
+    assert hour["type"] == "ack"
+    await ben.next_type("round.deadline")
+    await command(room.host.ws, {"type": "round.close", "round_id": rid}, "c1")
+    await ben.next_type("round.result")
+    assert (await command(room.host.ws, extend, "e3"))["code"] == "round_closed"
+
+    # the clock closes a poll at its extended deadline, not at the first one
+    again = await start(room, "start2", mode="poll", method="approval", size=3, deadline_s=0.5)
+    await command(room.host.ws, {**extend, "round_id": again["round_id"], "seconds": 1}, "e4")
+    early = await ben.quiet(0.9)  # past the first deadline: still open
+    assert [f for f in early if f["type"] == "round.result"] == []
+    state = await snapshot(live, room.session_id, room.seats[1].token)
+    assert state["round"]["status"] == "open"
+    result = await ben.next_type("round.result", timeout=6)
+    assert result["round_id"] == again["round_id"]
+
+    match = await start(room, "start3", mode="match", size=3)
+    no_deadline = {"type": "round.extend", "round_id": match["round_id"], "seconds": 5}
+    assert (await command(room.host.ws, no_deadline, "e5"))["code"] == "no_deadline"
+    await room.close()

@@ -13,6 +13,8 @@ from server.party import (
     apply_playback,
     may_control,
     position_at,
+    postpone_start,
+    reset_playback,
     start_delay_ms,
 )
 
@@ -116,3 +118,33 @@ def test_position_is_continuous_except_on_seek(steps: list[tuple[str, int, float
         else:
             assert after == before
         assert position_at(state, now + 1_000) >= after
+
+
+def test_seek_and_rate_keep_a_scheduled_start() -> None:
+    # a countdown scheduled the start at 5 s; a seek at 1 s must not start playback now
+    scheduled = apply_playback(PAUSED, "play", member_id="a", now_ms=0, start_delay=5_000)
+    sought = apply_playback(scheduled, "seek", member_id="a", now_ms=1_000, position_ms=60_000)
+    assert (sought.state, sought.position_ms, sought.at) == ("playing", 60_000, 5_000)
+    assert position_at(sought, 4_999) == 60_000
+    faster = apply_playback(sought, "rate", member_id="a", now_ms=2_000, rate=2.0)
+    assert (faster.at, position_at(faster, 6_000)) == (5_000, 62_000)
+    # once it started, a seek takes effect at once
+    running = apply_playback(faster, "seek", member_id="a", now_ms=9_000, position_ms=0)
+    assert (running.at, position_at(running, 10_000)) == (9_000, 2_000)
+
+
+def test_a_new_film_starts_paused_at_zero_with_a_new_version() -> None:
+    playing = PlaybackState(state="playing", position_ms=3_000, rate=2.0, at=100, version=7)
+    reset = reset_playback(playing, member_id="ana", now_ms=9_000)
+    assert reset == PlaybackState(
+        state="paused", position_ms=0, rate=1.0, at=9_000, by="ana", version=8
+    )
+
+
+def test_only_a_start_still_to_come_is_postponed() -> None:
+    scheduled = PlaybackState(state="playing", position_ms=0, at=5_000, version=2)
+    moved = postpone_start(scheduled, at_ms=15_000, member_id="ana", now_ms=1_000)
+    assert (moved.at, moved.version, moved.by) == (15_000, 3, "ana")
+    started = PlaybackState(state="playing", position_ms=0, at=500, version=2)
+    assert postpone_start(started, at_ms=15_000, member_id="ana", now_ms=1_000) is started
+    assert postpone_start(PAUSED, at_ms=15_000, member_id="ana", now_ms=1_000) is PAUSED

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 from scrapy import Request
-from scrapy.exceptions import DownloadConnectionRefusedError, DownloadTimeoutError
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+)
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
@@ -85,13 +89,10 @@ async def test_the_wait_is_capped_and_a_longer_retry_after_gives_up() -> None:
     assert middleware.waits == [60.0]
 
 
-async def test_timeouts_and_refused_connections_are_retried_other_errors_not() -> None:
+async def test_timeouts_are_retried_other_errors_not() -> None:
     middleware = Middleware()
     timed_out = await middleware.process_exception(Request(URL), DownloadTimeoutError("slow"))
     assert isinstance(timed_out, Request) and timed_out.meta["backoff_attempt"] == 1
-    assert isinstance(
-        await middleware.process_exception(Request(URL), DownloadConnectionRefusedError()), Request
-    )
     assert await middleware.process_exception(Request(URL), ValueError("bug")) is None
     assert (
         await middleware.process_exception(
@@ -99,6 +100,17 @@ async def test_timeouts_and_refused_connections_are_retried_other_errors_not() -
         )
         is None
     )
+
+
+async def test_a_site_that_cannot_be_reached_is_not_retried() -> None:
+    """No name, or nothing listening: waiting changes nothing, so the spider fails at once."""
+    middleware = Middleware()
+    for error in (CannotResolveHostError("no such name"), DownloadConnectionRefusedError()):
+        assert await middleware.process_exception(Request(URL), error) is None
+    assert middleware.waits == []
+    # a slow answer is still retried
+    slow = await middleware.process_exception(Request(URL), DownloadTimeoutError("slow"))
+    assert isinstance(slow, Request) and middleware.waits != []
 
 
 async def test_good_answers_pass_straight_through() -> None:

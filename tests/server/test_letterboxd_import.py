@@ -7,9 +7,14 @@ member's socket watches the events.  Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import msgspec
@@ -22,7 +27,13 @@ from server.settings import Settings
 from server.watchlists.service import FAILURE_MESSAGES
 from tests.conftest import LiveServer, run_live
 from tests.live.test_socket import http_create, http_join
-from tests.support.letterboxd_site import FakeSite, FakeUser, letterboxd_site, make_films
+from tests.support.letterboxd_site import (
+    CHALLENGE,
+    FakeSite,
+    FakeUser,
+    letterboxd_site,
+    make_films,
+)
 from tests.support.wsclient import RawMember, connect_member
 
 USERNAME = "cinephile_ana"
@@ -284,3 +295,83 @@ async def test_a_failed_import_keeps_the_list_and_imports_queue_per_process(
         assert done["films"] == 40
         assert slow.status_code == 202
         await ana.close()
+
+
+class _CloudflareWall(BaseHTTPRequestHandler):
+    """Every path, robots.txt included, answers Cloudflare's challenge 403 (a blocked server)."""
+
+    requests: ClassVar[list[str]] = []
+
+    def version_string(self) -> str:
+        return "cloudflare"
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        type(self).requests.append(self.path)
+        body = CHALLENGE.encode()
+        self.send_response(403)
+        self.send_header("cf-mitigated", "challenge")
+        self.send_header("Content-Type", "text/html; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextlib.contextmanager
+def unreachable_site(kind: str) -> Iterator[str]:
+    """A Letterboxd address this server cannot use: no such name, nothing listening, a wall."""
+    if kind == "blocked":
+        _CloudflareWall.requests.clear()
+        wall = ThreadingHTTPServer(("127.0.0.1", 0), _CloudflareWall)
+        thread = threading.Thread(target=wall.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{wall.server_address[1]}"
+        finally:
+            wall.shutdown()
+            wall.server_close()
+        return
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    yield f"http://does-not-exist.invalid:{port}" if kind == "dns" else f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "says"),
+    [
+        ("dns", "unreachable", "cannot reach Letterboxd"),
+        ("refused", "unreachable", "cannot reach Letterboxd"),
+        ("blocked", "blocked", "Letterboxd did not let us read"),
+    ],
+)
+async def test_a_letterboxd_this_server_cannot_reach_fails_at_once_pointing_to_the_export(
+    settings: Settings, tmp_path: Path, kind: str, reason: str, says: str
+) -> None:
+    """The issue: a failed name look-up (9 ms) showed "Importing…" for 63 s, then "timeout".
+
+    Nothing of this is retried with back-off: the import ends with its own reason in
+    a few seconds (the long ``import_timeout_s`` is only for a slow answer).
+    """
+    with unreachable_site(kind) as base_url:
+        configured = msgspec.structs.replace(
+            settings, letterboxd_url=base_url, import_delay_s=0.0, import_timeout_s=60.0
+        )
+        async with run_live(create_app(configured), configured) as live:
+            host = await http_create(live, "Ana")
+            ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+            began = time.monotonic()
+            started = await start_import(live, host, USERNAME)
+            assert started.status_code == 202, started.text
+            failed = await outcome(ana, started.json()["import_id"])
+            elapsed = time.monotonic() - began
+            await ana.close()
+    assert (failed["type"], failed["reason"]) == ("import.failed", reason)
+    assert says in failed["message"] and "export" in failed["message"].lower()
+    # Within 5 s on a quiet machine (the spider process starts in about 1.5 s); the
+    # bound is generous for a busy one, and still far below one back-off series.
+    assert elapsed < 15, elapsed
+    if kind == "blocked":  # robots.txt, then the watchlist once: no second try
+        assert _CloudflareWall.requests == ["/robots.txt", f"/{USERNAME}/watchlist/"]

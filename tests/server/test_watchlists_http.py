@@ -132,6 +132,31 @@ async def test_candidates_follow_the_dates_added_not_the_files_row_order(
     assert titles == ["Solaris", "Heat", "Alien", "Parasite"]  # undated last
 
 
+async def test_candidates_count_lists_and_members_so_everyone_means_every_member(
+    client: Client, party: dict[str, Any]
+) -> None:
+    """One list of three members: its films are on every list so far, not on everyone's."""
+    sid, host, ben, cleo = party["sid"], party["host"], party["ben"], party["cleo"]
+    body = await candidates(client, sid, host["token"])
+    assert (body["lists"], body["members"], body["member_count"]) == (0, 3, 0)
+    await upload(client, sid, host["token"], lb_csv(HEAT, ALIEN))
+    body = await candidates(client, sid, ben["token"])
+    assert (body["lists"], body["members"], body["member_count"]) == (1, 3, 1)
+    assert {c["wanted_by"] for c in body["candidates"]} == {1}  # on every list so far…
+    assert body["members"] > body["lists"]  # …but not yet everyone's
+    await upload(client, sid, ben["token"], lb_csv(ALIEN))
+    await upload(client, sid, cleo["token"], lb_csv(ALIEN, SOLARIS))
+    body = await candidates(client, sid, cleo["token"])
+    assert (body["lists"], body["members"]) == (3, 3)
+    alien = next(c for c in body["candidates"] if c["film"]["title"] == "Alien")
+    assert alien["wanted_by"] == body["members"]  # now it is everyone's
+    # a member who leaves takes their list: both counts go down together
+    left = await client.delete(f"/api/v1/sessions/{sid}/members/me", headers=bearer(cleo["token"]))
+    assert left.status_code == 204
+    body = await candidates(client, sid, host["token"])
+    assert (body["lists"], body["members"], body["waiting"]) == (2, 2, [])
+
+
 async def test_a_new_upload_replaces_the_list_and_the_zip_leaves_out_watched_films(
     client: Client, party: dict[str, Any]
 ) -> None:

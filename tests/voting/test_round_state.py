@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.voting.round_state import (
+    MAX_DEADLINE_MS,
     MatchRound,
     PollRound,
     RoundError,
@@ -140,3 +141,21 @@ def test_rounds_survive_storage_unchanged(state: MatchRound | PollRound | VetoRo
     assert decode_round(str(mode), encode_round(state)) == state
     with pytest.raises(ValueError, match="mode"):
         decode_round("other", encode_round(state))
+
+
+def test_the_host_extends_a_polls_deadline_within_a_day() -> None:
+    day = MAX_DEADLINE_MS
+    r = PollRound(round_id="t", films=FILMS, eligible=["x", "y"], started_at_ms=0, deadline_ms=1000)
+    assert r.extend(30, now_ms=500) == 31_000
+    assert r.due_at() == 31_000
+    assert r.on_clock(now_ms=1000, online=set()).result is None  # the old deadline passed
+    assert code_of(lambda: r.extend(24 * 3600, now_ms=500)) == "bad_extension"
+    assert r.extend(3600, now_ms=30_000) == 3_631_000
+    assert code_of(lambda: r.extend(1, now_ms=3_631_000)) == "round_closed"  # time is up
+    assert r.deadline_ms == 3_631_000 < day
+    untimed = PollRound(round_id="u", films=FILMS, eligible=["x"], started_at_ms=0)
+    assert code_of(lambda: untimed.extend(30, now_ms=0)) == "no_deadline"
+    match = MatchRound(round_id="m", films=FILMS, eligible=["x"], started_at_ms=0)
+    assert code_of(lambda: match.extend(30, now_ms=0)) == "no_deadline"
+    r.close(now_ms=5_000)
+    assert code_of(lambda: r.extend(30, now_ms=5_000)) == "round_closed"

@@ -57,6 +57,8 @@ export class CandidatesPanel {
 
   render() {
     const { member_count: lists, candidates, total, waiting } = this.data;
+    // "everyone" only when every member has a list; before that, "all N lists so far".
+    const members = this.data.members ?? lists + waiting.length;
     const waitingNames = waiting.map((id) => this.nameOf(id));
     let text = lists === 0 ? "Nobody has imported a list yet." : `${lists} list${lists === 1 ? "" : "s"} imported · ${total} film${total === 1 ? "" : "s"}`;
     if (waitingNames.length) text += ` · waiting for ${waitingNames.join(", ")}`;
@@ -64,12 +66,16 @@ export class CandidatesPanel {
     clear(this.list);
     for (const candidate of candidates.slice(0, this.shown)) {
       const { film, wanted_by: wanted } = candidate;
-      const everyone = lists > 0 && wanted === lists;
+      const onEveryList = lists > 0 && wanted === lists;
+      const everyone = onEveryList && lists === members;
+      const label = everyone ? "everyone"
+        : onEveryList ? (lists === 1 ? "the only list so far" : `all ${lists} lists so far`)
+        : `${wanted}/${lists}`;
       this.list.append(h("li", { class: `candidate${everyone ? " everyone" : ""}`, dataset: { filmId: film.id } },
         poster(film),
         h("span", { class: "film-title" }, film.title, film.year ? h("span", { class: "muted" }, ` ${film.year}`) : null),
         candidate.nominated ? h("span", { class: "badge host" }, "nominated") : null,
-        h("span", { class: "wanted", title: `${wanted} of ${lists} lists` }, everyone ? "everyone" : `${wanted}/${lists}`)));
+        h("span", { class: "wanted", title: `${wanted} of ${lists} lists` }, label)));
     }
     this.more.hidden = total <= Math.min(this.shown, candidates.length);
     this.hostTools.hidden = !this.isHost();

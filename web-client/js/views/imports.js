@@ -100,7 +100,7 @@ export class ImportPanel {
     this.progress.hidden = true;
     this.status.textContent = "";
     this.error.textContent = message;
-    this.help.hidden = !["blocked", "page_too_large", "rate_limited", "private", "timeout", "unreadable"].includes(code);
+    this.help.hidden = !["blocked", "unreachable", "page_too_large", "rate_limited", "private", "timeout", "unreadable"].includes(code);
     if (!this.help.hidden) this.file.focus();
   }
 

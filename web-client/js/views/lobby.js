@@ -119,7 +119,9 @@ export function renderLobby(root, navigate, sessionId) {
 
   function addChat(event) {
     const when = new Date(event.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    chatLog.append(h("li", {}, h("span", { class: "who" }, nameOf(event.member_id)), " ", h("span", { class: "text" }, event.text), " ", h("time", { class: "muted small" }, when)));
+    // A history line names its author, who may have left since.
+    const who = state.members.get(event.member_id)?.name || event.name || nameOf(event.member_id);
+    chatLog.append(h("li", {}, h("span", { class: "who" }, who), " ", h("span", { class: "text" }, event.text), " ", h("time", { class: "muted small" }, when)));
     chatLog.scrollTop = chatLog.scrollHeight;
   }
 
@@ -138,6 +140,8 @@ export function renderLobby(root, navigate, sessionId) {
         state.session = welcome.session;
         state.members = new Map(welcome.session.members.map((m) => [m.member_id, { ...m }]));
         clear(chatLog);
+        // A fresh welcome carries the recent conversation: a reload keeps the chat.
+        for (const line of welcome.session.chat ?? []) addChat(line);
       }
       title.textContent = welcome.session.title;
       document.title = `${welcome.session.title} · filmnight`;

@@ -69,6 +69,8 @@ export class PartyPanel {
       this.party.playback = { state, position_ms, rate, at, by, version };
     } else if (event.type === "party") {
       Object.assign(this.party, { film_title: event.film_title, media_url: event.media_url, control: event.control });
+      // A new film: nobody is ready for it yet (its reset clock comes as a playback event).
+      if (event.reset) Object.assign(this.party, { ready: [], countdown_ends_at: null });
     } else if (event.type === "ready") {
       const ready = new Set(this.party.ready);
       if (event.ready) ready.add(event.member_id); else ready.delete(event.member_id);
