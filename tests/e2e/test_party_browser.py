@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,7 @@ def test_two_screens_play_pause_seek_together_and_a_reload_rejoins(
     guest.get_by_role("button", name="Join").click()
     expect(guest.locator(".member")).to_have_count(2)
 
+    host.locator('[data-stage-tab="watch"]').click()
     host.get_by_label("Film", exact=True).fill("Test pattern")
     host.get_by_label("Video address").fill(media_url)
     host.get_by_role("button", name="Save party settings").click()
@@ -154,9 +156,16 @@ def test_ready_check_and_countdown_in_the_browser(browser: Browser, server: Serv
     guest.get_by_label("Your name").fill("Ben")
     guest.get_by_role("button", name="Join").click()
     expect(host.locator(".member.online")).to_have_count(2)
-    # the ready check is for a film: the host sets one first
+    # No film, no ready check: the Watch stage asks for a film first.
+    host.locator('[data-stage-tab="watch"]').click()
+    expect(host.locator('[data-stage="watch"]')).to_contain_text("Choose the film first")
+    expect(host.get_by_role("button", name="I'm ready")).to_have_count(0)
+    expect(host.get_by_role("button", name="Start anyway")).to_have_count(0)
     host.get_by_label("Film", exact=True).fill("Test pattern")
     host.get_by_role("button", name="Save party settings").click()
+    # Setting the film takes everyone to the Watch stage, with a notice.
+    expect(guest.locator("[data-stage]")).to_have_attribute("data-stage", "watch")
+    expect(guest.locator(".notice[role=status]")).to_contain_text("Ana started the watch party")
     expect(guest.locator("#party-status")).to_contain_text("Now showing: Test pattern")
 
     # Ben getting ready redraws Ana's controls; her keyboard focus stays on the countdown button.
@@ -175,5 +184,23 @@ def test_ready_check_and_countdown_in_the_browser(browser: Browser, server: Serv
     guest.get_by_role("button", name="I'm not ready").click()
     expect(guest.locator(".countdown")).to_have_text("")
     expect(host.get_by_role("button", name="Start anyway")).to_be_visible()
+
+    # At zero without a video everyone is told to start their copy; the ready check and the
+    # countdown buttons are gone while the film plays; a pause names who paused.
+    host.get_by_role("button", name="Start anyway").click()
+    expect(host.get_by_role("button", name="Cancel countdown")).to_be_visible()
+    # the host gives everyone more time (WCAG 2.2.1): the guest's countdown grows
+    host.get_by_role("button", name="10 more seconds").click()
+    expect(guest.locator(".countdown")).to_have_text(re.compile(r"Starting in 1[0-5]…"))
+    expect(guest.locator(".notice[role=status]")).to_contain_text("Ana added more time")
+    expect(guest.locator(".start-now")).to_have_text(
+        "Start your copy of Test pattern now", timeout=20_000
+    )
+    for page in (host, guest):
+        expect(page.locator(".ready-row button")).to_have_count(0)
+        expect(page.locator(".countdown-row button")).to_have_count(0)
+    host.get_by_role("button", name="Pause").click()
+    expect(guest.locator(".notice[role=status]")).to_contain_text("Paused by Ana")
+    expect(guest.get_by_role("button", name="I'm ready")).to_be_visible()
     host_ctx.close()
     guest_ctx.close()

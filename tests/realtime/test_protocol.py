@@ -154,8 +154,8 @@ def test_the_chat_length_is_one_constant_for_schema_server_and_client() -> None:
     live_js = (root / "web-client" / "js" / "live.js").read_text()
     found = re.search(r"export const CHAT_MAX_LENGTH = (\d+);", live_js)
     assert found is not None and int(found.group(1)) == protocol.CHAT_MAX_LENGTH
-    lobby_js = (root / "web-client" / "js" / "views" / "lobby.js").read_text()
-    assert 'id: "chat-input", maxlength: CHAT_MAX_LENGTH' in lobby_js
+    chat_js = (root / "web-client" / "js" / "views" / "chat.js").read_text()
+    assert 'id: "chat-input", maxlength: CHAT_MAX_LENGTH' in chat_js
     assert protocol.decode_client('{"type":"chat","text":"' + "x" * 500 + '"}')
     with pytest.raises(msgspec.ValidationError):
         protocol.decode_client('{"type":"chat","text":"' + "x" * 501 + '"}')

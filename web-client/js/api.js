@@ -1,4 +1,5 @@
-// JSON over HTTP. Every call resolves to {ok, status, data, error, retryAfter}; errors are {code, message}.
+// JSON over HTTP. Every call resolves to {ok, status, data, error, retryAfter}; errors are
+// {code, message} (the view shows them by code, in the member's language: i18n.errorText).
 export async function api(method, path, { body, token } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -7,7 +8,7 @@ export async function api(method, path, { body, token } = {}) {
   try {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
-    return { ok: false, status: 0, error: { code: "offline", message: "Can't reach filmnight. Check your connection." } };
+    return { ok: false, status: 0, error: { code: "offline", message: "" } };
   }
   const retryAfter = Number(response.headers.get("Retry-After")) || null;
   let data = null;
@@ -15,9 +16,7 @@ export async function api(method, path, { body, token } = {}) {
     try { data = await response.json(); } catch { data = null; }
   }
   if (response.ok) return { ok: true, status: response.status, data, retryAfter };
-  const error = data && data.code ? data : { code: `http_${response.status}`, message: "Something went wrong." };
-  if (response.status === 429 && retryAfter) {
-    error.message = `Too many attempts — try again in ${retryAfter} s.`;
-  }
+  const error = data && data.code ? { ...data } : { code: `http_${response.status}`, message: "" };
+  if (response.status === 429 && retryAfter) error.retry_after_ms = retryAfter * 1000;
   return { ok: false, status: response.status, error, retryAfter };
 }

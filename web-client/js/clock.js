@@ -38,3 +38,18 @@ export function driftCorrection(localMs, targetMs, rate = 1) {
   if (Math.abs(drift) > 60) return { action: "rate", rate: rate * (drift > 0 ? 0.95 : 1.05) };
   return { action: "none", rate };
 }
+
+// A film position as people write it: 0:03, 12:05, 1:02:10.
+export function formatDuration(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = String(Math.floor((total % 3600) / 60)).padStart(hours ? 2 : 1, "0");
+  const seconds = String(total % 60).padStart(2, "0");
+  return hours ? `${hours}:${minutes}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+// Whole seconds left of a countdown at server time now (0 when there is none or it is over).
+export function secondsLeft(endsAt, now) {
+  if (!endsAt || endsAt <= now) return 0;
+  return Math.ceil((endsAt - now) / 1000);
+}

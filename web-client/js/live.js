@@ -4,11 +4,8 @@ import { ClockOffsetEstimator } from "./clock.js";
 // The longest chat message; tests/realtime/test_protocol.py keeps it equal to the protocol's.
 export const CHAT_MAX_LENGTH = 500;
 
-const TERMINAL = new Map([
-  [4401, "Your seat is no longer valid."],
-  [4403, "This seat belongs to another session."],
-  [4410, "This session has ended or you left it."],
-]);
+// Close codes after which reconnecting is pointless (the view says why, by code).
+const TERMINAL = new Set([4401, 4403, 4410]);
 
 export class LiveSession {
   constructor(sessionId, token, handlers) {
@@ -60,14 +57,14 @@ export class LiveSession {
 
   send(command) {
     if (this.socket?.readyState !== WebSocket.OPEN) {
-      return Promise.reject({ code: "offline", message: "Not connected — reconnecting…" });
+      return Promise.reject({ code: "offline", message: "" });
     }
     const id = `w${Date.now().toString(36)}-${this.nextId++}`;
     this.socket.send(JSON.stringify({ ...command, id }));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       window.setTimeout(() => {
-        if (this.pending.delete(id)) reject({ code: "timeout", message: "No answer from the server." });
+        if (this.pending.delete(id)) reject({ code: "no_answer", message: "" });
       }, 10000);
     });
   }
@@ -103,12 +100,12 @@ export class LiveSession {
 
   closed(event) {
     window.clearInterval(this.pingTimer);
-    for (const { reject } of this.pending.values()) reject({ code: "offline", message: "Connection lost." });
+    for (const { reject } of this.pending.values()) reject({ code: "offline", message: "" });
     this.pending.clear();
     if (this.stopped) return;
     if (TERMINAL.has(event.code)) {
       this.stopped = true;
-      this.handlers.gone?.(event.code, TERMINAL.get(event.code));
+      this.handlers.gone?.(event.code);
       return;
     }
     this.attempt += 1;

@@ -1,8 +1,17 @@
-// The import box: a Letterboxd username or link, or an export file; live progress; the result.
+// Bringing a list: the export upload first (drop it, or choose it), with the three steps to get
+// it; a Letterboxd username second. Live progress; a failed file keeps its name and its error.
 import { api } from "../api.js";
 import { announce, h } from "../dom.js";
+import { errorText, has, t } from "../i18n.js";
 
-const EXPORT_HELP = "On letterboxd.com open Settings → Data → Export your data, then choose the ZIP here.";
+// Failures where the export is the way forward.
+const POINT_TO_EXPORT = new Set(["blocked", "page_too_large", "rate_limited", "private", "timeout", "unreadable", "unreachable", "failed"]);
+
+function reasonText(code, message, upload = false) {
+  if (upload && has(`import.file.${code}`)) return t(`import.file.${code}`);
+  const key = `import.reason.${code}`;
+  return has(key) ? t(key) : errorText({ code, message });
+}
 
 export class ImportPanel {
   constructor({ sessionId, token, me }) {
@@ -11,29 +20,46 @@ export class ImportPanel {
     this.me = me;
     this.importId = null;
 
-    this.input = h("input", { id: "letterboxd-input", autocomplete: "off", spellcheck: "false", maxlength: 300, placeholder: "username or letterboxd.com/you/watchlist", "aria-describedby": "import-help" });
-    this.button = h("button", { type: "submit", class: "primary" }, "Import");
-    this.file = h("input", { id: "import-file", type: "file", accept: ".zip,.csv,text/csv,application/zip" });
-    this.progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Import progress" });
-    this.status = h("p", { class: "import-status", role: "status", "aria-live": "polite" });
-    this.error = h("p", { class: "form-error", role: "alert" });
-    this.help = h("p", { class: "notice small", hidden: true }, EXPORT_HELP);
-    this.removeButton = h("button", { type: "button", class: "ghost small", hidden: true, onclick: () => this.remove() }, "Remove my list");
+    this.file = h("input", { id: "import-file", type: "file", accept: ".zip,.csv,text/csv,application/zip", "aria-describedby": "export-steps" });
+    this.zone = h("div", { class: "dropzone" },
+      h("p", { class: "drop-title" }, t("import.drop_title")),
+      h("ol", { id: "export-steps", class: "steps" },
+        h("li", {}, t("import.step1")), h("li", {}, t("import.step2")), h("li", {}, t("import.step3"))),
+      h("label", { for: "import-file", class: "file-label" }, t("import.choose")), this.file,
+      h("p", { class: "muted small" }, t("import.file_kinds")));
+    this.zone.addEventListener("dragover", (event) => { event.preventDefault(); this.zone.classList.add("over"); });
+    this.zone.addEventListener("dragleave", () => this.zone.classList.remove("over"));
+    this.zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      this.zone.classList.remove("over");
+      const file = event.dataTransfer?.files?.[0];
+      if (file) this.upload(file);
+    });
+    this.file.addEventListener("change", () => { if (this.file.files?.[0]) this.upload(this.file.files[0]); });
 
-    const form = h("form", { class: "row wrap", onsubmit: (event) => { event.preventDefault(); this.start(); } },
-      h("label", { for: "letterboxd-input" }, "Letterboxd"), this.input, this.button);
-    this.file.addEventListener("change", () => this.upload());
-    this.root = h("section", { class: "card stack imports", "aria-labelledby": "import-heading" },
-      h("h2", { id: "import-heading" }, "Your watchlist"),
+    this.input = h("input", { id: "letterboxd-input", autocomplete: "off", spellcheck: "false", maxlength: 300, placeholder: t("import.username_placeholder"), "aria-describedby": "import-privacy", dir: "ltr" });
+    this.button = h("button", { type: "submit" }, t("import.start"));
+    this.progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": t("import.progress_label") });
+    this.status = h("p", { class: "import-status", role: "status" });
+    this.error = h("p", { class: "form-error", role: "alert" });
+    this.help = h("p", { class: "hint small", hidden: true }, t("import.use_export"));
+    this.removeButton = h("button", { type: "button", class: "ghost small", hidden: true, onclick: () => this.remove() }, t("import.remove"));
+
+    const form = h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); this.start(); } },
+      h("label", { for: "letterboxd-input" }, t("import.username_label")),
+      h("div", { class: "row" }, this.input, this.button));
+    this.root = h("section", { class: "panel stack imports", "aria-labelledby": "import-heading" },
+      h("h2", { id: "import-heading" }, t("import.heading")),
+      this.zone, this.progress, this.status, this.error, this.help,
+      h("div", { class: "or" }, h("span", {}, t("import.or"))),
       form,
-      h("p", { id: "import-help", class: "muted small" }, "We read your public watchlist once and keep only the films, encrypted. Your username is never stored."),
-      h("div", { class: "upload" }, h("label", { for: "import-file" }, "Or upload your Letterboxd export (ZIP or watchlist.csv), or an IMDb list"), this.file),
-      this.progress, this.status, this.help, this.error, this.removeButton);
+      h("p", { id: "import-privacy", class: "muted small" }, t("import.privacy")),
+      this.removeButton);
   }
 
   async start() {
     const value = this.input.value.trim();
-    if (!value) { this.error.textContent = "Type your Letterboxd username or paste your watchlist link."; return; }
+    if (!value) { this.error.textContent = t("import.username_missing"); this.input.focus(); return; }
     this.reset();
     this.button.disabled = true;
     const result = await api("POST", `/api/v1/sessions/${this.sessionId}/imports`, { token: this.token, body: { letterboxd: value } });
@@ -44,67 +70,68 @@ export class ImportPanel {
     this.showProgress(0, null, 0);
   }
 
-  async upload() {
-    const file = this.file.files?.[0];
-    if (!file) return;
+  async upload(file) {
     this.reset();
-    this.status.textContent = `Reading ${file.name}…`;
+    this.status.textContent = t("import.reading", { name: file.name });
     const form = new FormData();
     form.append("file", file);
     let response;
     try {
       response = await fetch(`/api/v1/sessions/${this.sessionId}/imports/csv`, { method: "POST", headers: { Authorization: `Bearer ${this.token}` }, body: form });
     } catch {
-      this.fail("offline", "Can't reach filmnight. Check your connection.");
+      this.fail("offline", "", file.name);
       return;
     }
     this.file.value = "";
     const data = await response.json().catch(() => null);
-    if (!response.ok) { this.fail(data?.code ?? "failed", data?.message ?? "The upload failed."); return; }
+    if (!response.ok) { this.fail(data?.code ?? `http_${response.status}`, data?.message ?? "", file.name); return; }
     this.importId = data.import_id;
     this.done(data.films, data.skipped, data.skipped_lines);
   }
 
   async remove() {
     const result = await api("DELETE", `/api/v1/sessions/${this.sessionId}/watchlist`, { token: this.token });
-    if (!result.ok) { this.error.textContent = result.error.message; return; }
+    if (!result.ok) { this.error.textContent = errorText(result.error); return; }
     this.reset();
     this.removeButton.hidden = true;
-    this.status.textContent = "Your list is deleted.";
-    announce("Your list is deleted");
+    this.status.textContent = t("import.removed");
+    announce(t("import.removed"));
   }
 
   reset() {
     this.error.textContent = "";
     this.help.hidden = true;
     this.progress.hidden = true;
+    this.status.textContent = "";
   }
 
   showProgress(pages, total, films) {
     this.progress.hidden = false;
     if (total) { this.progress.max = total; this.progress.value = pages; } else { this.progress.removeAttribute("value"); }
-    const where = total ? `page ${pages} of ${total}` : pages ? `page ${pages}` : "starting";
-    this.status.textContent = `Importing… ${where} · ${films} film${films === 1 ? "" : "s"} so far`;
+    const where = total ? t("import.page_of", { page: pages, total }) : pages ? t("import.page", { page: pages }) : t("import.starting");
+    this.status.textContent = `${t("import.importing")} ${where} · ${t("import.so_far", { count: films })}`;
   }
 
   done(films, skipped = 0, lines = []) {
     this.progress.hidden = true;
-    let text = `${films} film${films === 1 ? "" : "s"} imported`;
-    if (skipped) text += ` · ${skipped} could not be read${lines.length ? ` (line ${lines.join(", ")})` : ""}`;
+    let text = t("import.done", { count: films });
+    if (skipped) text += ` · ${t("import.skipped", { count: skipped })}${lines?.length ? ` (${t("import.lines", { lines: lines.join(", ") })})` : ""}`;
     this.status.textContent = text;
     this.removeButton.hidden = false;
     announce(text);
   }
 
-  fail(code, message) {
+  fail(code, message, fileName = null) {
     this.progress.hidden = true;
     this.status.textContent = "";
-    this.error.textContent = message;
-    this.help.hidden = !["blocked", "unreachable", "page_too_large", "rate_limited", "private", "timeout", "unreadable"].includes(code);
+    const text = reasonText(code, message, fileName !== null);
+    // The file's name stays with its error until the next try.
+    this.error.textContent = fileName ? `${fileName}: ${text}` : text;
+    this.help.hidden = fileName !== null || !POINT_TO_EXPORT.has(code);
     if (!this.help.hidden) this.file.focus();
   }
 
-  // Live events about my own imports.
+  // My own imports' live events.
   apply(event) {
     if (event.member_id !== this.me) return;
     if (event.type === "import.progress") {
@@ -113,29 +140,15 @@ export class ImportPanel {
     } else if (event.type === "import.done") {
       if (event.import_id === this.importId || this.importId === null) this.done(event.films, event.skipped);
     } else if (event.type === "import.failed") {
-      this.fail(event.reason, event.message);
+      if (event.import_id === this.importId || this.importId === null) this.fail(event.reason, event.message);
     }
   }
 
-  // From the snapshot, after a reload.
+  // After a reload: show what the member's own list state is.
   restore(member) {
     if (!member) return;
-    if (member.import_state === "done" && member.films != null) {
-      this.status.textContent = `${member.films} film${member.films === 1 ? "" : "s"} on your list`;
-      this.removeButton.hidden = false;
-    } else if (member.import_state === "running") {
-      this.showProgress(0, null, 0);
-    } else if (member.import_state === "failed" && member.import_reason === "unreadable") {
-      this.fail("unreadable", "Your stored list could not be read. Import it again.");
-    }
-  }
-}
-
-export function importBadge(member) {
-  switch (member.import_state) {
-    case "running": return h("span", { class: "badge importing" }, "importing…");
-    case "done": return member.films != null ? h("span", { class: "badge films" }, `${member.films} films`) : null;
-    case "failed": return h("span", { class: "badge failed", title: member.import_reason ?? "" }, "import failed");
-    default: return h("span", { class: "badge waiting" }, "no list yet");
+    if (member.import_state === "running") this.showProgress(0, null, 0);
+    else if (member.films != null) { this.status.textContent = t("import.have", { count: member.films }); this.removeButton.hidden = false; }
+    else if (member.import_state === "failed") this.fail(member.import_reason ?? "failed", "");
   }
 }

@@ -1,355 +1,359 @@
-// "/s/{session_id}": the lobby — who is here, live; invites; leave/end; chat.
+// "/s/{session_id}": the session. State comes from reduce() over the socket's events; the view
+// is a stage bar (Invite → Lists → Pick → Watch), the current stage, and chat and members beside
+// it (under it on a phone). Host tools live in a drawer.
 import { api } from "../api.js";
-import { announce, avatar, clear, h } from "../dom.js";
-import { CHAT_MAX_LENGTH, LiveSession } from "../live.js";
+import { announce, clear, h } from "../dom.js";
+import { errorText, t } from "../i18n.js";
+import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
+import { STAGES, filmSet, initialState, isHost, member, nameOf, reduce } from "../state.js";
+import { filmPicture } from "./cards.js";
 import { CandidatesPanel } from "./candidates.js";
-import { ImportPanel, importBadge } from "./imports.js";
+import { ChatPanel } from "./chat.js";
+import { HostDrawer } from "./host.js";
+import { ImportPanel } from "./imports.js";
+import { MemberList } from "./members.js";
 import { PartyPanel } from "./party.js";
-import { RoundPanel } from "./rounds.js";
+import { RoundPanel, RoundStarter } from "./rounds.js";
+import { formatDuration } from "../clock.js";
 
-const EXPIRY_CHOICES = [
-  ["", "Never expires"],
-  ["3600", "1 hour"],
-  ["86400", "1 day"],
-  ["604800", "1 week"],
-];
+const PAGE = 30;
+const NOTICE_MS = 6000;
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.closest("input, textarea, select, [contenteditable]") !== null);
+}
 
 export function renderLobby(root, navigate, sessionId) {
   const seat = getSeat(sessionId);
   if (!seat) {
-    root.append(h("section", { class: "card stack" },
-      h("h1", {}, "You're not in this session"),
-      h("p", {}, "Open the invite link your host shared to join."),
-      h("a", { href: "/", class: "button" }, "Start your own film night")));
+    root.append(h("section", { class: "panel stack narrow" },
+      h("h1", {}, t("lobby.not_member")),
+      h("p", {}, t("lobby.not_member_hint")),
+      h("a", { href: "/", class: "button" }, t("lobby.own_night"))));
     return () => {};
   }
 
-  const state = { session: null, members: new Map(), me: seat.member_id, refreshInvites: null };
-  let party = null;
-  let candidates = null;
-  let rounds = null;
-  const imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id });
-  const pickSlot = h("div", { class: "grid pick" });
-  const roundSlot = h("div", { class: "round-slot" });
-  const partySlot = h("div", { class: "party-slot" });
-  const title = h("h1", { class: "session-title" }, "…");
-  const connection = h("span", { class: "connection", role: "status" }, "Connecting…");
-  const memberList = h("ul", { class: "members", "aria-label": "Members" });
-  const count = h("span", { class: "count" });
-  const hostPanel = h("section", { class: "card stack host-panel", hidden: true, "aria-labelledby": "host-heading" });
-  const chatLog = h("ol", { class: "chat-log", "aria-label": "Chat", "aria-live": "polite" });
-  const chatError = h("p", { class: "form-error", role: "alert" });
-
-  const inviteInput = h("input", { id: "invite-link", readonly: true, value: seat.invite_url || "", "aria-label": "Invite link" });
-  const copyButton = h("button", { type: "button", onclick: () => copy(inviteInput, copyButton) }, "Copy invite link");
-
-  const leaveButton = h("button", { type: "button", class: "ghost", onclick: () => leave() }, "Leave");
-
-  const chatInput = h("input", { id: "chat-input", maxlength: CHAT_MAX_LENGTH, autocomplete: "off", placeholder: "Say something…", "aria-label": "Chat message" });
-  const chatForm = h("form", { class: "chat-form", onsubmit: async (event) => {
-    event.preventDefault();
-    const text = chatInput.value.trim();
-    if (!text) return;
-    chatError.textContent = "";
-    try {
-      await live.send({ type: "chat", text });
-      chatInput.value = "";
-    } catch (error) {
-      chatError.textContent = error.message;
-    }
-  } }, chatInput, h("button", { type: "submit" }, "Send"));
-
-  const reactionBar = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" },
-    ["🍿", "😂", "😮", "😢", "👏", "❤️", "🔥"].map((emoji) => h("button", {
-      type: "button", class: "ghost small", "aria-label": `React ${emoji}`,
-      onclick: () => live.send({ type: "reaction", emoji }).catch((error) => { chatError.textContent = error.message; }),
-    }, emoji)));
-  const reactionStage = h("div", { class: "reaction-stage", "aria-hidden": "true" });
-
-  root.append(
-    h("header", { class: "lobby-head" }, h("div", {}, h("p", { class: "eyebrow" }, "Lobby"), title), connection),
-    h("section", { class: "card stack invite" },
-      h("label", { for: "invite-link" }, "Invite your friends"),
-      h("div", { class: "row" }, inviteInput, copyButton),
-      h("p", { class: "muted small" }, "Anyone with this link can join until it expires or the host revokes it.")),
-    h("div", { class: "grid" },
-      h("section", { class: "card stack", "aria-labelledby": "members-heading" },
-        h("h2", { id: "members-heading" }, "Who's here ", count),
-        memberList),
-      h("section", { class: "card stack chat", "aria-labelledby": "chat-heading" },
-        h("h2", { id: "chat-heading" }, "Chat"), chatLog, reactionStage, chatForm, reactionBar, chatError)),
-    pickSlot,
-    roundSlot,
-    partySlot,
-    hostPanel,
-    h("footer", { class: "lobby-foot" }, leaveButton),
-  );
-
-  function renderMembers() {
-    clear(memberList);
-    const members = [...state.members.values()];
-    count.textContent = `(${members.length})`;
-    for (const member of members) {
-      const badges = [];
-      if (member.member_id === state.me) badges.push(h("span", { class: "badge you" }, "you"));
-      if (member.host) badges.push(h("span", { class: "badge host" }, "host"));
-      if (member.bot) badges.push(h("span", { class: "badge bot" }, "bot"));
-      if (party?.party?.ready.includes(member.member_id)) badges.push(h("span", { class: "badge ready" }, "ready"));
-      badges.push(importBadge(member));
-      memberList.append(h("li", { class: `member ${member.online ? "online" : "offline"}`, dataset: { memberId: member.member_id } },
-        avatar(member.name, member.member_id),
-        h("span", { class: "name" }, member.name),
-        ...badges,
-        h("span", { class: "presence" }, member.online ? "online" : "offline")));
-    }
-    const isHost = state.members.get(state.me)?.host === true;
-    hostPanel.hidden = !isHost;
-    if (party) {
-      party.present = new Set(members.filter((m) => m.online).map((m) => m.member_id));
-      party.render();
-    }
-    if (isHost && !hostPanel.dataset.ready) buildHostPanel();
-    candidates?.render();
-  }
-
-  function nameOf(memberId) {
-    return state.members.get(memberId)?.name ?? "Someone";
-  }
-
-  function addChat(event) {
-    const when = new Date(event.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    // A history line names its author, who may have left since.
-    const who = state.members.get(event.member_id)?.name || event.name || nameOf(event.member_id);
-    chatLog.append(h("li", {}, h("span", { class: "who" }, who), " ", h("span", { class: "text" }, event.text), " ", h("time", { class: "muted small" }, when)));
-    chatLog.scrollTop = chatLog.scrollHeight;
-  }
-
-  function setOnline(online) {
-    for (const member of state.members.values()) member.online = online.has(member.member_id);
-  }
+  let state = { ...initialState, me: seat.member_id };
+  let view = null;
+  let connection = "connecting";
+  let shown = PAGE;
+  let finished = false;
 
   const live = new LiveSession(sessionId, seat.token, {
     status(value) {
-      connection.textContent = { connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…" }[value];
-      connection.dataset.state = value;
-      if (value === "reconnecting") announce("Connection lost, reconnecting");
+      connection = value;
+      view?.setConnection(value);
+      if (value === "reconnecting") announce(t("connection.lost"));
     },
-    welcome(welcome) {
-      if (!welcome.resumed) {
-        state.session = welcome.session;
-        state.members = new Map(welcome.session.members.map((m) => [m.member_id, { ...m }]));
-        clear(chatLog);
-        // A fresh welcome carries the recent conversation: a reload keeps the chat.
-        for (const line of welcome.session.chat ?? []) addChat(line);
+    welcome(event) {
+      dispatch(event);
+      if (!event.resumed) {
+        view.imports.restore(member(state, state.me));
+        refreshCandidates();
       }
-      title.textContent = welcome.session.title;
-      document.title = `${welcome.session.title} · filmnight`;
-      const onlineNow = new Set(welcome.session.members.filter((m) => m.online).map((m) => m.member_id));
-      setOnline(onlineNow);
-      party.setParty(welcome.session.party);
-      if (!welcome.resumed) {
-        imports.restore(state.members.get(state.me));
-        rounds.setRound(welcome.session.round ?? null);
-        candidates.refresh();
-      }
-      renderMembers();
     },
     event(event) {
-      switch (event.type) {
-        case "member.joined":
-          state.members.set(event.member.member_id, { ...event.member, online: state.members.get(event.member.member_id)?.online ?? event.member.online });
-          announce(`${event.member.name} joined`);
-          state.refreshInvites?.();
-          break;
-        case "member.left": {
-          const name = nameOf(event.member_id);
-          state.members.delete(event.member_id);
-          if (event.new_host_id && state.members.has(event.new_host_id)) {
-            for (const member of state.members.values()) member.host = member.member_id === event.new_host_id;
-          }
-          announce(`${name} left`);
-          break;
-        }
-        case "presence":
-          for (const id of event.online) if (state.members.has(id)) state.members.get(id).online = true;
-          for (const id of event.offline) if (state.members.has(id)) state.members.get(id).online = false;
-          if (event.online.length + event.offline.length === 1) {
-            const id = event.online[0] ?? event.offline[0];
-            announce(`${nameOf(id)} is ${event.online.length ? "online" : "offline"}`);
-          }
-          break;
-        case "chat":
-          addChat(event);
-          return;
-        case "reaction": {
-          const bubble = h("span", { class: "reaction", title: nameOf(event.member_id) }, event.emoji);
-          reactionStage.append(bubble);
-          window.setTimeout(() => bubble.remove(), 2500);
-          return;
-        }
-        case "session.ended":
-          gone("This session has ended.");
-          return;
-        case "playback":
-        case "party":
-        case "countdown":
-          party.apply(event);
-          return;
-        case "ready":
-          party.apply(event);
-          break;
-        case "import.progress":
-        case "import.done":
-        case "import.failed": {
-          imports.apply(event);
-          const member = state.members.get(event.member_id);
-          if (member) {
-            member.import_state = event.type === "import.progress" ? "running" : event.type === "import.done" ? "done" : "failed";
-            if (event.type === "import.done") member.films = event.films;
-            if (event.type === "import.failed") { member.import_reason = event.reason; if (event.reason === "unreadable") member.films = null; }
-          }
-          break;
-        }
-        case "candidates":
-          candidates.apply(event);
-          return;
-        case "round.started":
-        case "round.tally":
-        case "round.result":
-          rounds.apply(event);
-          return;
-        default:
-          return;
-      }
-      renderMembers();
+      if (event.type === "member.joined") announce(t("members.joined", { name: event.member.name }));
+      if (event.type === "member.left") announce(t("members.left", { name: nameOf(state, event.member_id) ?? t("someone") }));
+      dispatch(event);
+      if (event.type.startsWith("import.")) view.imports.apply(event);
+      if (event.type === "reaction") view.chat.reaction(event.emoji, nameOf(state, event.member_id) ?? "");
+      if (event.type === "member.joined" && view.drawer?.dialog.open) view.drawer.refresh();
     },
-    gone(_code, message) {
-      gone(message);
+    gone(code) {
+      gone(t(`gone.${code}`));
     },
   });
-  party = new PartyPanel({
-    live,
-    me: state.me,
-    isHost: () => state.members.get(state.me)?.host === true,
-  });
-  partySlot.append(party.root);
-  const isHost = () => state.members.get(state.me)?.host === true;
-  candidates = new CandidatesPanel({ sessionId, token: seat.token, live, isHost, nameOf });
-  rounds = new RoundPanel({
-    live,
-    me: state.me,
-    isHost,
-    nameOf,
-    watch: (film) => live.send({ type: "party.setup", film_title: film.title, media_url: party.party?.media_url ?? null, control: party.party?.control ?? "host" }).catch(() => {}),
-  });
-  pickSlot.append(imports.root, candidates.root);
-  roundSlot.append(rounds.root);
-  live.start();
+
+  function dispatch(event) {
+    const prev = state;
+    state = reduce(state, event);
+    if (state.ended && !finished) { gone(t("lobby.ended")); return; }
+    view.update(state, prev, event);
+  }
+
+  async function refreshCandidates() {
+    const result = await api("GET", `/api/v1/sessions/${sessionId}/candidates?limit=${Math.max(shown, 100)}`, { token: seat.token });
+    if (result.ok) dispatch({ type: "ui.candidates", ...result.data });
+  }
+
+  function mount() {
+    view?.destroy();
+    clear(root);
+    view = new SessionView({
+      root, sessionId, seat, live, dispatch: (e) => dispatch(e),
+      loadMore: () => { shown += PAGE; refreshCandidates(); },
+      shown: () => shown,
+      leave, ended: () => gone(t("lobby.you_ended")),
+    });
+    view.setConnection(connection);
+    if (state.sessionId) view.update(state, null, null);
+  }
 
   function gone(message) {
+    finished = true;
     live.stop();
-    party.destroy();
+    view?.destroy();
     forgetSeat(sessionId);
     clear(root);
-    root.append(h("section", { class: "card stack" }, h("h1", {}, "See you next time"), h("p", { role: "alert" }, message), h("a", { href: "/", class: "button primary" }, "Start a new film night")));
+    root.append(h("section", { class: "panel stack narrow" }, h("h1", {}, t("lobby.bye")), h("p", { role: "alert" }, message), h("a", { href: "/", class: "button primary" }, t("lobby.new_night"))));
   }
 
-  async function leave() {
-    leaveButton.disabled = true;
+  async function leave(button) {
+    button.disabled = true;
     const result = await api("DELETE", `/api/v1/sessions/${sessionId}/members/me`, { token: seat.token });
     if (!result.ok && result.status !== 401) {
-      leaveButton.disabled = false;
-      announce(result.error.message);
+      button.disabled = false;
+      announce(errorText(result.error));
       return;
     }
-    gone("You left this session.");
+    gone(t("lobby.you_left"));
   }
 
-  function buildHostPanel() {
-    hostPanel.dataset.ready = "1";
-    const expiry = h("select", { id: "invite-expiry" }, EXPIRY_CHOICES.map(([value, label]) => h("option", { value }, label)));
-    const cap = h("input", { id: "invite-cap", type: "number", min: 1, max: 10000, inputmode: "numeric", placeholder: "No limit" });
-    const inviteError = h("p", { class: "form-error", role: "alert" });
-    const invites = h("ul", { class: "invites", "aria-label": "Invites" });
-    const created = new Map();
-
-    async function refresh() {
-      const result = await api("GET", `/api/v1/sessions/${sessionId}/invites`, { token: seat.token });
-      if (!result.ok) return;
-      clear(invites);
-      for (const invite of result.data) {
-        const bits = [invite.expires_at ? `expires ${new Date(invite.expires_at).toLocaleString()}` : "never expires"];
-        if (invite.max_members) bits.push(`${invite.uses}/${invite.max_members} used`); else bits.push(`${invite.uses} joined`);
-        const url = created.get(invite.invite_id);
-        invites.append(h("li", { class: invite.revoked ? "revoked" : "" },
-          h("span", {}, invite.revoked ? "Revoked · " : "", bits.join(" · ")),
-          url ? h("input", { readonly: true, value: url, "aria-label": "New invite link" }) : null,
-          invite.revoked ? null : h("button", { type: "button", class: "ghost small", onclick: async () => {
-            const revoked = await api("DELETE", `/api/v1/sessions/${sessionId}/invites/${invite.invite_id}`, { token: seat.token });
-            if (!revoked.ok) inviteError.textContent = revoked.error.message;
-            refresh();
-          } }, "Revoke")));
-      }
-    }
-
-    const createForm = h("form", { class: "row wrap", onsubmit: async (event) => {
-      event.preventDefault();
-      inviteError.textContent = "";
-      const body = { expires_in_s: expiry.value ? Number(expiry.value) : null, max_members: cap.value ? Number(cap.value) : null };
-      const result = await api("POST", `/api/v1/sessions/${sessionId}/invites`, { token: seat.token, body });
-      if (!result.ok) {
-        inviteError.textContent = result.error.message;
-        return;
-      }
-      created.set(result.data.invite_id, result.data.invite_url);
-      inviteInput.value = result.data.invite_url;
-      updateSeat(sessionId, { invite_url: result.data.invite_url });
-      announce("New invite link ready");
-      refresh();
-    } },
-      h("label", { for: "invite-expiry" }, "Expiry"), expiry,
-      h("label", { for: "invite-cap" }, "Member limit"), cap,
-      h("button", { type: "submit" }, "New invite link"));
-
-    const endButton = h("button", { type: "button", class: "danger" }, "End session…");
-    const confirmRow = h("div", { class: "row", hidden: true },
-      h("span", {}, "End it for everyone? Every list is deleted."),
-      h("button", { type: "button", class: "danger", onclick: async () => {
-        const result = await api("DELETE", `/api/v1/sessions/${sessionId}`, { token: seat.token });
-        if (!result.ok && result.status !== 401) {
-          inviteError.textContent = result.error.message;
-          return;
-        }
-        gone("You ended the session.");
-      } }, "Yes, end it"),
-      h("button", { type: "button", class: "ghost", onclick: () => { confirmRow.hidden = true; endButton.hidden = false; endButton.focus(); } }, "Keep going"));
-    endButton.addEventListener("click", () => {
-      endButton.hidden = true;
-      confirmRow.hidden = false;
-      confirmRow.querySelector("button").focus();
-    });
-
-    hostPanel.append(h("h2", { id: "host-heading" }, "Host controls"), createForm, inviteError, invites, h("div", { class: "row" }, endButton, confirmRow));
-    state.refreshInvites = refresh;
-    refresh();
-  }
-
-  return () => {
-    live.stop();
-    party.destroy();
-  };
+  mount();
+  live.start();
+  const teardown = () => { finished = true; live.stop(); view?.destroy(); };
+  // A language switch redraws the view from the same state; the socket stays open.
+  teardown.relabel = () => { if (!finished) mount(); };
+  return teardown;
 }
 
-async function copy(input, button) {
-  try {
-    await navigator.clipboard.writeText(input.value);
-  } catch {
-    input.focus();
-    input.select();
+class SessionView {
+  constructor({ root, sessionId, seat, live, dispatch, loadMore, shown, leave, ended }) {
+    this.live = live;
+    this.dispatch = dispatch;
+    this.shown = shown;
+    this.state = null;
+    const send = (command) => live.send(command);
+
+    this.title = h("h1", { class: "session-title", dir: "auto" }, "…");
+    this.connection = h("span", { class: "connection", role: "status" });
+    this.hostButton = h("button", { type: "button", class: "ghost small", "data-action": "host-tools", hidden: true, "aria-haspopup": "dialog" }, t("host.open"));
+    this.tabs = new Map();
+    const nav = h("nav", { class: "stages", "aria-label": t("stages.label") },
+      h("ol", {}, STAGES.map((stage, index) => {
+        const hint = h("span", { class: "tab-hint" });
+        const button = h("button", { type: "button", "data-stage-tab": stage, onclick: () => this.open(stage) },
+          h("span", { class: "tab-number", "aria-hidden": "true" }, String(index + 1)),
+          h("span", { class: "tab-label" }, t(`stage.${stage}`)), hint);
+        this.tabs.set(stage, { button, hint });
+        return h("li", {}, button);
+      })));
+    this.notice = h("p", { class: "notice", role: "status" });
+
+    // Invite
+    this.inviteInput = h("input", { id: "invite-link", readonly: true, value: seat.invite_url || "", "aria-label": t("invite.link_label"), dir: "ltr" });
+    this.copyButton = h("button", { type: "button", class: "primary", onclick: () => this.copy() }, t("invite.copy"));
+    this.invitePanel = h("section", { class: "panel stack", "aria-labelledby": "invite-heading" },
+      h("h2", { id: "invite-heading", tabindex: -1 }, t("invite.heading")),
+      h("p", { class: "lede" }, t("invite.lede")),
+      h("div", { class: "row invite-row" }, this.inviteInput, this.copyButton),
+      h("p", { class: "muted small" }, t("invite.hint")),
+      h("button", { type: "button", class: "ghost next", onclick: () => this.open("lists") }, t("invite.next")));
+
+    // Lists
+    this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id });
+    this.candidates = new CandidatesPanel({ loadMore });
+    this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.candidates.root);
+
+    // Pick
+    this.starter = new RoundStarter({ sessionId, token: seat.token, send });
+    this.rounds = new RoundPanel({
+      clock: live.clock,
+      send, dispatch,
+      watch: (film) => send({ type: "party.setup", film_title: film.title, media_url: this.state.party?.media_url ?? null, control: this.state.party?.control ?? "host" })
+        .catch((failure) => announce(errorText(failure))),
+    });
+    this.waiting = h("section", { class: "panel stack" }, h("h2", { id: "waiting-heading", tabindex: -1 }, t("pick.heading")), h("p", { class: "lede waiting-text" }));
+    this.pickPanel = h("div", { class: "stack" }, this.rounds.root, this.waiting, this.starter.root);
+
+    // Watch
+    this.party = new PartyPanel({ send, clock: live.clock });
+
+    this.panels = { invite: this.invitePanel, lists: this.listsPanel, pick: this.pickPanel, watch: this.party.root };
+    this.stage = h("div", { class: "stage", "data-stage": "invite" }, Object.entries(this.panels).map(([name, panel]) => {
+      panel.dataset.panel = name;
+      return panel;
+    }));
+
+    this.members = new MemberList();
+    this.chat = new ChatPanel({ send });
+    const leaveButton = h("button", { type: "button", class: "ghost small", onclick: () => leave(leaveButton) }, t("lobby.leave"));
+
+    this.celebration = h("dialog", { class: "celebration", "data-celebration": "", "aria-labelledby": "celebration-heading" });
+    this.drawer = null;
+    this.hostButton.addEventListener("click", () => {
+      if (!this.drawer) {
+        this.drawer = new HostDrawer({ sessionId, token: seat.token, onEnded: ended, onInvite: (url) => {
+          this.inviteInput.value = url;
+          updateSeat(sessionId, { invite_url: url });
+        } });
+        this.drawer.dialog.addEventListener("close", () => this.hostButton.focus());
+        root.append(this.drawer.dialog);
+      }
+      this.drawer.open();
+    });
+
+    root.append(
+      h("header", { class: "session-head" },
+        h("div", { class: "head-title" }, h("p", { class: "eyebrow" }, t("lobby.eyebrow")), this.title),
+        h("div", { class: "head-tools" }, this.connection, this.hostButton)),
+      nav,
+      this.notice,
+      h("div", { class: "session-body" }, this.stage, h("aside", { class: "side stack", "aria-label": t("lobby.side") }, this.chat.root, this.members.root)),
+      h("footer", { class: "lobby-foot" }, leaveButton),
+      this.celebration);
+
+    this.keys = (event) => this.key(event);
+    document.addEventListener("keydown", this.keys);
+    this.noticeTimer = null;
   }
-  const label = button.textContent;
-  button.textContent = "Copied";
-  announce("Invite link copied");
-  window.setTimeout(() => { button.textContent = label; }, 1500);
+
+  destroy() {
+    this.party.destroy();
+    this.rounds.destroy();
+    document.removeEventListener("keydown", this.keys);
+    window.clearTimeout(this.noticeTimer);
+  }
+
+  setConnection(value) {
+    this.connection.textContent = t(`connection.${value}`);
+    this.connection.dataset.state = value;
+  }
+
+  open(stage) {
+    this.dispatch({ type: "ui.stage", stage });
+    this.focusStage();
+  }
+
+  focusStage() {
+    const stage = this.state?.stage;
+    if (!stage) return;
+    const target = stage === "pick" ? this.rounds.focusTarget() ?? this.pickPanel.querySelector("h2:not([hidden])") : this.panels[stage].querySelector("h2");
+    target?.focus({ preventScroll: false });
+  }
+
+  update(state, prev, event) {
+    this.state = state;
+    if (this.title.textContent !== state.title) {
+      this.title.textContent = state.title;
+      document.title = `${state.title} · filmnight`;
+    }
+    const host = isHost(state);
+    this.hostButton.hidden = !host;
+    if (!host && this.drawer?.dialog.open) this.drawer.dialog.close();
+
+    // Stage bar and the visible stage.
+    for (const [stage, { button, hint }] of this.tabs) {
+      if (stage === state.stage) button.setAttribute("aria-current", "step"); else button.removeAttribute("aria-current");
+      const text = this.hintFor(stage, state);
+      if (hint.textContent !== text) hint.textContent = text;
+    }
+    this.stage.dataset.stage = state.stage;
+    for (const [name, panel] of Object.entries(this.panels)) panel.hidden = name !== state.stage;
+
+    this.members.update(state);
+    this.chat.update(state);
+    this.candidates.update(state, this.shown());
+    const roundOpen = state.round?.status === "open";
+    this.starter.root.hidden = !host || roundOpen;
+    this.waiting.hidden = Boolean(state.round) || host;
+    this.waiting.querySelector(".waiting-text").textContent = t("pick.waiting", { name: nameOf(state, state.hostId) ?? t("someone") });
+    this.rounds.update(state);
+    this.party.update(state);
+
+    if (state.notice && state.notice.id !== prev?.notice?.id) this.showNotice(state.notice);
+    if (!prev || !event || event.type === "welcome") return;
+    // Focus follows new content, unless the member is typing somewhere.
+    if (typing(document.activeElement) && !this.stage.contains(document.activeElement)) {
+      if (event.type === "round.result" && event.mode === "match" && event.winner) this.celebrate(event.winner);
+      return;
+    }
+    if (event.type === "round.result") {
+      if (event.mode === "match" && event.winner) this.celebrate(event.winner);
+      else this.rounds.focusTarget()?.focus();
+    } else if (event.type === "round.started" || (event.type === "round.tally" && state.lastStrike !== prev.lastStrike)) {
+      this.rounds.focusTarget()?.focus();
+    } else if (event.type !== "ui.stage" && state.stage !== prev.stage) {
+      this.focusStage();
+    }
+  }
+
+  hintFor(stage, state) {
+    switch (stage) {
+      case "invite": return t("members.count", { count: state.members.length });
+      case "lists": {
+        const lists = state.members.filter((m) => m.films != null).length;
+        return t("stage.lists_hint", { count: lists, total: state.members.length });
+      }
+      case "pick":
+        if (state.round?.status === "open") return t("stage.pick_open");
+        if (state.round?.winner) return state.round.winner.title;
+        return "";
+      case "watch":
+        if (!filmSet(state.party)) return "";
+        return state.party.playback.state === "playing" ? t("stage.watch_playing") : state.party.film_title ?? "";
+      default: return "";
+    }
+  }
+
+  showNotice(notice) {
+    const params = { ...notice.params };
+    if ("position_ms" in params) params.time = formatDuration(params.position_ms);
+    this.notice.textContent = t(notice.key, params);
+    this.notice.classList.add("shown");
+    window.clearTimeout(this.noticeTimer);
+    this.noticeTimer = window.setTimeout(() => this.notice.classList.remove("shown"), NOTICE_MS);
+  }
+
+  // A match: a full-screen moment for everyone; the host can go straight to the party.
+  celebrate(winner) {
+    const dialog = this.celebration;
+    const close = h("button", { type: "button", class: winnerIsHost(this.state) ? "ghost" : "primary", onclick: () => dialog.close() }, t("celebrate.details"));
+    const watch = winnerIsHost(this.state)
+      ? h("button", { type: "button", class: "primary", onclick: () => {
+        dialog.close();
+        this.live.send({ type: "party.setup", film_title: winner.title, media_url: this.state.party?.media_url ?? null, control: this.state.party?.control ?? "host" })
+          .catch((failure) => announce(errorText(failure)));
+      } }, t("result.watch"))
+      : null;
+    dialog.replaceChildren(h("div", { class: "celebration-body" },
+      h("p", { class: "eyebrow" }, t("result.match_eyebrow")),
+      filmPicture(winner, "large"),
+      h("h2", { id: "celebration-heading", dir: "auto" }, winner.title),
+      winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
+      h("p", { class: "lede" }, t("result.match", { film: winner.title })),
+      h("div", { class: "row wrap center" }, watch, close)));
+    dialog.addEventListener("close", () => this.rounds.focusTarget()?.focus(), { once: true });
+    if (!dialog.open) dialog.showModal();
+    (watch ?? close).focus();
+  }
+
+  // ← → judge the card anywhere in the Pick stage, except while typing or in a dialog.
+  key(event) {
+    const round = this.state?.round;
+    if (!round || round.status !== "open" || round.mode !== "match" || this.state.stage !== "pick") return;
+    if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (event.key === "ArrowRight") { event.preventDefault(); this.stage.querySelector(".deck .yes")?.click(); }
+    if (event.key === "ArrowLeft") { event.preventDefault(); this.stage.querySelector(".deck .no")?.click(); }
+  }
+
+  async copy() {
+    const input = this.inviteInput;
+    try {
+      await navigator.clipboard.writeText(input.value);
+    } catch {
+      input.focus();
+      input.select();
+    }
+    this.copyButton.textContent = t("invite.copied");
+    announce(t("invite.copied_announce"));
+    window.setTimeout(() => { this.copyButton.textContent = t("invite.copy"); }, 1500);
+  }
+}
+
+function winnerIsHost(state) {
+  return isHost(state);
 }

@@ -1,38 +1,36 @@
-// The watch party panel: film and video, ready check, countdown, the shared clock.
-import { driftCorrection, positionAt } from "../clock.js";
-import { clear, h, keepFocus } from "../dom.js";
+// The Watch stage: the film (and its video), one clock for everyone, the ready check and the
+// countdown (only once a film is set, never while it plays), the host's party settings.
+import { driftCorrection, formatDuration, positionAt, secondsLeft } from "../clock.js";
+import { h, keepFocus } from "../dom.js";
+import { errorText, t } from "../i18n.js";
+import { filmSet, isHost, readyMembers } from "../state.js";
 
-function formatTime(ms) {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = String(Math.floor((total % 3600) / 60)).padStart(hours ? 2 : 1, "0");
-  const seconds = String(total % 60).padStart(2, "0");
-  return hours ? `${hours}:${minutes}:${seconds}` : `${minutes}:${seconds}`;
-}
+const EXTEND_S = 10;
 
 export class PartyPanel {
-  constructor({ live, me, isHost, onError }) {
-    this.live = live;
-    this.me = me;
-    this.isHost = isHost;
-    this.onError = onError;
-    this.party = null;
-    this.present = new Set();
+  constructor({ send, clock }) {
+    this.send = send;
+    this.clock = clock;
+    this.state = null;
     this.error = h("p", { class: "form-error", role: "alert" });
+    this.film = h("p", { class: "party-film", dir: "auto" });
     this.timer = h("output", { class: "timer", "aria-live": "off", id: "party-timer" }, "0:00");
     this.status = h("p", { class: "muted small", id: "party-status" });
-    this.countdown = h("p", { class: "countdown", role: "status" });
+    this.countdown = h("p", { class: "countdown" });
+    this.startNow = h("p", { class: "start-now", role: "status" });
     this.video = h("video", { id: "party-video", playsinline: true, muted: true, preload: "auto", hidden: true });
     this.video.muted = true;
     this.controls = h("div", { class: "row wrap controls" });
-    this.readyButton = h("button", { type: "button", onclick: () => this.send({ type: "ready", ready: !this.isReady() }) });
+    this.readyRow = h("div", { class: "row wrap ready-row" });
+    this.countdownRow = h("div", { class: "row wrap countdown-row" });
+    this.empty = h("p", { class: "lede empty" });
     this.setup = h("div", { class: "stack" });
-    this.root = h("section", { class: "card stack party", "aria-labelledby": "party-heading" },
-      h("h2", { id: "party-heading" }, "Watch party"),
-      this.video, this.timer, this.status, this.controls, this.countdown,
-      h("div", { class: "row wrap" }, this.readyButton),
-      this.setup, this.error);
+    this.root = h("section", { class: "panel stack party", "aria-labelledby": "party-heading" },
+      h("h2", { id: "party-heading", tabindex: -1 }, t("party.heading")),
+      this.film, this.empty, this.video, this.timer, this.startNow, this.countdown, this.status,
+      this.controls, this.readyRow, this.countdownRow, this.error, this.setup);
     this.tick = window.setInterval(() => this.sync(), 200);
+    this.phase = null;
   }
 
   destroy() {
@@ -40,105 +38,110 @@ export class PartyPanel {
     this.video.pause();
   }
 
-  isReady() {
-    return this.party?.ready.includes(this.me) ?? false;
-  }
-
-  canControl() {
-    return this.party && (this.party.control === "everyone" || this.isHost());
-  }
-
-  async send(command) {
+  async command(command) {
     this.error.textContent = "";
-    try {
-      await this.live.send(command);
-    } catch (error) {
-      this.error.textContent = error.message;
-    }
+    try { await this.send(command); } catch (failure) { this.error.textContent = errorText(failure); }
   }
 
-  setParty(party) {
-    this.party = { ...party, ready: [...party.ready] };
-    this.render();
+  // "counting" while a countdown runs, "playing" once the film plays, else "paused".
+  phaseAt(now) {
+    const party = this.state.party;
+    if (secondsLeft(party.countdown_ends_at, now) > 0) return "counting";
+    return party.playback.state === "playing" ? "playing" : "paused";
   }
 
-  apply(event) {
-    if (!this.party) return;
-    if (event.type === "playback") {
-      const { state, position_ms, rate, at, by, version } = event;
-      this.party.playback = { state, position_ms, rate, at, by, version };
-    } else if (event.type === "party") {
-      Object.assign(this.party, { film_title: event.film_title, media_url: event.media_url, control: event.control });
-      // A new film: nobody is ready for it yet (its reset clock comes as a playback event).
-      if (event.reset) Object.assign(this.party, { ready: [], countdown_ends_at: null });
-    } else if (event.type === "ready") {
-      const ready = new Set(this.party.ready);
-      if (event.ready) ready.add(event.member_id); else ready.delete(event.member_id);
-      this.party.ready = [...ready];
-    } else if (event.type === "countdown") {
-      this.party.countdown_ends_at = event.ends_at;
-    }
-    this.render();
-  }
-
-  render() {
-    if (this.party) keepFocus(this.root, () => this.draw());
+  update(state) {
+    this.state = state;
+    if (!state.party) return;
+    keepFocus(this.root, () => this.draw());
   }
 
   draw() {
-    const party = this.party;
+    const state = this.state;
+    const party = state.party;
+    const now = this.clock.serverNow();
+    const phase = this.phaseAt(now);
+    this.phase = phase;
+    const hasFilm = filmSet(party);
+    const host = isHost(state);
+    const me = state.me;
     if ((party.media_url || "") !== (this.video.getAttribute("src") || "")) {
       if (party.media_url) this.video.setAttribute("src", party.media_url); else this.video.removeAttribute("src");
     }
     this.video.hidden = !party.media_url;
-    this.readyButton.textContent = this.isReady() ? "I'm not ready" : "I'm ready";
-    this.readyButton.classList.toggle("primary", !this.isReady());
-    const film = party.film_title ? `Now showing: ${party.film_title}` : "No film set yet";
-    const who = party.control === "everyone" ? "Everyone controls playback." : "The host controls playback.";
-    this.status.textContent = `${film} · ${party.ready.length} ready · ${who}`;
+    this.film.textContent = hasFilm ? t("party.tonight", { film: party.film_title || t("party.video") }) : "";
+    this.film.hidden = !hasFilm;
+    this.empty.hidden = hasFilm;
+    this.empty.textContent = hasFilm ? "" : host ? t("party.no_film_host") : t("party.no_film_guest");
+    this.timer.hidden = !hasFilm;
 
-    clear(this.controls);
-    if (this.canControl()) {
+    const ready = readyMembers(state);
+    const online = state.members.filter((m) => m.online);
+    const film = party.film_title ? t("party.now_showing", { film: party.film_title }) : t("party.no_film");
+    const who = party.control === "everyone" ? t("party.control_everyone") : t("party.control_host");
+    this.status.textContent = `${film} · ${t("party.ready_count", { count: ready.length, total: online.length })} · ${who}`;
+
+    // Playback controls: for controllers, once there is a film.
+    this.controls.replaceChildren();
+    const controller = party.control === "everyone" || host;
+    if (hasFilm && controller) {
       const version = party.playback.version;
       const playing = party.playback.state === "playing";
-      const here = () => Math.round(positionAt(party.playback, this.live.clock.serverNow()));
+      const here = () => Math.round(positionAt(party.playback, this.clock.serverNow()));
       this.controls.append(
-        h("button", { type: "button", class: "primary", onclick: () => this.send({ type: "playback", action: playing ? "pause" : "play", base_version: version }) }, playing ? "Pause" : "Play"),
-        h("button", { type: "button", onclick: () => this.send({ type: "playback", action: "seek", position_ms: Math.max(0, here() - 10000), base_version: version }) }, "−10 s"),
-        h("button", { type: "button", onclick: () => this.send({ type: "playback", action: "seek", position_ms: here() + 10000, base_version: version }) }, "+10 s"),
-      );
+        h("button", { type: "button", class: "primary", onclick: () => this.command({ type: "playback", action: playing ? "pause" : "play", base_version: version }) }, playing ? t("party.pause") : t("party.play")),
+        h("button", { type: "button", title: t("party.back_label"), onclick: () => this.command({ type: "playback", action: "seek", position_ms: Math.max(0, here() - 10000), base_version: version }) }, t("party.back")),
+        h("button", { type: "button", title: t("party.forward_label"), onclick: () => this.command({ type: "playback", action: "seek", position_ms: here() + 10000, base_version: version }) }, t("party.forward")));
     }
-    this.renderSetup();
+
+    // The ready check: a film is set and it is not playing yet.
+    this.readyRow.replaceChildren();
+    if (hasFilm && phase !== "playing") {
+      const mine = ready.includes(me);
+      this.readyRow.append(
+        h("button", { type: "button", class: mine ? "" : "primary", onclick: () => this.command({ type: "ready", ready: !mine }) }, mine ? t("party.not_ready") : t("party.ready")));
+    }
+
+    // The host's countdown: start (or start anyway), cancel, more time; hidden while playing.
+    this.countdownRow.replaceChildren();
+    if (host && hasFilm && phase !== "playing") {
+      if (phase === "counting") {
+        this.countdownRow.append(
+          h("button", { type: "button", onclick: () => this.command({ type: "countdown", action: "extend", seconds: EXTEND_S }) }, t("party.extend", { count: EXTEND_S })),
+          h("button", { type: "button", class: "ghost", onclick: () => this.command({ type: "countdown", action: "cancel" }) }, t("party.cancel_countdown")));
+      } else {
+        const allReady = online.length > 0 && online.every((m) => ready.includes(m.member_id));
+        this.countdownRow.append(h("button", { type: "button", onclick: () => this.command({ type: "countdown", action: "start", force: !allReady }) }, allReady ? t("party.start_countdown") : t("party.start_anyway")));
+      }
+    }
+    this.drawSetup(host);
+    this.sync();
   }
 
-  renderSetup() {
-    if (!this.isHost()) {
-      clear(this.setup);
-      this.form = null;
-      return;
-    }
-    const party = this.party;
+  drawSetup(host) {
+    if (!host) { this.setup.replaceChildren(); this.form = null; return; }
+    const party = this.state.party;
     if (!this.form) {
-      this.countdownRow = h("div", { class: "row wrap" });
       this.fields = {
-        title: h("input", { id: "party-film", maxlength: 200, placeholder: "Alien (1979)" }),
-        media: h("input", { id: "party-media", type: "url", placeholder: "https://… (optional: a video everyone's browser can play)" }),
+        title: h("input", { id: "party-film", maxlength: 200, placeholder: t("party.film_placeholder"), dir: "auto" }),
+        media: h("input", { id: "party-media", type: "url", placeholder: t("party.media_placeholder"), dir: "ltr" }),
         control: h("select", { id: "party-control" },
-          h("option", { value: "host" }, "Only I control playback"),
-          h("option", { value: "everyone" }, "Everyone controls playback")),
+          h("option", { value: "host" }, t("party.control_host_option")),
+          h("option", { value: "everyone" }, t("party.control_everyone_option"))),
       };
       const { title, media, control } = this.fields;
       this.form = h("form", { class: "stack", onsubmit: (event) => {
         event.preventDefault();
-        this.send({ type: "party.setup", film_title: title.value || null, media_url: media.value || null, control: control.value });
+        this.command({ type: "party.setup", film_title: title.value || null, media_url: media.value || null, control: control.value });
       } },
-        h("label", { for: "party-film" }, "Film"), title,
-        h("label", { for: "party-media" }, "Video address"), media,
-        h("label", { for: "party-control" }, "Control"), control,
-        h("button", { type: "submit" }, "Save party settings"));
-      clear(this.setup);
-      this.setup.append(this.countdownRow, this.form);
+        h("label", { for: "party-film" }, t("party.film_label")), title,
+        h("label", { for: "party-media" }, t("party.media_label")), media,
+        h("label", { for: "party-control" }, t("party.control_label")), control,
+        h("button", { type: "submit" }, t("party.save")));
+      this.details = h("details", { class: "party-setup" }, h("summary", {}, t("party.settings")), this.form);
+      this.setup.replaceChildren(this.details);
     }
+    if (!filmSet(party)) this.details.open = true;
     // Refresh the fields only when the shared settings changed (never while typing).
     const shared = JSON.stringify([party.film_title, party.media_url, party.control]);
     if (shared !== this.sharedSetup) {
@@ -148,31 +151,31 @@ export class PartyPanel {
       if (document.activeElement !== media) media.value = party.media_url || "";
       if (document.activeElement !== control) control.value = party.control;
     }
-    const allReady = this.present.size > 0 && [...this.present].every((id) => party.ready.includes(id));
-    const counting = party.countdown_ends_at && party.countdown_ends_at > this.live.clock.serverNow();
-    clear(this.countdownRow);
-    this.countdownRow.append(counting
-      ? h("button", { type: "button", onclick: () => this.send({ type: "countdown", action: "cancel" }) }, "Cancel countdown")
-      : h("button", { type: "button", onclick: () => this.send({ type: "countdown", action: "start", force: !allReady }) }, allReady ? "Start countdown" : "Start anyway"));
   }
 
   sync() {
-    const party = this.party;
+    const party = this.state?.party;
     if (!party) return;
-    const now = this.live.clock.serverNow();
+    const now = this.clock.serverNow();
+    if (this.phaseAt(now) !== this.phase) { this.update(this.state); return; }
     const target = positionAt(party.playback, now);
-    this.timer.textContent = formatTime(target);
+    this.timer.textContent = formatDuration(target);
     this.timer.dataset.positionMs = String(Math.round(target));
     this.timer.dataset.state = party.playback.state;
-    const ends = party.countdown_ends_at;
-    this.countdown.textContent = ends && ends > now ? `Starting in ${Math.ceil((ends - now) / 1000)}…` : "";
+    const left = secondsLeft(party.countdown_ends_at, now);
+    const counting = left > 0 ? t("party.starting_in", { count: left }) : "";
+    if (this.countdown.textContent !== counting) this.countdown.textContent = counting;
+    // At zero with no video: everyone starts their own copy now.
+    const started = party.playback.state === "playing" && now >= party.playback.at && now - party.playback.at < 10000;
+    const startNow = !party.media_url && filmSet(party) && started ? t("party.start_now", { film: party.film_title || "" }) : "";
+    if (this.startNow.textContent !== startNow) this.startNow.textContent = startNow;
     if (!party.media_url || this.video.readyState < 1) return;
     const shouldPlay = party.playback.state === "playing" && now >= party.playback.at;
     if (shouldPlay) {
       const fix = driftCorrection(this.video.currentTime * 1000, target, party.playback.rate);
       if (fix.action === "seek") this.video.currentTime = fix.seekMs / 1000;
       this.video.playbackRate = fix.action === "seek" ? party.playback.rate : fix.rate;
-      if (this.video.paused) this.video.play().catch(() => { this.status.textContent = "Press play on the video to join in (the browser blocked autoplay)."; });
+      if (this.video.paused) this.video.play().catch(() => { this.status.textContent = t("party.autoplay_blocked"); });
     } else {
       if (!this.video.paused) this.video.pause();
       if (Math.abs(this.video.currentTime * 1000 - target) > 100) this.video.currentTime = target / 1000;

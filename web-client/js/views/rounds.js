@@ -1,158 +1,283 @@
-// Voting rounds: a card deck (match), a ranking (poll), a strike list (veto), live tallies, results.
-import { announce, append, clear, h, keepFocus } from "../dom.js";
-import { filmLabel, poster } from "./candidates.js";
+// The Pick stage: the host starts a round; everyone judges cards (match), ranks a shortlist
+// (poll) or strikes films in turn (veto); the result is said in one sentence, then explained.
+// Tallies update in place; the card, ranking or strike list is redrawn only when it changes.
+import { api } from "../api.js";
+import { formatDuration } from "../clock.js";
+import { announce, clear, h, keepFocus } from "../dom.js";
+import { filmLabel, posterOf } from "../films.js";
+import { errorText, formatList, t } from "../i18n.js";
+import { answeredCards, methodKey, resultSentence } from "../results.js";
+import { isHost, listCounts, nameOf } from "../state.js";
+import { filmLinkElement, filmPicture, swipeable } from "./cards.js";
 
-// Like Element.append, but skips null children (Element.append would print "null").
-const add = (el, ...children) => append(el, children);
+const METHODS = ["schulze", "irv", "borda", "approval"];
 
-const METHOD_NAMES = { schulze: "Schulze", irv: "instant runoff", borda: "Borda count", approval: "approval" };
+// The host's tools: start a round, nominate a film.
+export class RoundStarter {
+  constructor({ sessionId, token, send }) {
+    const mode = h("select", { id: "round-mode" },
+      h("option", { value: "match" }, t("start.match")),
+      h("option", { value: "poll" }, t("start.poll")),
+      h("option", { value: "veto" }, t("start.veto")));
+    const method = h("select", { id: "round-method" }, METHODS.map((m) => h("option", { value: m }, t(methodKey(m)))));
+    const size = h("input", { id: "round-size", type: "number", min: 2, max: 200, value: 20, inputmode: "numeric" });
+    const hidden = h("input", { id: "round-hidden", type: "checkbox" });
+    const deadline = h("input", { id: "round-deadline", type: "number", min: 0, max: 3600, placeholder: t("start.no_deadline"), inputmode: "numeric" });
+    const pollRow = h("div", { class: "field-row" },
+      h("div", { class: "field" }, h("label", { for: "round-method" }, t("start.method")), method),
+      h("div", { class: "field" }, h("label", { for: "round-deadline" }, t("start.deadline")), deadline),
+      h("div", { class: "field check" }, hidden, h("label", { for: "round-hidden" }, t("start.hidden"))));
+    const error = h("p", { class: "form-error", role: "alert" });
+    const sync = () => { pollRow.hidden = mode.value !== "poll"; size.value = mode.value === "match" ? 20 : 5; };
+    mode.addEventListener("change", sync);
+    sync();
+    const form = h("form", { class: "stack", onsubmit: async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      const command = { type: "round.start", mode: mode.value, size: Number(size.value) || undefined };
+      if (mode.value === "poll") {
+        command.method = method.value;
+        command.hidden = hidden.checked;
+        if (Number(deadline.value) > 0) command.deadline_s = Number(deadline.value);
+      }
+      try { await send(command); } catch (failure) { error.textContent = errorText(failure); }
+    } },
+      h("div", { class: "field-row" },
+        h("div", { class: "field" }, h("label", { for: "round-mode" }, t("start.round")), mode),
+        h("div", { class: "field" }, h("label", { for: "round-size" }, t("start.size")), size)),
+      pollRow,
+      h("button", { type: "submit", class: "primary big", id: "start-round" }, t("start.go")), error);
+
+    const query = h("input", { id: "nominate-search", type: "search", autocomplete: "off", placeholder: t("nominate.search_placeholder"), "aria-label": t("nominate.search_label"), dir: "auto" });
+    const results = h("ul", { class: "search-results", "aria-label": t("nominate.results") });
+    const title = h("input", { id: "nominate-title", maxlength: 200, placeholder: t("nominate.title"), "aria-label": t("nominate.title"), dir: "auto" });
+    const year = h("input", { id: "nominate-year", type: "number", min: 1870, max: 2100, placeholder: t("nominate.year"), "aria-label": t("nominate.year"), inputmode: "numeric" });
+    const nominateError = h("p", { class: "form-error", role: "alert" });
+    const nominate = async (body) => {
+      nominateError.textContent = "";
+      const result = await api("POST", `/api/v1/sessions/${sessionId}/nominations`, { token, body });
+      if (!result.ok) { nominateError.textContent = errorText(result.error); return; }
+      announce(t("nominate.done", { film: filmLabel(result.data) }));
+      clear(results);
+      query.value = title.value = year.value = "";
+    };
+    let timer = null;
+    query.addEventListener("input", () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(async () => {
+        const q = query.value.trim();
+        clear(results);
+        if (!q) return;
+        const found = await api("GET", `/api/v1/sessions/${sessionId}/films?q=${encodeURIComponent(q)}`, { token });
+        if (!found.ok) return;
+        for (const film of found.data.films) {
+          results.append(h("li", {}, h("button", { type: "button", class: "ghost small", onclick: () => nominate({ film_id: film.id }) }, t("nominate.one", { film: filmLabel(film) }))));
+        }
+        if (!found.data.films.length) results.append(h("li", { class: "muted small" }, t("nominate.not_found")));
+      }, 200);
+    });
+    const byTitle = h("form", { class: "row wrap", onsubmit: (event) => { event.preventDefault(); nominate({ title: title.value, year: year.value ? Number(year.value) : null }); } },
+      title, year, h("button", { type: "submit" }, t("nominate.go")));
+    this.root = h("section", { class: "panel stack starter", "aria-labelledby": "starter-heading" },
+      h("h2", { id: "starter-heading" }, t("start.heading")), form,
+      h("details", { class: "nominate" }, h("summary", {}, t("nominate.heading")), h("div", { class: "stack" }, query, results, byTitle, nominateError)));
+  }
+}
 
 export class RoundPanel {
-  constructor({ live, me, isHost, nameOf, watch }) {
-    this.live = live;
-    this.me = me;
-    this.isHost = isHost;
-    this.nameOf = nameOf;
+  constructor({ send, dispatch, watch, clock }) {
+    this.send = send;
+    this.dispatch = dispatch;
     this.watch = watch;
-    this.round = null;
+    this.state = null;
     this.ranking = [];
-    this.root = h("section", { class: "card stack round", "aria-labelledby": "round-heading", hidden: true });
-    this.root.addEventListener("keydown", (event) => this.key(event));
+    this.rankingRound = null;
+    this.bodyKey = null;
+    this.heading = h("h2", { id: "round-heading", tabindex: -1 });
+    this.body = h("div", { class: "stack round-body" });
+    this.tally = h("div", { class: "stack tally-area" });
+    this.hostRow = h("div", { class: "row wrap" });
+    this.error = h("p", { class: "form-error", role: "alert" });
+    this.deadline = h("p", { class: "deadline", hidden: true });
+    this.root = h("section", { class: "panel stack round", "aria-labelledby": "round-heading", hidden: true },
+      this.heading, this.deadline, this.body, this.tally, this.hostRow, this.error);
+    this.clock = clock ?? null;
+    this.tick = window.setInterval(() => this.drawDeadline(), 1000);
   }
 
-  get films() {
-    return new Map((this.round?.films ?? []).map((film) => [film.id, film]));
+  destroy() {
+    window.clearInterval(this.tick);
   }
 
-  setRound(info) {
-    this.round = info ? { ...info, my_votes: { ...(info.my_votes ?? {}) } } : null;
-    this.ranking = info?.my_ballot?.length ? [...info.my_ballot, ...info.films.map((f) => f.id).filter((id) => !info.my_ballot.includes(id))] : (info?.films ?? []).map((f) => f.id);
-    this.render();
-  }
-
-  apply(event) {
-    if (event.type === "round.started") {
-      this.setRound({ ...event, status: "open", voted: 0, my_votes: {}, my_ballot: null, remaining: event.mode === "veto" ? event.films.map((f) => f.id) : null, explanation: null, tied: [], winner: null });
-      announce(`A ${event.mode} round started`);
-      this.root.querySelector("button:not([disabled])")?.focus();
-      return;
-    }
-    if (!this.round || event.round_id !== this.round.round_id) return;
-    if (event.type === "round.tally") {
-      Object.assign(this.round, { voted: event.voted, eligible_count: event.eligible, standings: event.standings ?? this.round.standings });
-      if (event.answered && Object.keys(event.answered).length) this.round.answered = event.answered;
-      if (event.turn !== undefined && event.turn !== null) this.round.turn = event.turn;
-      if (event.remaining) this.round.remaining = event.remaining;
-      if (event.turn_ends_at !== undefined) this.round.turn_ends_at = event.turn_ends_at;
-      if (event.struck) announce(`${this.nameOf(event.by)} struck ${filmLabel(this.films.get(event.struck) ?? { title: "a film" })}`);
-      if (this.round.mode === "veto" && this.round.turn === this.me) announce("Your turn to strike a film");
-    } else if (event.type === "round.result") {
-      Object.assign(this.round, { status: "closed", winner: event.winner, tied: event.tied, explanation: event.explanation });
-      announce(event.winner ? `The pick: ${filmLabel(event.winner)}` : "No film won this round");
-    }
-    this.render();
-  }
-
-  async send(command, errorEl) {
-    try {
-      await this.live.send(command);
-      return true;
-    } catch (failure) {
-      if (errorEl) errorEl.textContent = failure.message;
-      return false;
-    }
-  }
-
-  render() {
-    keepFocus(this.root, () => this.draw());
-  }
-
-  draw() {
+  // A poll's deadline, counting down; the host can give everyone more time (WCAG 2.2.1).
+  drawDeadline() {
     const round = this.round;
-    clear(this.root);
+    const now = this.clock ? this.clock.serverNow() : Date.now();
+    const open = round?.status === "open" && round.deadline && round.deadline > now;
+    this.deadline.hidden = !open;
+    if (!open) return;
+    const text = t("round.closes_in", { time: formatDuration(round.deadline - now) });
+    if (this.deadline.textContent !== text) this.deadline.textContent = text;
+  }
+
+  get round() { return this.state?.round ?? null; }
+
+  get films() { return new Map((this.round?.films ?? []).map((film) => [film.id, film])); }
+
+  async command(command) {
+    this.error.textContent = "";
+    try { await this.send(command); return true; } catch (failure) { this.error.textContent = errorText(failure); return false; }
+  }
+
+  update(state) {
+    this.state = state;
+    const round = state.round;
     this.root.hidden = !round;
-    if (!round) return;
-    const heading = round.mode === "poll" ? `Poll · ${METHOD_NAMES[round.method] ?? round.method}` : round.mode === "match" ? "Match" : "Veto";
-    add(this.root, h("h2", { id: "round-heading" }, round.status === "closed" ? `${heading} · result` : heading));
-    if (round.status === "closed") { this.renderResult(); return; }
-    const eligible = round.eligible_count ?? round.eligible.length;
-    const inRound = round.eligible.includes(this.me);
-    if (!inRound) add(this.root, h("p", { class: "muted" }, "You joined after this round started: you can watch, and vote in the next one."));
-    if (round.mode === "match") this.renderMatch(inRound);
-    else if (round.mode === "poll") this.renderPoll(inRound);
-    else this.renderVeto(inRound);
-    if (round.mode !== "veto") add(this.root, h("p", { class: "tally", role: "status" }, `${round.voted} of ${eligible} ${round.mode === "match" ? "done" : "voted"}`));
-    if (round.mode === "match" && round.answered && Object.keys(round.answered).length) {
-      // How far each member is (cards answered), never what they answered.
-      const cards = round.films.length;
-      add(this.root, h("p", { class: "muted small progress" }, Object.entries(round.answered).map(([id, n]) => `${this.nameOf(id)} ${n}/${cards}`).join(" · ")));
+    if (!round) { this.bodyKey = null; return; }
+    if (this.rankingRound !== round.round_id) {
+      this.rankingRound = round.round_id;
+      const ids = round.films.map((f) => f.id);
+      this.ranking = round.my_ballot?.length ? [...round.my_ballot, ...ids.filter((id) => !round.my_ballot.includes(id))] : ids;
     }
-    if (round.standings && !round.hidden) add(this.root, bars(round.standings, this.films));
-    if (this.isHost()) {
-      const error = h("p", { class: "form-error", role: "alert" });
-      add(this.root, h("div", { class: "row" }, h("button", { type: "button", class: "ghost", onclick: () => this.send({ type: "round.close", round_id: round.round_id }, error) }, round.mode === "poll" ? "Close the poll" : "End the round")), error);
+    const base = round.mode === "poll" ? t("round.poll", { method: t(methodKey(round.method)) }) : t(`round.${round.mode}`);
+    const heading = round.status === "closed" ? t("round.result_heading", { round: base }) : base;
+    if (this.heading.textContent !== heading) this.heading.textContent = heading;
+    const key = this.keyOf(state);
+    if (key !== this.bodyKey) {
+      this.bodyKey = key;
+      keepFocus(this.body, () => this.drawBody());
+    }
+    this.drawTally();
+    this.drawDeadline();
+    this.hostRow.replaceChildren();
+    if (isHost(state) && round.status === "open") {
+      if (round.deadline) {
+        this.hostRow.append(h("button", { type: "button", class: "extend-deadline", onclick: () => this.command({ type: "round.extend", round_id: round.round_id, seconds: 60 }) }, t("round.extend")));
+      }
+      this.hostRow.append(h("button", { type: "button", class: "ghost", onclick: () => this.command({ type: "round.close", round_id: round.round_id }) }, round.mode === "poll" ? t("round.close_poll") : t("round.end")));
     }
   }
 
-  renderMatch(inRound) {
+  keyOf(state) {
+    const round = state.round;
+    const inRound = round.eligible.includes(state.me);
+    if (round.status === "closed") return `${round.round_id}|closed|${isHost(state)}|${state.party?.film_title ?? ""}`;
+    if (round.mode === "match") return `${round.round_id}|${inRound}|${this.nextCard()?.id ?? "done"}`;
+    if (round.mode === "poll") return `${round.round_id}|${inRound}|${JSON.stringify(round.my_ballot)}|${this.ranking.join()}`;
+    return `${round.round_id}|${inRound}|${round.turn}|${(round.remaining ?? []).join()}`;
+  }
+
+  nextCard() {
     const round = this.round;
-    const next = round.films.find((film) => !(film.id in round.my_votes));
-    const error = h("p", { class: "form-error", role: "alert" });
-    if (!inRound) return;
-    if (!next) {
-      add(this.root, h("p", {}, "You've been through every card. Waiting for the others…"));
-      return;
-    }
-    const index = round.films.indexOf(next) + 1;
-    const vote = async (choice) => {
-      round.my_votes[next.id] = choice;
-      if (!(await this.send({ type: "vote", round_id: round.round_id, film_id: next.id, choice }, error))) delete round.my_votes[next.id];
-      this.render();
-      this.root.querySelector(".deck button")?.focus();
-    };
-    add(this.root, h("div", { class: "deck", dataset: { filmId: next.id } },
-      h("p", { class: "muted small" }, `Card ${index} of ${round.films.length} · your votes stay secret until there's a match`),
-      poster(next, "large"),
-      h("p", { class: "card-title" }, filmLabel(next)),
-      h("div", { class: "row" },
-        h("button", { type: "button", class: "no", "aria-keyshortcuts": "ArrowLeft", onclick: () => vote("no") }, "← No"),
-        h("button", { type: "button", class: "primary yes", "aria-keyshortcuts": "ArrowRight", onclick: () => vote("yes") }, "Yes →"))),
-    error);
+    return round.films.find((film) => !(film.id in round.my_votes)) ?? null;
   }
 
-  renderPoll(inRound) {
+  drawBody() {
+    clear(this.body);
+    const round = this.round;
+    if (round.status === "closed") { this.drawResult(); return; }
+    const inRound = round.eligible.includes(this.state.me);
+    if (!inRound) { this.body.append(h("p", { class: "muted" }, t("round.late"))); return; }
+    if (round.mode === "match") this.drawMatch();
+    else if (round.mode === "poll") this.drawPoll();
+    else this.drawVeto();
+  }
+
+  drawTally() {
+    const round = this.round;
+    const parts = [];
+    if (round.status === "open" && round.mode !== "veto") {
+      const eligible = round.eligible_count ?? round.eligible.length;
+      parts.push(h("p", { class: "tally", role: "status" }, t(round.mode === "match" ? "round.done_count" : "round.voted_count", { count: round.voted, total: eligible })));
+      if (round.mode === "match" && Object.keys(round.answered ?? {}).length) {
+        // How far each member is (cards answered), never what they answered.
+        const cards = round.films.length;
+        parts.push(h("p", { class: "muted small progress" }, Object.entries(round.answered).map(([id, n]) => `${nameOf(this.state, id) ?? t("someone")} ${n}/${cards}`).join(" · ")));
+      }
+      if (round.standings && !round.hidden) parts.push(bars(round.standings.scores ?? {}, this.films, t(`standings.${round.standings.method}`)));
+    }
+    this.tally.replaceChildren(...parts);
+  }
+
+  focusTarget() {
+    if (!this.round) return null;
+    if (this.round.status === "closed") return this.body.querySelector(".result-sentence");
+    // In order of preference (querySelector with a list would take document order).
+    for (const selector of [".swipe-card", ".ranking li", ".veto button:not([disabled])", ".veto-status", "button:not([disabled])"]) {
+      const found = this.body.querySelector(selector);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  drawMatch() {
+    const round = this.round;
+    const card = this.nextCard();
+    if (!card) { this.body.append(h("p", { class: "lede" }, t("match.all_done"))); return; }
+    const index = round.films.indexOf(card) + 1;
+    const { lists } = listCounts(this.state);
+    const wanted = this.state.candidates?.candidates?.find((c) => c.film.id === card.id)?.wanted_by;
+    const vote = async (choice) => {
+      const hadFocus = this.body.contains(document.activeElement);
+      this.dispatch({ type: "ui.vote", film_id: card.id, choice });
+      if (hadFocus || document.activeElement === document.body) this.focusTarget()?.focus();
+      if (!(await this.command({ type: "vote", round_id: round.round_id, film_id: card.id, choice }))) {
+        this.dispatch({ type: "ui.vote.undo", film_id: card.id });
+      }
+    };
+    this.vote = vote;
+    const swipe = h("div", { class: "swipe-card", tabindex: 0, role: "group", "aria-roledescription": t("match.card_role"), "aria-label": filmLabel(card), "aria-describedby": "swipe-hint", dataset: { filmId: card.id } },
+      filmPicture(card, "large"),
+      h("div", { class: "card-text" },
+        // A title card already shows the title in large type.
+        h("p", { class: posterOf(card) ? "card-title" : "card-title sr-only", dir: "auto" }, card.title),
+        h("p", { class: "card-meta" },
+          card.year && posterOf(card) ? h("span", {}, String(card.year)) : null,
+          wanted && lists ? h("span", {}, t("card.on_lists", { count: wanted, total: lists })) : null),
+        filmLinkElement(card)));
+    swipeable(swipe, (choice) => vote(choice));
+    this.body.append(h("div", { class: "deck", dataset: { filmId: card.id } },
+      h("p", { class: "muted small card-count" }, t("match.card_of", { count: index, total: round.films.length })),
+      swipe,
+      h("div", { class: "vote-buttons" },
+        h("button", { type: "button", class: "no", "aria-keyshortcuts": "ArrowLeft", onclick: () => vote("no") }, t("match.no")),
+        h("button", { type: "button", class: "primary yes", "aria-keyshortcuts": "ArrowRight", onclick: () => vote("yes") }, t("match.yes"))),
+      h("p", { id: "swipe-hint", class: "muted small" }, t("match.hint"))));
+  }
+
+  drawPoll() {
     const round = this.round;
     const films = this.films;
-    const error = h("p", { class: "form-error", role: "alert" });
-    if (!inRound) return;
     if (round.method === "approval") {
       const chosen = new Set(round.my_ballot ?? []);
       const list = h("ul", { class: "approval" }, round.films.map((film) => {
         const box = h("input", { type: "checkbox", id: `approve-${film.id}`, checked: chosen.has(film.id), onchange: () => { if (box.checked) chosen.add(film.id); else chosen.delete(film.id); } });
-        return h("li", { dataset: { filmId: film.id } }, box, h("label", { for: `approve-${film.id}` }, poster(film), filmLabel(film)));
+        return h("li", { dataset: { filmId: film.id } }, box, h("label", { for: `approve-${film.id}` }, filmPicture(film), h("span", { dir: "auto" }, filmLabel(film))));
       }));
       const submit = h("button", { type: "button", class: "primary", onclick: async () => {
         const ranking = round.films.map((f) => f.id).filter((id) => chosen.has(id));
-        if (await this.send({ type: "ballot", round_id: round.round_id, ranking }, error)) { round.my_ballot = ranking; announce("Ballot saved"); this.render(); }
-      } }, round.my_ballot ? "Update my ballot" : "Submit my ballot");
-      add(this.root, h("p", { class: "muted small" }, "Tick every film you'd be happy to watch."), list, submit, error);
+        if (await this.command({ type: "ballot", round_id: round.round_id, ranking })) { this.dispatch({ type: "ui.ballot", ranking }); announce(t("poll.saved")); }
+      } }, round.my_ballot ? t("poll.update") : t("poll.submit"));
+      this.body.append(h("p", { class: "muted small" }, t("poll.approval_hint")), list, submit,
+        round.my_ballot ? h("p", { class: "note small" }, t("poll.in")) : null);
       return;
     }
-    const list = h("ol", { class: "ranking", "aria-label": "Your ranking, best first. Alt+Up and Alt+Down move the focused film." });
+    const list = h("ol", { class: "ranking", "aria-label": t("poll.ranking_label") });
     const move = (from, to) => {
       if (to < 0 || to >= this.ranking.length) return;
       const [id] = this.ranking.splice(from, 1);
       this.ranking.splice(to, 0, id);
-      this.render();
-      this.root.querySelectorAll(".ranking li")[to]?.focus();
+      this.bodyKey = null;
+      this.update(this.state);
+      this.body.querySelectorAll(".ranking li")[to]?.focus();
     };
     this.ranking.forEach((id, index) => {
       const film = films.get(id);
       const item = h("li", { tabindex: 0, draggable: "true", dataset: { filmId: id }, "aria-label": `${index + 1}. ${filmLabel(film)}` },
-        h("span", { class: "rank" }, String(index + 1)), poster(film), h("span", { class: "film-title" }, filmLabel(film)),
-        h("span", { class: "row" },
-          h("button", { type: "button", class: "ghost small", "aria-label": `Move ${film.title} up`, disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
-          h("button", { type: "button", class: "ghost small", "aria-label": `Move ${film.title} down`, disabled: index === this.ranking.length - 1, onclick: () => move(index, index + 1) }, "↓")));
+        h("span", { class: "rank" }, String(index + 1)), filmPicture(film), h("span", { class: "film-title", dir: "auto" }, filmLabel(film)),
+        h("span", { class: "row moves" },
+          h("button", { type: "button", class: "ghost small", "aria-label": t("poll.up", { film: film.title }), disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
+          h("button", { type: "button", class: "ghost small", "aria-label": t("poll.down", { film: film.title }), disabled: index === this.ranking.length - 1, onclick: () => move(index, index + 1) }, "↓")));
       item.addEventListener("keydown", (event) => {
         if (event.altKey && event.key === "ArrowUp") { event.preventDefault(); move(index, index - 1); }
         if (event.altKey && event.key === "ArrowDown") { event.preventDefault(); move(index, index + 1); }
@@ -164,105 +289,117 @@ export class RoundPanel {
     });
     const submit = h("button", { type: "button", class: "primary", id: "submit-ballot", onclick: async () => {
       const ranking = [...this.ranking];
-      if (await this.send({ type: "ballot", round_id: round.round_id, ranking }, error)) { round.my_ballot = ranking; announce("Ballot saved"); this.render(); }
-    } }, round.my_ballot ? "Update my ballot" : "Submit my ballot");
-    add(this.root, h("p", { class: "muted small" }, "Drag, or use the arrows, to put your favourite first. You can change your ballot until the poll closes."), list, submit,
-      round.my_ballot ? h("p", { class: "notice small" }, "Your ballot is in.") : null, error);
+      if (await this.command({ type: "ballot", round_id: round.round_id, ranking })) { this.dispatch({ type: "ui.ballot", ranking }); announce(t("poll.saved")); }
+    } }, round.my_ballot ? t("poll.update") : t("poll.submit"));
+    this.body.append(h("p", { class: "muted small" }, t("poll.rank_hint")), list, submit,
+      round.my_ballot ? h("p", { class: "note small" }, t("poll.in")) : null);
   }
 
-  renderVeto(inRound) {
+  drawVeto() {
     const round = this.round;
-    const films = this.films;
-    const error = h("p", { class: "form-error", role: "alert" });
-    const mine = round.turn === this.me && inRound;
+    const mine = round.turn === this.state.me;
     const seconds = round.turn_ends_at ? Math.max(0, Math.round((round.turn_ends_at - Date.now()) / 1000)) : null;
-    add(this.root, h("p", { class: mine ? "notice" : "muted", role: "status" },
-      mine ? "Your turn: strike the film you least want to watch." : `${this.nameOf(round.turn)}'s turn${seconds !== null ? ` (skipped after ${seconds} s if offline)` : ""}`),
-    h("p", { class: "muted small" }, `Turn order: ${round.order.map((id) => this.nameOf(id)).join(" → ")}`));
+    const who = nameOf(this.state, round.turn) ?? t("someone");
+    this.body.append(
+      h("p", { class: `veto-status ${mine ? "note" : "muted"}`, role: "status", tabindex: -1 },
+        mine ? t("veto.your_turn") : seconds !== null ? t("veto.turn_skip", { name: who, count: seconds }) : t("veto.turn", { name: who })),
+      h("p", { class: "muted small" }, t("veto.order", { names: round.order.map((id) => nameOf(this.state, id) ?? "?").join(" → ") })));
     const remaining = new Set(round.remaining ?? []);
-    add(this.root, h("ul", { class: "veto" }, round.films.map((film) => h("li", { class: remaining.has(film.id) ? "" : "struck", dataset: { filmId: film.id } },
-      poster(film), h("span", { class: "film-title" }, filmLabel(film)),
-      remaining.has(film.id) ? h("button", { type: "button", class: "ghost small", disabled: !mine, onclick: () => this.send({ type: "veto", round_id: round.round_id, film_id: film.id }, error) }, `Strike ${film.title}`) : h("span", { class: "muted small" }, "struck")))), error);
-    if (mine) this.root.querySelector(".veto button:not([disabled])")?.focus();
+    this.body.append(h("ul", { class: "veto" }, round.films.map((film) => h("li", { class: remaining.has(film.id) ? "" : "struck", dataset: { filmId: film.id } },
+      filmPicture(film), h("span", { class: "film-title", dir: "auto" }, filmLabel(film)),
+      remaining.has(film.id)
+        ? h("button", { type: "button", class: "ghost small", disabled: !mine, onclick: () => this.command({ type: "veto", round_id: round.round_id, film_id: film.id }) }, t("veto.strike", { film: film.title }))
+        : h("span", { class: "muted small" }, t("veto.struck"))))));
   }
 
-  renderResult() {
+  drawResult() {
     const round = this.round;
     const films = this.films;
+    const title = (id) => films.get(id)?.title ?? id;
+    const sentence = resultSentence(round, title);
     const winner = round.winner;
     if (winner) {
-      add(this.root, h("div", { class: "winner", dataset: { filmId: winner.id } },
-        poster(winner, "large"),
+      this.body.append(h("div", { class: "winner", dataset: { filmId: winner.id } },
+        filmPicture(winner, "large"),
         h("div", { class: "stack" },
-          h("p", { class: "eyebrow" }, round.mode === "match" ? "It's a match!" : "Tonight's film"),
-          h("p", { class: "winner-title" }, winner.title),
+          h("p", { class: "eyebrow" }, round.mode === "match" ? t("result.match_eyebrow") : t("result.eyebrow")),
+          h("p", { class: "winner-title", dir: "auto" }, winner.title),
           winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
-          round.tied.length > 1 ? h("p", { class: "muted small" }, `Tied with ${round.tied.filter((id) => id !== winner.id).map((id) => films.get(id)?.title ?? id).join(", ")}; the tie went to the film higher on the shortlist.`) : null,
-          this.isHost() && this.watch ? h("button", { type: "button", class: "primary", onclick: () => this.watch(winner) }, "Watch it together") : null)));
+          filmLinkElement(winner),
+          this.watchButton(winner))));
     } else {
-      add(this.root, h("p", { class: "winner-title" }, "No match this time."));
+      this.body.append(h("p", { class: "winner-title" }, t("result.no_winner")));
     }
-    add(this.root, explain(round, films));
+    this.body.append(h("p", { class: "result-sentence lede", tabindex: -1 }, t(sentence.key, sentence.params)));
+    this.body.append(h("details", { class: "explanation", open: true }, h("summary", {}, t("result.details")), explain(round, films, this.state)));
   }
 
-  key(event) {
-    if (!this.round || this.round.status !== "open" || this.round.mode !== "match") return;
-    if (event.target instanceof HTMLInputElement) return;
-    if (event.key === "ArrowRight") { event.preventDefault(); this.root.querySelector(".deck .yes")?.click(); }
-    if (event.key === "ArrowLeft") { event.preventDefault(); this.root.querySelector(".deck .no")?.click(); }
+  watchButton(winner) {
+    if (!isHost(this.state)) return null;
+    if (this.state.party?.film_title === winner.title) {
+      return h("button", { type: "button", class: "primary", onclick: () => this.dispatch({ type: "ui.stage", stage: "watch" }) }, t("result.go_watch"));
+    }
+    return h("button", { type: "button", class: "primary watch-together", onclick: () => this.watch(winner) }, t("result.watch"));
   }
 }
 
-function bars(standings, films) {
-  const scores = standings.scores ?? {};
+function bars(scores, films, label) {
   const entries = Object.entries(scores).sort((a, b) => b[1] - a[1]);
-  const top = Math.max(1, ...entries.map(([, v]) => v));
-  return h("div", { class: "chart", role: "img", "aria-label": standings.label ?? "Standings" },
-    h("p", { class: "muted small" }, standings.label ?? "Standings"),
-    entries.map(([id, value]) => {
+  const topValue = Math.max(1, ...entries.map(([, v]) => v));
+  return h("figure", { class: "chart" },
+    h("figcaption", { class: "muted small" }, label),
+    h("ul", { class: "bars" }, entries.map(([id, value]) => {
       // CSSOM, not a style attribute: the CSP forbids inline styles.
-      const bar = h("span", { class: "bar" });
-      bar.style.setProperty("--w", `${Math.round((value / top) * 100)}%`);
-      return h("div", { class: "bar-row" },
-        h("span", { class: "bar-label" }, films.get(id)?.title ?? id), bar,
+      const bar = h("span", { class: "bar", "aria-hidden": "true" });
+      bar.style.setProperty("--w", `${Math.round((value / topValue) * 100)}%`);
+      return h("li", { class: "bar-row" },
+        h("span", { class: "bar-label", dir: "auto" }, films.get(id)?.title ?? id), bar,
         h("span", { class: "bar-value" }, String(Math.round(value * 100) / 100)));
-    }));
+    })));
 }
 
-// The explanation names its shape in `kind` (the poll's method, or "match" / "veto").
-function explain(round, films) {
-  const ex = round.explanation;
+// The details, by the explanation's tag (`kind`).
+function explain(round, films, state) {
+  const ex = round.explanation ?? {};
   const title = (id) => films.get(id)?.title ?? id;
-  const wrap = h("div", { class: "explanation stack" });
-  switch (ex?.kind) {
+  const wrap = h("div", { class: "stack" });
+  switch (ex.kind) {
+    case "match": {
+      const cards = answeredCards(round);
+      const scores = Object.fromEntries(cards.map((c) => [c.film, c.yes]));
+      wrap.append(bars(scores, films, t("result.yes_votes", { count: cards.length, total: round.films.length })));
+      break;
+    }
     case "approval":
-      wrap.append(bars({ scores: ex.approvals, label: "Approvals" }, films));
+      wrap.append(bars(ex.approvals, films, t("result.approvals", { count: ex.ballots })));
       break;
     case "borda":
-      wrap.append(bars({ scores: ex.scores, label: "Borda points" }, films));
+      wrap.append(bars(ex.scores, films, t("result.points", { count: ex.ballots })));
       break;
     case "irv":
-      wrap.append(h("p", { class: "muted small" }, "Instant-runoff rounds"), h("ol", { class: "irv" }, ex.rounds.map((r) => h("li", {},
+      wrap.append(h("p", { class: "muted small" }, t("result.irv_rounds")), h("ol", { class: "irv" }, ex.rounds.map((r) => h("li", {},
         Object.entries(r.counts).map(([id, n]) => `${title(id)}: ${n}`).join(" · "),
-        r.eliminated.length ? h("span", { class: "muted" }, ` — out: ${r.eliminated.map(title).join(", ")}`) : null))));
+        r.eliminated.length ? h("span", { class: "muted" }, ` — ${t("result.out", { films: formatList(r.eliminated.map(title)) })}`) : null))));
       break;
     case "schulze": {
       const ids = Object.keys(ex.pairwise);
-      wrap.append(h("p", { class: "muted small" }, "Head to head: how many preferred the row's film to the column's (strongest path in brackets)"),
-        h("table", { class: "matrix" },
-          h("thead", {}, h("tr", {}, h("th", {}, ""), ids.map((id) => h("th", { scope: "col" }, title(id))))),
-          h("tbody", {}, ids.map((a) => h("tr", {}, h("th", { scope: "row" }, title(a)), ids.map((b) => h("td", {}, a === b ? "—" : `${ex.pairwise[a][b]} (${ex.strongest[a][b]})`)))))));
+      wrap.append(h("p", { class: "muted small", id: "matrix-caption" }, t("result.matrix_help")),
+        h("div", { class: "table-scroll", role: "region", tabindex: 0, "aria-labelledby": "matrix-caption" },
+          h("table", { class: "matrix" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("result.matrix_corner")), ids.map((id) => h("th", { scope: "col", dir: "auto" }, title(id))))),
+            h("tbody", {}, ids.map((a) => h("tr", {}, h("th", { scope: "row", dir: "auto" }, title(a)), ids.map((b) => h("td", {}, a === b ? "—" : `${ex.pairwise[a][b]} (${ex.strongest[a][b]})`))))))));
       break;
     }
-    case "match":
-      wrap.append(bars({ scores: ex.yes, label: "Yes votes" }, films));
-      if (ex.closest.length) wrap.append(h("p", {}, "Closest: ", ex.closest.map((c) => `${title(c.film)} (${c.yes} yes)`).join(", ")));
-      break;
     case "veto":
-      if (ex.strikes.length) wrap.append(h("p", { class: "muted small" }, "Struck: ", ex.strikes.map((s) => title(s.film)).join(", ")));
+      if (ex.strikes.length) {
+        wrap.append(h("ol", { class: "strikes" }, ex.strikes.map((s) => h("li", {}, t("result.struck_by", { name: nameOf(state, s.member) ?? t("someone"), film: title(s.film) })))));
+      }
       break;
     default:
       break;
+  }
+  if (ex.kind === "match" && ex.closest?.length) {
+    wrap.append(h("p", {}, t("result.closest", { films: ex.closest.map((c) => `${title(c.film)} (${c.yes})`).join(", ") })));
   }
   return wrap;
 }
