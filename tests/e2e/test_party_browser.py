@@ -109,6 +109,13 @@ def test_two_screens_play_pause_seek_together_and_a_reload_rejoins(
     expect(guest.locator("#party-status")).to_contain_text("Now showing: Test pattern")
     # a guest cannot control playback in a host-controlled party
     expect(guest.get_by_role("button", name="Play")).to_have_count(0)
+    # a chat line or a presence tick leaves the host's Play button in place (not rebuilt
+    # under her pointer, where a click would be lost)
+    host.get_by_role("button", name="Play").evaluate("b => { b.dataset.kept = '1'; }")
+    guest.get_by_label("Chat message").fill("ready when you are")
+    guest.keyboard.press("Enter")
+    expect(host.locator(".chat-log li")).to_contain_text("ready when you are")
+    expect(host.locator("button[data-kept]")).to_have_count(1)
 
     host.get_by_role("button", name="Play").click()
     guest.wait_for_function("() => !document.querySelector('#party-video').paused", timeout=10_000)

@@ -1,16 +1,16 @@
 // Boot and route: "/" (create), "/join/{code}" (preview + join), "/s/{session_id}" (the session).
+// Each route's view is loaded when it is opened: an invite link fetches the join form's
+// modules first, the session's after joining.
 import { clear } from "./dom.js";
 import { LANGUAGES, detectLanguage, language, rememberedLanguage, setLanguage, t } from "./i18n.js";
-import { renderHome } from "./views/home.js";
-import { renderJoin } from "./views/join.js";
-import { renderLobby } from "./views/lobby.js";
 
 const root = document.getElementById("app");
 const picker = document.querySelector('[data-action="language"]');
 const NAMES = { en: "English", ru: "Русский" };
 let teardown = () => {};
+let routing = 0;
 
-setLanguage(detectLanguage(navigator.languages, rememberedLanguage()));
+await setLanguage(detectLanguage(navigator.languages, rememberedLanguage()));
 
 // Texts outside the routed view: the skip link and the language switch.
 function relabel() {
@@ -22,8 +22,8 @@ function relabel() {
   picker.value = language();
 }
 
-picker.addEventListener("change", () => {
-  setLanguage(picker.value, { remember: true });
+picker.addEventListener("change", async () => {
+  await setLanguage(picker.value, { remember: true });
   relabel();
   if (teardown.relabel) teardown.relabel();
   else route();
@@ -35,19 +35,22 @@ function navigate(path, { replace = false } = {}) {
   route();
 }
 
-function route() {
+async function route() {
+  const turn = ++routing;
   teardown();
   teardown = () => {};
-  clear(root);
   const path = location.pathname;
   const join = path.match(/^\/join\/([^/]+)\/?$/);
   const session = path.match(/^\/s\/([^/]+)\/?$/);
+  const view = join ? await import("./views/join.js") : session ? await import("./views/lobby.js") : await import("./views/home.js");
+  if (turn !== routing) return; // a newer navigation won
+  clear(root);
   if (join) {
-    renderJoin(root, navigate, decodeURIComponent(join[1]));
+    view.renderJoin(root, navigate, decodeURIComponent(join[1]));
   } else if (session) {
-    teardown = renderLobby(root, navigate, decodeURIComponent(session[1]));
+    teardown = view.renderLobby(root, navigate, decodeURIComponent(session[1]));
   } else {
-    renderHome(root, navigate);
+    view.renderHome(root, navigate);
   }
   root.focus({ preventScroll: true });
 }

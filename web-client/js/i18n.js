@@ -1,11 +1,14 @@
 // Translations: one catalogue per language (plain modules), plurals through Intl.PluralRules,
 // times and dates through Intl.DateTimeFormat. Works in Node too (the catalogue tests).
-import en from "./i18n/en.js";
-import ru from "./i18n/ru.js";
-
-export const catalogues = { en, ru };
-export const LANGUAGES = Object.keys(catalogues);
+// Only the member's language is fetched: every catalogue has every key (the tests say so),
+// so no other one is needed as a fallback.
+const LOADERS = {
+  en: () => import("./i18n/en.js"),
+  ru: () => import("./i18n/ru.js"),
+};
+export const LANGUAGES = Object.keys(LOADERS);
 const STORAGE_KEY = "filmnight:language";
+const loaded = {};
 
 let current = "en";
 
@@ -27,8 +30,10 @@ export function rememberedLanguage() {
   }
 }
 
-export function setLanguage(lang, { remember = false } = {}) {
-  current = LANGUAGES.includes(lang) ? lang : "en";
+export async function setLanguage(lang, { remember = false } = {}) {
+  const next = LANGUAGES.includes(lang) ? lang : "en";
+  loaded[next] ??= (await LOADERS[next]()).default;
+  current = next;
   if (remember) {
     try { globalThis.localStorage?.setItem(STORAGE_KEY, current); } catch { /* private mode: not remembered */ }
   }
@@ -49,7 +54,7 @@ export function pluralCategory(count, lang = current) {
 // t(key, {count: 3}) → "3 films" / "3 фильма". A plural entry is an object of
 // Intl.PluralRules categories; {name} placeholders take params (numbers formatted per language).
 export function t(key, params = {}) {
-  let entry = catalogues[current][key] ?? catalogues.en[key];
+  let entry = loaded[current]?.[key];
   if (entry === undefined) return key;
   if (typeof entry === "object") {
     const category = pluralCategory(Number(params.count ?? 0));
@@ -63,7 +68,7 @@ export function t(key, params = {}) {
 }
 
 export function has(key) {
-  return key in catalogues[current] || key in catalogues.en;
+  return key in (loaded[current] ?? {});
 }
 
 // A server error in the user's language by its stable code; the server's English message

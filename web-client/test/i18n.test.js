@@ -2,7 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { catalogues, detectLanguage, errorText, formatTime, language, pluralCategory, setLanguage, t } from "../js/i18n.js";
+import { LANGUAGES, detectLanguage, errorText, formatTime, language, pluralCategory, setLanguage, t } from "../js/i18n.js";
+import en from "../js/i18n/en.js";
+import ru from "../js/i18n/ru.js";
+
+const catalogues = { en, ru };
 
 const JS = new URL("../js/", import.meta.url).pathname;
 
@@ -13,6 +17,10 @@ function sources(dir) {
     return name.endsWith(".js") ? [path] : [];
   });
 }
+
+test("every language has a catalogue here", () => {
+  assert.deepEqual(Object.keys(catalogues).sort(), [...LANGUAGES].sort());
+});
 
 test("every catalogue has exactly the keys of every other", () => {
   const names = Object.keys(catalogues);
@@ -51,8 +59,8 @@ test("the language follows the browser, a remembered choice wins", () => {
   assert.equal(detectLanguage([], "xx"), "en");
 });
 
-test("Russian plurals: фильм, фильма, фильмов", () => {
-  setLanguage("ru");
+test("Russian plurals: фильм, фильма, фильмов", async () => {
+  await setLanguage("ru");
   assert.equal(language(), "ru");
   assert.equal(t("badge.films", { count: 1 }), "1 фильм");
   assert.equal(t("badge.films", { count: 3 }), "3 фильма");
@@ -61,7 +69,7 @@ test("Russian plurals: фильм, фильма, фильмов", () => {
   assert.equal(t("badge.films", { count: 21 }), "21 фильм");
   assert.equal(t("badge.films", { count: 1234 }).replace(/\s/g, " "), "1 234 фильма");
   assert.equal(pluralCategory(22, "ru"), "few");
-  setLanguage("en");
+  await setLanguage("en");
   assert.equal(t("badge.films", { count: 1 }), "1 film");
   assert.equal(t("badge.films", { count: 2 }), "2 films");
 });
@@ -72,18 +80,18 @@ test("times: 24-hour in Russian, the English clock in English", () => {
   assert.match(formatTime(evening, "en"), /^8:05\sPM$/);
 });
 
-test("server errors by code in the member's language, the server's message as fallback", () => {
-  setLanguage("ru");
+test("server errors by code in the member's language, the server's message as fallback", async () => {
+  await setLanguage("ru");
   assert.equal(errorText({ code: "no_film", message: "Set a film first." }), "Сначала выберите фильм.");
   assert.equal(errorText({ code: "brand_new_code", message: "A new server message." }), "A new server message.");
   assert.equal(errorText({ code: "rate_limited", message: "x", retry_after_ms: 2500 }), "Слишком много попыток: попробуйте через 3 секунды.");
-  setLanguage("en");
+  await setLanguage("en");
   assert.equal(errorText({ code: "no_film", message: "x" }), "Choose a film first.");
   assert.equal(errorText(null), "Something went wrong.");
 });
 
-test("placeholders are filled, unknown ones left visible, missing keys fall back to the key", () => {
-  setLanguage("en");
+test("placeholders are filled, unknown ones left visible, missing keys fall back to the key", async () => {
+  await setLanguage("en");
   assert.equal(t("notice.paused", { name: "Ana" }), "Paused by Ana");
   assert.equal(t("notice.paused"), "Paused by {name}");
   assert.equal(t("no.such.key"), "no.such.key");

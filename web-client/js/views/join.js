@@ -49,4 +49,6 @@ export async function renderJoin(root, navigate, code) {
   );
   root.append(form);
   name.focus();
+  // While the guest types a name, fetch the session's modules.
+  import("./lobby.js").catch(() => {});
 }

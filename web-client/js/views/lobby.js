@@ -88,7 +88,10 @@ export function renderLobby(root, navigate, sessionId) {
       leave, ended: () => gone(t("lobby.you_ended")),
     });
     view.setConnection(connection);
-    if (state.sessionId) view.update(state, null, null);
+    if (state.sessionId) {
+      view.update(state, null, null);
+      view.imports.restore(member(state, state.me));
+    }
   }
 
   function gone(message) {
@@ -260,8 +263,15 @@ class SessionView {
     this.starter.root.hidden = !host || roundOpen;
     this.waiting.hidden = Boolean(state.round) || host;
     this.waiting.querySelector(".waiting-text").textContent = t("pick.waiting", { name: nameOf(state, state.hostId) ?? t("someone") });
-    this.rounds.update(state);
-    this.party.update(state);
+    // Redraw a panel only when what it shows changed: a chat line must not replace the Play
+    // button under a member's pointer (a click that starts on one element and ends on its
+    // replacement is lost).
+    if (!prev || state.round !== prev.round || state.candidates !== prev.candidates || state.members !== prev.members || state.hostId !== prev.hostId || state.party?.film_title !== prev.party?.film_title) {
+      this.rounds.update(state);
+    }
+    if (!prev || state.party !== prev.party || state.members !== prev.members || state.hostId !== prev.hostId) {
+      this.party.update(state);
+    }
 
     if (state.notice && state.notice.id !== prev?.notice?.id) this.showNotice(state.notice);
     if (!prev || !event || event.type === "welcome") return;
@@ -310,8 +320,8 @@ class SessionView {
   // A match: a full-screen moment for everyone; the host can go straight to the party.
   celebrate(winner) {
     const dialog = this.celebration;
-    const close = h("button", { type: "button", class: winnerIsHost(this.state) ? "ghost" : "primary", onclick: () => dialog.close() }, t("celebrate.details"));
-    const watch = winnerIsHost(this.state)
+    const close = h("button", { type: "button", class: isHost(this.state) ? "ghost" : "primary", onclick: () => dialog.close() }, t("celebrate.details"));
+    const watch = isHost(this.state)
       ? h("button", { type: "button", class: "primary", onclick: () => {
         dialog.close();
         this.live.send({ type: "party.setup", film_title: winner.title, media_url: this.state.party?.media_url ?? null, control: this.state.party?.control ?? "host" })
@@ -352,8 +362,4 @@ class SessionView {
     announce(t("invite.copied_announce"));
     window.setTimeout(() => { this.copyButton.textContent = t("invite.copy"); }, 1500);
   }
-}
-
-function winnerIsHost(state) {
-  return isHost(state);
 }

@@ -81,9 +81,21 @@ export class PartyPanel {
     const who = party.control === "everyone" ? t("party.control_everyone") : t("party.control_host");
     this.status.textContent = `${film} · ${t("party.ready_count", { count: ready.length, total: online.length })} · ${who}`;
 
+    // The buttons are rebuilt only when what they do changed (a presence tick leaves them be).
+    const controller = party.control === "everyone" || host;
+    const allReady = online.length > 0 && online.every((m) => ready.includes(m.member_id));
+    const key = JSON.stringify([hasFilm, host, controller, phase, party.playback.state, party.playback.version, ready.includes(me), allReady]);
+    if (key !== this.buttonsKey) {
+      this.buttonsKey = key;
+      this.drawButtons({ party, hasFilm, host, controller, phase, ready, me, allReady });
+    }
+    this.drawSetup(host);
+    this.sync();
+  }
+
+  drawButtons({ party, hasFilm, host, controller, phase, ready, me, allReady }) {
     // Playback controls: for controllers, once there is a film.
     this.controls.replaceChildren();
-    const controller = party.control === "everyone" || host;
     if (hasFilm && controller) {
       const version = party.playback.version;
       const playing = party.playback.state === "playing";
@@ -110,12 +122,9 @@ export class PartyPanel {
           h("button", { type: "button", onclick: () => this.command({ type: "countdown", action: "extend", seconds: EXTEND_S }) }, t("party.extend", { count: EXTEND_S })),
           h("button", { type: "button", class: "ghost", onclick: () => this.command({ type: "countdown", action: "cancel" }) }, t("party.cancel_countdown")));
       } else {
-        const allReady = online.length > 0 && online.every((m) => ready.includes(m.member_id));
         this.countdownRow.append(h("button", { type: "button", onclick: () => this.command({ type: "countdown", action: "start", force: !allReady }) }, allReady ? t("party.start_countdown") : t("party.start_anyway")));
       }
     }
-    this.drawSetup(host);
-    this.sync();
   }
 
   drawSetup(host) {

@@ -149,6 +149,9 @@ export class RoundPanel {
     }
     this.drawTally();
     this.drawDeadline();
+    const hostKey = `${round.round_id}|${round.status}|${Boolean(round.deadline)}|${isHost(state)}`;
+    if (hostKey === this.hostKey) return;
+    this.hostKey = hostKey;
     this.hostRow.replaceChildren();
     if (isHost(state) && round.status === "open") {
       if (round.deadline) {
