@@ -43,6 +43,9 @@ from tests.e2e.friday import (
 from tests.support.server_process import server_process
 
 REPO = Path(__file__).resolve().parents[1]
+# Invite links as a real deployment shows them (not this run's random port); the script
+# itself opens them on the local server.
+PUBLIC_URL = "https://filmnight.example"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # (title, year, Letterboxd id): made-up ids, real titles.
@@ -105,6 +108,7 @@ def night(browser: Browser, base_url: str, lang: str, out: Path) -> list[Path]:
             shots.append(shoot(page, out, f"{lang}-{number}-{name}-{size}"))
 
     invite = create_session(host, base_url, cast.names[0], cast.title)
+    invite = invite.replace(PUBLIC_URL, base_url, 1)
     join_session(phone, invite, cast.names[1])
     join_session(third, invite, cast.names[2])
     expect(host.locator(".member")).to_have_count(3)
@@ -166,7 +170,7 @@ def main() -> None:
     shots: list[Path] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server_process(Path(tmp)) as server,
+        server_process(Path(tmp), {"FILMNIGHT_PUBLIC_URL": PUBLIC_URL}) as server,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
