@@ -67,7 +67,9 @@ def test_three_friends_import_then_match_then_poll(browser: Browser, server: Ser
     expect(pages[1].get_by_role("button", name="Start the round")).to_be_hidden()
 
     # A match round of the top three: all say no to Heat (arrow key or button), yes to Parasite.
-    host.locator('[data-stage-tab="pick"]').click()
+    # With her list in, the Lists stage offers the next step.
+    host.get_by_role("button", name="Next: pick a film →").click()
+    expect(host.locator("[data-stage]")).to_have_attribute("data-stage", "pick")
     host.get_by_label("How many films").fill("3")
     host.get_by_role("button", name="Start the round").click()
     for page in pages:

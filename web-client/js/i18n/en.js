@@ -56,6 +56,7 @@ export default {
   "stage.watch": "Watch",
   "stage.lists_hint": "{count} of {total}",
   "stage.pick_open": "voting",
+  "stage.watch_starting": "starting",
   "stage.watch_playing": "playing",
 
   "notice.round.match": "{name} started a match: swipe the cards",
@@ -157,6 +158,7 @@ export default {
   "import.have": { one: "Your list: {count} film", other: "Your list: {count} films" },
   "import.skipped": { one: "{count} could not be read", other: "{count} could not be read" },
   "import.lines": "line {lines}",
+  "import.next": "Next: pick a film →",
   "import.remove": "Remove my list",
   "import.removed": "Your list is deleted.",
   "import.use_export": "Upload your export instead: on letterboxd.com open Settings → Data → Export your data, then drop the ZIP above.",

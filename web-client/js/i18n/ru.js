@@ -57,6 +57,7 @@ export default {
   "stage.watch": "Кино",
   "stage.lists_hint": "{count} из {total}",
   "stage.pick_open": "голосуем",
+  "stage.watch_starting": "вот-вот",
   "stage.watch_playing": "идёт",
 
   "notice.round.match": "{name} начинает подбор: листайте карточки",
@@ -158,6 +159,7 @@ export default {
   "import.have": { one: "Ваш список: {count} фильм", few: "Ваш список: {count} фильма", many: "Ваш список: {count} фильмов", other: "Ваш список: {count} фильма" },
   "import.skipped": { one: "{count} строку не удалось прочитать", few: "{count} строки не удалось прочитать", many: "{count} строк не удалось прочитать", other: "{count} строки не удалось прочитать" },
   "import.lines": "строка {lines}",
+  "import.next": "Дальше: выбор фильма →",
   "import.remove": "Удалить мой список",
   "import.removed": "Ваш список удалён.",
   "import.use_export": "Загрузите экспорт: на letterboxd.com откройте Settings → Data → Export your data и перетащите ZIP в поле выше.",

@@ -14,7 +14,7 @@ function reasonText(code, message, upload = false) {
 }
 
 export class ImportPanel {
-  constructor({ sessionId, token, me }) {
+  constructor({ sessionId, token, me, onNext }) {
     this.sessionId = sessionId;
     this.token = token;
     this.me = me;
@@ -44,13 +44,15 @@ export class ImportPanel {
     this.error = h("p", { class: "form-error", role: "alert" });
     this.help = h("p", { class: "hint small", hidden: true }, t("import.use_export"));
     this.removeButton = h("button", { type: "button", class: "ghost small", hidden: true, onclick: () => this.remove() }, t("import.remove"));
+    // Once the list is in, the next step is one tap away.
+    this.next = h("button", { type: "button", class: "primary next-step", hidden: true, onclick: () => onNext?.() }, t("import.next"));
 
     const form = h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); this.start(); } },
       h("label", { for: "letterboxd-input" }, t("import.username_label")),
       h("div", { class: "row" }, this.input, this.button));
     this.root = h("section", { class: "panel stack imports", "aria-labelledby": "import-heading" },
       h("h2", { id: "import-heading" }, t("import.heading")),
-      this.zone, this.progress, this.status, this.error, this.help,
+      this.zone, this.progress, this.status, this.next, this.error, this.help,
       h("div", { class: "or" }, h("span", {}, t("import.or"))),
       form,
       h("p", { id: "import-privacy", class: "muted small" }, t("import.privacy")),
@@ -99,6 +101,7 @@ export class ImportPanel {
   }
 
   reset() {
+    this.next.hidden = true;
     this.error.textContent = "";
     this.help.hidden = true;
     this.progress.hidden = true;
@@ -118,6 +121,7 @@ export class ImportPanel {
     if (skipped) text += ` · ${t("import.skipped", { count: skipped })}${lines?.length ? ` (${t("import.lines", { lines: lines.join(", ") })})` : ""}`;
     this.status.textContent = text;
     this.removeButton.hidden = false;
+    this.next.hidden = false;
     announce(text);
   }
 
@@ -148,7 +152,7 @@ export class ImportPanel {
   restore(member) {
     if (!member) return;
     if (member.import_state === "running") this.showProgress(0, null, 0);
-    else if (member.films != null) { this.status.textContent = t("import.have", { count: member.films }); this.removeButton.hidden = false; }
+    else if (member.films != null) { this.status.textContent = t("import.have", { count: member.films }); this.removeButton.hidden = false; this.next.hidden = false; }
     else if (member.import_state === "failed") this.fail(member.import_reason ?? "failed", "");
   }
 }

@@ -7,6 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
 import { STAGES, filmSet, initialState, isHost, member, nameOf, reduce } from "../state.js";
+import { posterOf } from "../films.js";
 import { filmPicture } from "./cards.js";
 import { CandidatesPanel } from "./candidates.js";
 import { ChatPanel } from "./chat.js";
@@ -85,7 +86,7 @@ export function renderLobby(root, navigate, sessionId) {
       root, sessionId, seat, live, dispatch: (e) => dispatch(e),
       loadMore: () => { shown += PAGE; refreshCandidates(); },
       shown: () => shown,
-      leave, ended: () => gone(t("lobby.you_ended")),
+      leave, ended: () => gone(t("lobby.you_ended"), true),
     });
     view.setConnection(connection);
     if (state.sessionId) {
@@ -94,7 +95,10 @@ export function renderLobby(root, navigate, sessionId) {
     }
   }
 
-  function gone(message) {
+  // The member's own action ("you left", "you ended it") names the end even when the
+  // server's event or close code came first; otherwise the first reason stays.
+  function gone(message, own = false) {
+    if (finished && !own) return;
     finished = true;
     live.stop();
     view?.destroy();
@@ -111,7 +115,7 @@ export function renderLobby(root, navigate, sessionId) {
       announce(errorText(result.error));
       return;
     }
-    gone(t("lobby.you_left"));
+    gone(t("lobby.you_left"), true);
   }
 
   mount();
@@ -156,7 +160,7 @@ class SessionView {
       h("button", { type: "button", class: "ghost next", onclick: () => this.open("lists") }, t("invite.next")));
 
     // Lists
-    this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id });
+    this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id, onNext: () => this.open("pick") });
     this.candidates = new CandidatesPanel({ loadMore });
     this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.candidates.root);
 
@@ -303,7 +307,9 @@ class SessionView {
         return "";
       case "watch":
         if (!filmSet(state.party)) return "";
-        return state.party.playback.state === "playing" ? t("stage.watch_playing") : state.party.film_title ?? "";
+        if (state.party.playback.state !== "playing") return state.party.film_title ?? "";
+        // A start the countdown scheduled has not happened yet.
+        return state.party.playback.at > this.live.clock.serverNow() ? t("stage.watch_starting") : t("stage.watch_playing");
       default: return "";
     }
   }
@@ -330,7 +336,8 @@ class SessionView {
       : null;
     dialog.replaceChildren(h("div", { class: "celebration-body" },
       h("p", { class: "eyebrow" }, t("result.match_eyebrow")),
-      filmPicture(winner, "large"),
+      // a poster if there is one; a title card would only repeat the title below
+      posterOf(winner) ? filmPicture(winner, "large") : null,
       h("h2", { id: "celebration-heading", dir: "auto" }, winner.title),
       winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
       h("p", { class: "lede" }, t("result.match", { film: winner.title })),
