@@ -175,7 +175,9 @@ export function reduce(state, event) {
       const members = known
         ? state.members.map((m) => (m.member_id === joined.member_id ? joined : m))
         : [...state.members, joined];
-      return { ...state, members, seq: event.seq ?? state.seq };
+      const next = { ...state, members, seq: event.seq ?? state.seq };
+      if (!known && joined.member_id !== state.me) next.notice = notice(state, "members.joined", { name: joined.name });
+      return next;
     }
     case "member.left": {
       let next = { ...state, members: state.members.filter((m) => m.member_id !== event.member_id), seq: event.seq ?? state.seq };

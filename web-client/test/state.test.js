@@ -60,6 +60,10 @@ test("presence changes one member in place; joins append; leaves pass the host r
   assert.equal(state.members[1], before); // untouched members keep their identity
   state = reduce(state, { type: "member.joined", seq: 8, member: member("cleo", "Cleo") });
   assert.deepEqual(state.members.map((m) => m.member_id), ["ana", "ben", "cleo"]);
+  assert.deepEqual([state.notice.key, state.notice.params], ["members.joined", { name: "Cleo" }]);
+  const rejoined = reduce(state, { type: "member.joined", seq: 9, member: member("cleo", "Cleo") });
+  assert.equal(rejoined.notice, state.notice); // a known member: no second notice
+  assert.equal(rejoined.members.length, 3);
   state = reduce(state, { type: "member.left", seq: 9, member_id: "ana", reason: "left", new_host_id: "ben" });
   assert.equal(state.hostId, "ben");
   assert.deepEqual(state.members.filter((m) => m.host).map((m) => m.member_id), ["ben"]);

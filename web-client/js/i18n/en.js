@@ -103,6 +103,7 @@ export default {
   "invite.lede": "Send this link to your group chat. Friends join from their browser, no account needed.",
   "invite.link_label": "Invite link",
   "invite.copy": "Copy invite link",
+  "invite.share": "Share…",
   "invite.copied": "Copied",
   "invite.copied_announce": "Invite link copied",
   "invite.hint": "Anyone with this link can join until it expires or the host revokes it.",

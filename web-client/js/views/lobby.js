@@ -152,10 +152,14 @@ class SessionView {
     // Invite
     this.inviteInput = h("input", { id: "invite-link", readonly: true, value: seat.invite_url || "", "aria-label": t("invite.link_label"), dir: "ltr" });
     this.copyButton = h("button", { type: "button", class: "primary", onclick: () => this.copy() }, t("invite.copy"));
+    // On a phone, the system's share sheet reaches the group chat in one tap.
+    this.shareButton = typeof navigator.share === "function"
+      ? h("button", { type: "button", onclick: () => navigator.share({ title: document.title, url: this.inviteInput.value }).catch(() => {}) }, t("invite.share"))
+      : null;
     this.invitePanel = h("section", { class: "panel stack", "aria-labelledby": "invite-heading" },
       h("h2", { id: "invite-heading", tabindex: -1 }, t("invite.heading")),
       h("p", { class: "lede" }, t("invite.lede")),
-      h("div", { class: "row invite-row" }, this.inviteInput, this.copyButton),
+      h("div", { class: "row invite-row" }, this.inviteInput, this.copyButton, this.shareButton),
       h("p", { class: "muted small" }, t("invite.hint")),
       h("button", { type: "button", class: "ghost next", onclick: () => this.open("lists") }, t("invite.next")));
 
