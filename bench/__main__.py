@@ -19,6 +19,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ),
     ("realtime: fan-out against the raw floor", ["-m", "bench.realtime"], ["--quick"]),
     ("watch party: playback command to every member", ["bench/bench_party.py"], ["--seconds", "1"]),
+    ("browser: a first visit to an invite link", ["bench/bench_client.py"], ["--runs", "3"]),
     ("watchlist import: spider, parser, encryption", ["bench/bench_import.py"], ["--repeat", "1"]),
     ("encrypted lists: each step of the envelope", ["bench/bench_crypto.py"], []),
     ("voting methods: winners on 1,000 ballots", ["bench/bench_methods.py"], []),
