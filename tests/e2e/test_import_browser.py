@@ -17,7 +17,10 @@ from tests.support.services import free_port
 
 pytestmark = pytest.mark.browser
 
-FAST_S = 5.0
+FAST_S = 15.0
+"""A bound that tells a failure without retries (1-2 s here, the issue asks for under 5 s)
+from the old backed-off one (about 63 s), with room for a loaded machine: the speed itself
+is the server test's business, which counts the attempts made."""
 TEXTS = {
     "en-US": (
         "filmnight can't reach Letterboxd right now.",
