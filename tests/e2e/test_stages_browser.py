@@ -226,6 +226,9 @@ def test_three_members_move_through_the_stages_together(
         expect(page.locator("#party-timer")).to_have_attribute("data-state", "playing")
         expect(page.locator(".ready-row button")).to_have_count(0)
         expect(page.locator(".countdown-row button")).to_have_count(0)
+    # the stage bar says so too, though no event marked the scheduled start passing
+    expect(ben.locator('[data-stage-tab="watch"] .tab-hint')).to_have_text("playing")
+    expect(cleo.locator('[data-stage-tab="watch"] .tab-hint')).to_have_text("идёт")
     check_stage(everyone, "watch", device)
 
     # Cleo reloads: the conversation is still there, her times on the 24-hour clock, Ana's

@@ -226,6 +226,7 @@ class SessionView {
     this.rounds.destroy();
     document.removeEventListener("keydown", this.keys);
     window.clearTimeout(this.noticeTimer);
+    window.clearTimeout(this.startTimer);
   }
 
   setConnection(value) {
@@ -256,11 +257,7 @@ class SessionView {
     if (!host && this.drawer?.dialog.open) this.drawer.dialog.close();
 
     // Stage bar and the visible stage.
-    for (const [stage, { button, hint }] of this.tabs) {
-      if (stage === state.stage) button.setAttribute("aria-current", "step"); else button.removeAttribute("aria-current");
-      const text = this.hintFor(stage, state);
-      if (hint.textContent !== text) hint.textContent = text;
-    }
+    this.updateTabs(state);
     this.stage.dataset.stage = state.stage;
     for (const [name, panel] of Object.entries(this.panels)) panel.hidden = name !== state.stage;
 
@@ -296,6 +293,19 @@ class SessionView {
     } else if (event.type !== "ui.stage" && state.stage !== prev.stage) {
       this.focusStage();
     }
+  }
+
+  updateTabs(state) {
+    for (const [stage, { button, hint }] of this.tabs) {
+      if (stage === state.stage) button.setAttribute("aria-current", "step"); else button.removeAttribute("aria-current");
+      const text = this.hintFor(stage, state);
+      if (hint.textContent !== text) hint.textContent = text;
+    }
+    // A scheduled start passes without an event: say "playing" once it has.
+    window.clearTimeout(this.startTimer);
+    const playback = state.party?.playback;
+    const wait = playback?.state === "playing" ? playback.at - this.live.clock.serverNow() : 0;
+    if (wait > 0) this.startTimer = window.setTimeout(() => this.updateTabs(this.state), wait + 50);
   }
 
   hintFor(stage, state) {
