@@ -4,43 +4,22 @@ the card and its buttons on one screen, a touch swipe, the party timer beside th
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.server.test_watchlists_http import ALIEN, HEAT, PARASITE, lb_csv
+from tests.e2e.checks import assert_no_horizontal_scroll
+from tests.e2e.friday import PHONE, csv_file, swipe_by_touch
+from tests.server.test_watchlists_http import ALIEN, HEAT, PARASITE
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-PHONE: ViewportSize = {"width": 390, "height": 844}
 LONG_NAME = "Maximiliana Rosalind Featherstonehaugh"
-
-
-def csv(buffer: bytes) -> FilePayload:
-    return {"name": "watchlist.csv", "mimeType": "text/csv", "buffer": buffer}
-
-
-def fits_the_width(page: Page) -> None:
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], width
+HEIGHT = PHONE["viewport"]["height"]
 
 
 def on_screen(page: Page, selector: str) -> bool:
     box = page.locator(selector).bounding_box()
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
-
-
-def swipe(page: Page, selector: str, dx: int) -> None:
-    """A real touch drag (CDP touch events, which the page sees as pointer events)."""
-    box = page.locator(selector).bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    for step in range(1, 11):
-        point = {"x": x + dx * step / 10, "y": y + step}
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    cdp.detach()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT
 
 
 def test_every_stage_fits_a_phone_and_a_card_is_swiped_by_touch(
@@ -52,9 +31,9 @@ def test_every_stage_fits_a_phone_and_a_card_is_swiped_by_touch(
     host.get_by_role("button", name="Start a film night").click()
     invite = host.get_by_label("Invite link", exact=True).input_value()
 
-    phone = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True).new_page()
+    phone = browser.new_context(**PHONE).new_page()
     phone.goto(invite)
-    fits_the_width(phone)
+    assert_no_horizontal_scroll(phone, "phone")
     phone.get_by_label("Your name").fill(LONG_NAME)
     phone.get_by_role("button", name="Join").click()
     expect(phone.get_by_role("status").filter(has_text="Live")).to_be_visible()
@@ -67,29 +46,29 @@ def test_every_stage_fits_a_phone_and_a_card_is_swiped_by_touch(
     for stage in ("invite", "lists", "pick", "watch"):
         phone.locator(f'[data-stage-tab="{stage}"]').click()
         expect(phone.locator("[data-stage]")).to_have_attribute("data-stage", stage)
-        fits_the_width(phone)
+        assert_no_horizontal_scroll(phone, "phone")
 
     phone.locator('[data-stage-tab="lists"]').click()
-    phone.set_input_files("#import-file", files=[csv(lb_csv(HEAT, PARASITE, ALIEN))])
+    phone.set_input_files("#import-file", files=[csv_file([HEAT, PARASITE, ALIEN])])
     host.locator('[data-stage-tab="lists"]').click()
-    host.set_input_files("#import-file", files=[csv(lb_csv(HEAT, PARASITE, ALIEN))])
+    host.set_input_files("#import-file", files=[csv_file([HEAT, PARASITE, ALIEN])])
     expect(phone.locator(".candidate")).to_have_count(3)
-    fits_the_width(phone)
+    assert_no_horizontal_scroll(phone, "phone")
 
     host.locator('[data-stage-tab="pick"]').click()
     host.get_by_label("How many films").fill("3")
     host.get_by_role("button", name="Start the round").click()
     expect(phone.locator(".swipe-card")).to_contain_text("Heat")
-    fits_the_width(phone)
+    assert_no_horizontal_scroll(phone, "phone")
     # The card and both buttons are on the screen together.
     phone.locator(".deck").evaluate("d => d.scrollIntoView({block: 'center'})")
     for part in (".swipe-card", ".deck .no", ".deck .yes"):
         assert on_screen(phone, part), part
 
     # A touch swipe to the left is a no, to the right a yes.
-    swipe(phone, ".swipe-card", -200)
+    swipe_by_touch(phone, phone.locator(".swipe-card"), -200)
     expect(phone.locator(".swipe-card")).to_contain_text("Parasite")
-    swipe(phone, ".swipe-card", 200)
+    swipe_by_touch(phone, phone.locator(".swipe-card"), 200)
     expect(phone.locator(".swipe-card")).to_contain_text("Alien")
     expect(host.locator(".round .progress")).to_contain_text("2/3")
 
@@ -98,7 +77,7 @@ def test_every_stage_fits_a_phone_and_a_card_is_swiped_by_touch(
     host.get_by_label("Film", exact=True).fill("Heat")
     host.get_by_role("button", name="Save party settings").click()
     expect(phone.locator("[data-stage]")).to_have_attribute("data-stage", "watch")
-    fits_the_width(phone)
+    assert_no_horizontal_scroll(phone, "phone")
     phone.evaluate("() => window.scrollTo(0, 0)")
     phone.locator("#party-timer").evaluate("t => t.scrollIntoView({block: 'start'})")
     phone.evaluate("() => window.scrollBy(0, -80)")  # below the sticky stage bar
