@@ -79,7 +79,7 @@ export default {
   "members.heading": "Кто здесь",
   "members.online": "в сети",
   "members.offline": "не в сети",
-  "members.joined": "{name} присоединяется",
+  "members.joined": "{name} теперь с нами",
   "members.left": "{name} уходит",
   "members.count": { one: "{count} человек", few: "{count} человека", many: "{count} человек", other: "{count} человека" },
   "badge.you": "вы",
@@ -94,7 +94,7 @@ export default {
 
   "chat.heading": "Чат",
   "chat.log_label": "Переписка",
-  "chat.placeholder": "Напишите что-нибудь…",
+  "chat.placeholder": "Сообщение…",
   "chat.input_label": "Сообщение в чат",
   "chat.send": "Отправить",
   "chat.reactions": "Реакции",
