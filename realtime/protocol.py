@@ -76,6 +76,7 @@ __all__ = [
     "SessionEnded",
     "Snapshot",
     "Standings",
+    "StreamingServices",
     "Struck",
     "Veto",
     "VetoExplanation",
@@ -642,6 +643,16 @@ class SessionEnded(_Base, tag="session.ended", kw_only=True):
     reason: Literal["ended_by_host", "expired"] = "ended_by_host"
 
 
+class StreamingServices(_Base, tag="streaming.services", kw_only=True):
+    """A member saved their region and streaming services: availability changed."""
+
+    seq: int
+    member_id: str
+    region: str
+    services: list[int] = msgspec.field(default_factory=list)
+    """TMDb provider ids (none: the member is not counted, see docs/protocol.md)."""
+
+
 class Ack(_Base, tag="ack", kw_only=True):
     id: str
     seq: int | None = None
@@ -692,6 +703,7 @@ ServerMessage = (
     | Ack
     | ErrorEvent
     | Pong
+    | StreamingServices
 )
 
 CLIENT_DECODER: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)

@@ -31,6 +31,7 @@ from server.filmdata.controllers import poster
 from server.filmdata.enrichment import FilmEnricher
 from server.filmdata.posters import PosterStore
 from server.filmdata.provider import create_provider
+from server.filmdata.tmdb import TmdbProvider
 from server.health import healthz, protocol_schema, readyz
 from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
@@ -44,6 +45,9 @@ from server.session_engine import SessionEngine
 from server.sessions.controllers import InviteController, SessionController
 from server.sessions.service import SessionService
 from server.settings import Settings, load_settings
+from server.streaming.controllers import StreamingController
+from server.streaming.directory import ServiceDirectory
+from server.streaming.service import StreamingService
 from server.voting.service import RoundCommands
 from server.watchlists.controllers import WatchlistController
 from server.watchlists.crypto import MasterKeys
@@ -85,6 +89,7 @@ class Services:
     chat: ChatCommands
     films: FilmEnricher
     posters: PosterStore
+    streaming: StreamingService
 
 
 def _now_ms() -> int:
@@ -126,6 +131,10 @@ def build_services(
     )
     watchlists = WatchlistService(engine, WatchlistStore(keys), settings, films=films)
     watchlists.attach(service)
+    streaming = StreamingService(
+        engine, ServiceDirectory(provider if isinstance(provider, TmdbProvider) else None)
+    )
+    streaming.attach(service)
     router = CommandRouter()
     chat = ChatCommands(
         engine,
@@ -175,6 +184,7 @@ def build_services(
         chat,
         films,
         posters,
+        streaming,
     )
     return services, engines
 
@@ -294,6 +304,7 @@ def create_app(
             SessionController,
             InviteController,
             WatchlistController,
+            StreamingController,
             session_socket,
             healthz,
             readyz,
@@ -313,6 +324,8 @@ def create_app(
             "rooms": _value(services.rooms),
             "watchlists": _value(services.watchlists),
             "posters": _value(services.posters),
+            "streaming": _value(services.streaming),
+            "directory": _value(services.streaming.directory),
             "connection_limits": _value(limits),
             "allowed_origins": _value(list(settings.allowed_origins)),
             "connections": _value(connections),

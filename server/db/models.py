@@ -36,6 +36,7 @@ __all__ = [
     "PartyRow",
     "RoundRow",
     "SessionRow",
+    "StreamingChoiceRow",
     "WatchlistRow",
 ]
 
@@ -180,6 +181,9 @@ class FilmRow(DefaultBase):
         DateTimeUTC(timezone=True), nullable=True
     )
     """When the provider was last asked (linked or not): asked again after the max age."""
+    streaming: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    """Streaming offers per region (``server/streaming/offers.py``'s compact form), from
+    TMDb's watch providers (JustWatch data); None: never asked."""
 
 
 class WatchlistRow(DefaultBase):
@@ -245,3 +249,19 @@ class RoundRow(UUIDv7Base):
     """When the round's clock next needs a look (poll deadline, veto turn timeout)."""
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class StreamingChoiceRow(DefaultBase):
+    """A member's region and streaming services: kept with the session, like the lists."""
+
+    __tablename__ = "fn_streaming_choice"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_member.id", ondelete="CASCADE"), primary_key=True
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fn_session.id", ondelete="CASCADE"), index=True
+    )
+    region: Mapped[str] = mapped_column(String(2))
+    services: Mapped[list[int]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -13,6 +13,8 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from server.streaming.offers import FilmOffers
+
 T = TypeVar("T")
 Item = TypeVar("Item")
 
@@ -83,6 +85,8 @@ class FilmDetails(msgspec.Struct, kw_only=True, frozen=True):
     tmdb_id: int | None = None
     imdb_id: str | None = None
     kinopoisk_id: int | None = None
+    streaming: FilmOffers | None = None
+    """Streaming offers per region (TMDb's watch providers); None: not asked."""
 
     @property
     def provider_id(self) -> int | None:

@@ -44,6 +44,7 @@ from server.filmdata.identity import match_title_year
 from server.filmdata.posters import PosterRefused, PosterStore
 from server.filmdata.provider import FilmProvider
 from server.session_engine import SessionEngine, utcnow
+from server.streaming.offers import to_json as offers_json
 from server.watchlists.catalogue import film_from_row
 
 __all__ = ["BATCH", "EnrichmentReport", "FilmEnricher", "Lookup"]
@@ -296,6 +297,8 @@ class FilmEnricher:
             row.year = details.year
         if poster_file is not None:
             row.poster_file = poster_file
+        if details.streaming is not None:
+            row.streaming = offers_json(details.streaming)
         if details.imdb_id and row.imdb_id is None:
             taken = (
                 await db.execute(select(FilmRow.id).where(FilmRow.imdb_id == details.imdb_id))

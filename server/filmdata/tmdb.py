@@ -8,10 +8,17 @@ Calls, as TMDb documents them:
   ``{"page", "results": [{"id", "title", "original_title", "release_date",
   "poster_path", "overview", "genre_ids"}], "total_pages", "total_results"}``;
 - ``GET /3/find/{tt…}?external_source=imdb_id`` → ``{"movie_results": [...]}``;
-- ``GET /3/movie/{id}?append_to_response=external_ids,credits&language=`` →
+- ``GET /3/movie/{id}?append_to_response=external_ids,credits,watch/providers&language=`` →
   ``{"id", "title", "original_title", "runtime", "genres": [{"id", "name"}],
   "overview", "poster_path", "release_date", "imdb_id", "external_ids": {"imdb_id"},
-  "credits": {"crew": [{"job", "name"}]}}``.
+  "credits": {"crew": [{"job", "name"}]}, "watch/providers": {"results": {"US":
+  {"link", "flatrate": [{"provider_id", "provider_name", ...}], "rent", "buy"}}}}``
+  (the film's streaming offers in every region at once: JustWatch data);
+- ``GET /3/watch/providers/regions?language=`` → ``{"results": [{"iso_3166_1",
+  "english_name", "native_name"}]}``;
+- ``GET /3/watch/providers/movie?watch_region=&language=`` → ``{"results":
+  [{"provider_id", "provider_name", "display_priority", "display_priorities": {code: n},
+  "logo_path"}]}``: the services of one region.
 
 ``title`` is in the requested ``language`` (TMDb falls back to the original title
 when it has no translation), so it is also the film's ``localized_title``.
@@ -20,12 +27,22 @@ when it has no translation), so it is also the film's ``localized_title``.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
 from server.filmdata.details import FilmDataError, FilmDetails, checked, decode_answer, usable
 from server.filmdata.transport import ProviderHttp, TransportSettings
+from server.streaming.offers import (
+    KINDS,
+    MAX_REGIONS,
+    FilmOffers,
+    Offer,
+    is_region,
+    region_offers,
+    usable_offer,
+)
 
 __all__ = ["TmdbProvider"]
 
@@ -82,6 +99,54 @@ class _MovieDetails(_Movie):
     imdb_id: str | None = None
     external_ids: _ExternalIds | None = None
     credits: _Credits | None = None
+    watch_providers: Any = msgspec.field(default=None, name="watch/providers")
+    """Read by :func:`watch_offers` entry by entry: one broken entry costs only itself."""
+
+
+class _Region(msgspec.Struct):
+    iso_3166_1: str
+    english_name: str | None = None
+    native_name: str | None = None
+
+
+class _Regions(msgspec.Struct):
+    results: list[_Region]
+
+
+class _Services(msgspec.Struct):
+    results: list[dict[str, Any]]
+
+
+def watch_offers(answer: object) -> FilmOffers | None:
+    """``watch/providers`` as offers per region; None when the answer carries none."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("results"), dict):
+        return None
+    found: FilmOffers = {}
+    for code, entry in list(answer["results"].items())[:MAX_REGIONS]:
+        if not isinstance(code, str) or not is_region(code) or not isinstance(entry, dict):
+            continue
+        kinds: dict[str, list[Offer]] = {}
+        for kind in KINDS:
+            listed = entry.get(kind)
+            kinds[kind] = [
+                offer
+                for offer in (
+                    usable_offer(item.get("provider_id"), item.get("provider_name"))
+                    for item in (listed if isinstance(listed, list) else [])
+                    if isinstance(item, dict)
+                )
+                if offer is not None
+            ]
+        found[code] = region_offers(kinds)
+    return found
+
+
+def _priority(service: dict[str, Any], region: str) -> int:
+    priorities = service.get("display_priorities")
+    value = priorities.get(region) if isinstance(priorities, dict) else None
+    if not isinstance(value, int):
+        value = service.get("display_priority")
+    return value if isinstance(value, int) else 10_000
 
 
 def _year(release_date: str | None) -> int | None:
@@ -183,7 +248,7 @@ class TmdbProvider:
         movie = decode_answer(
             await self._http.get_json(
                 f"/3/movie/{int(provider_id)}",
-                self._params(append_to_response="external_ids,credits"),
+                self._params(append_to_response="external_ids,credits,watch/providers"),
             ),
             _MovieDetails,
         )
@@ -195,7 +260,42 @@ class TmdbProvider:
             genres=tuple(g.name for g in movie.genres),
             directors=tuple(c.name for c in crew if c.job == "Director" and c.name),
             imdb_id=imdb,
+            streaming=watch_offers(movie.watch_providers),
         )
+
+    async def watch_regions(self) -> list[tuple[str, str]]:
+        """The regions TMDb has streaming data for: ``(code, English name)``, by code."""
+        answer = decode_answer(
+            await self._http.get_json("/3/watch/providers/regions", self._params()), _Regions
+        )
+        regions = {
+            r.iso_3166_1: " ".join((r.english_name or r.native_name or r.iso_3166_1).split())
+            for r in answer.results
+            if is_region(r.iso_3166_1)
+        }
+        return sorted(regions.items())[:MAX_REGIONS]
+
+    async def watch_services(self, region: str) -> list[Offer]:
+        """The streaming services of ``region``, in TMDb's display order for it."""
+        answer = decode_answer(
+            await self._http.get_json(
+                "/3/watch/providers/movie", self._params(watch_region=region)
+            ),
+            _Services,
+        )
+        ranked = sorted(
+            (
+                (_priority(item, region), offer.name.casefold(), offer)
+                for item in answer.results
+                if (offer := usable_offer(item.get("provider_id"), item.get("provider_name")))
+                is not None
+            ),
+            key=lambda entry: entry[:2],
+        )
+        unique: dict[int, Offer] = {}
+        for _, _, offer in ranked:
+            unique.setdefault(offer.id, offer)
+        return list(unique.values())
 
     async def aclose(self) -> None:
         await self._http.aclose()

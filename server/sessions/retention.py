@@ -9,7 +9,8 @@ it is read again; the sweep then **forgets** every ended session:
 
 - removed: the durable event log (member names, chat text, ``by`` fields, films
   picked…), import records, lists, nominations, rounds (ballots), the party's
-  state (film title and media address) and applied command ids (chosen by clients);
+  state (film title and media address), members' regions and streaming services,
+  and applied command ids (chosen by clients);
 - blanked: member names and the session's title (``""``, which also marks the
   session as forgotten, since a live title is never empty);
 - kept: counts and times, no names: the session row (created, last activity,
@@ -40,6 +41,7 @@ from server.db.models import (
     PartyRow,
     RoundRow,
     SessionRow,
+    StreamingChoiceRow,
     WatchlistRow,
 )
 from server.session_engine import utcnow
@@ -50,7 +52,16 @@ __all__ = ["FORGOTTEN_TITLE", "expire_if_idle", "forget_session", "idle_sessions
 FORGOTTEN_TITLE = ""
 """The title of a forgotten session (a live one is never blank: it defaults to "Film night")."""
 
-_REMOVED = (EventRow, ImportRow, WatchlistRow, NominationRow, RoundRow, PartyRow, AppliedCommand)
+_REMOVED = (
+    EventRow,
+    ImportRow,
+    WatchlistRow,
+    NominationRow,
+    RoundRow,
+    PartyRow,
+    AppliedCommand,
+    StreamingChoiceRow,
+)
 
 
 async def idle_sessions(db: DbSession, cutoff: datetime) -> list[uuid.UUID]:

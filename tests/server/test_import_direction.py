@@ -25,6 +25,8 @@ PURE = (
     "server.party.ready",
     "server.watchlists.candidates",
     "server.sessions.rules",
+    "server.streaming.offers",
+    "server.streaming.availability",
 )
 
 

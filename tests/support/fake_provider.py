@@ -67,6 +67,8 @@ class FakeMovie:
     imdb_id: str | None = None
     kinopoisk_id: int | None = None
     poster: bytes | None = JPEG
+    streaming: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+    """Where TMDb's watch providers say it is: ``(region, "flatrate"|"rent"|"buy", ids)``."""
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """A local fake of TMDb's API v3, answering with TMDb's documented JSON shapes.
 
 Serves ``/3/configuration``, ``/3/search/movie``, ``/3/find/{imdb_id}``,
-``/3/movie/{id}`` (with ``append_to_response=external_ids,credits``) and the posters
+``/3/movie/{id}`` (with ``append_to_response=external_ids,credits,watch/providers``),
+``/3/movie/{id}/watch/providers``, ``/3/watch/providers/regions``,
+``/3/watch/providers/movie?watch_region=`` (:data:`REGIONS`, :data:`SERVICES`) and the posters
 under ``/t/p/{size}/{file}`` (the ``secure_base_url`` it announces is itself).  It
 wants ``Authorization: Bearer <key>``; a wrong key gets TMDb's 401 ``status_code`` 7.
 Switches: see ``fake_provider.py``.
@@ -24,6 +26,23 @@ _STATUS = {
     404: (34, "The resource you requested could not be found."),
     429: (25, "Your request count (41) is over the allowed limit of 40."),
 }
+
+REGIONS = {
+    "DE": ("Germany", "Deutschland"),
+    "GB": ("United Kingdom", "United Kingdom"),
+    "RU": ("Russia", "Россия"),
+    "US": ("United States of America", "United States"),
+}
+SERVICES: dict[int, tuple[str, dict[str, int]]] = {
+    8: ("Netflix", {"DE": 0, "GB": 0, "US": 0}),
+    337: ("Disney Plus", {"DE": 1, "GB": 2, "US": 1}),
+    119: ("Amazon Prime Video", {"DE": 2, "GB": 1, "US": 2}),
+    11: ("MUBI", {"DE": 9, "GB": 8, "US": 9}),
+    2: ("Apple TV", {"DE": 5, "GB": 5, "US": 5, "RU": 3}),
+    3: ("Google Play Movies", {"DE": 6, "GB": 6, "US": 6, "RU": 4}),
+    1803: ("Kion", {"RU": 0}),
+}
+"""TMDb's ``provider_id`` → name and display priority per region (the real ids)."""
 
 GENRE_IDS = {"Action": 28, "Comedy": 35, "Drama": 18, "Science Fiction": 878, "Animation": 16}
 
@@ -76,8 +95,56 @@ class FakeTmdb(FakeProvider):
         }
         return self.film_fields(film.tmdb_id, fields)
 
+    def _watch_providers(self, film: FakeMovie) -> dict[str, Any]:
+        results: dict[str, dict[str, Any]] = {}
+        slug = film.title.lower().replace(" ", "-")
+        for region, kind, ids in film.streaming:
+            entry = results.setdefault(
+                region,
+                {
+                    "link": f"https://www.themoviedb.org/movie/{film.tmdb_id}-{slug}/watch?locale={region}"
+                },
+            )
+            entry[kind] = [
+                {
+                    "logo_path": f"/logo{i}.jpg",
+                    "provider_id": i,
+                    "provider_name": SERVICES[i][0],
+                    "display_priority": SERVICES[i][1].get(region, 50),
+                }
+                for i in ids
+            ]
+        return {"results": results}
+
+    def _watch_api(self, path: str, query: dict[str, str]) -> Answer | None:
+        if path == "/3/watch/providers/regions":
+            return Answer.json(200, {"results": [
+                {"iso_3166_1": code, "english_name": english, "native_name": native}
+                for code, (english, native) in sorted(REGIONS.items())
+            ]})  # fmt: skip
+        if path == "/3/watch/providers/movie":
+            region = query.get("watch_region", "")
+            listed = [
+                (i, name, p) for i, (name, p) in SERVICES.items() if not region or region in p
+            ]
+            return Answer.json(200, {"results": [
+                {"display_priorities": priorities, "display_priority": priorities.get(region, 0),
+                 "logo_path": f"/logo{i}.jpg", "provider_name": name, "provider_id": i}
+                for i, name, priorities in listed
+            ]})  # fmt: skip
+        if path.startswith("/3/movie/") and path.endswith("/watch/providers"):
+            tail = path.split("/")[3]
+            film = next((f for f in self.films if str(f.tmdb_id) == tail), None)
+            if film is None:
+                return self.refused(404)
+            return Answer.json(200, {"id": film.tmdb_id, **self._watch_providers(film)})
+        return None
+
     def api(self, path: str, query: dict[str, str]) -> Answer:
         language = query.get("language", "en-US")
+        watch = self._watch_api(path, query)
+        if watch is not None:
+            return watch
         if path == "/3/configuration":
             return Answer.json(
                 200,
@@ -170,6 +237,8 @@ class FakeTmdb(FakeProvider):
                         for i, name in enumerate(film.directors)
                     ],
                 }
+            if "watch/providers" in appended:
+                fields["watch/providers"] = self._watch_providers(film)
             return Answer.json(200, self.film_fields(film.tmdb_id, fields))
         return self.refused(404)
 
