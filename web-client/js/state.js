@@ -4,7 +4,10 @@
 //
 // Besides the protocol's events, the client dispatches a few of its own, all "ui.*":
 // ui.stage (the member opened a stage), ui.vote and ui.ballot (optimistic, undone by
-// ui.vote.undo), ui.candidates (the HTTP listing).
+// ui.vote.undo), ui.candidates (the HTTP listing), ui.streaming* (where to stream:
+// streaming-state.js).
+
+import { STREAMING_EVENTS, reduceStreaming } from "./streaming-state.js";
 
 export const STAGES = ["invite", "lists", "pick", "watch"];
 const CHAT_KEEP = 200;
@@ -24,6 +27,7 @@ export const initialState = Object.freeze({
   notice: null,
   ended: null,
   lastStrike: null,
+  streaming: null,
 });
 
 export function member(state, id) {
@@ -285,6 +289,6 @@ export function reduce(state, event) {
     case "ui.ballot":
       return state.round ? { ...state, round: { ...state.round, my_ballot: [...event.ranking] } } : state;
     default:
-      return state;
+      return STREAMING_EVENTS.includes(event.type) ? reduceStreaming(state, event) : state;
   }
 }

@@ -4,6 +4,8 @@ import { h } from "../dom.js";
 import { formatList, t } from "../i18n.js";
 import { listCounts, nameOf } from "../state.js";
 import { filmPicture } from "./cards.js";
+import { serviceKey, serviceLine } from "./streaming.js";
+import { visibleCandidates } from "../streaming-state.js";
 
 // "everyone" only when every member has a list; before that, "all N lists so far".
 export function wantedLabel(wanted, lists, members) {
@@ -33,16 +35,16 @@ export class CandidatesPanel {
     this.summary.textContent = text;
     this.scroller.hidden = data.candidates.length === 0;
     const seen = new Set();
-    data.candidates.slice(0, shown).forEach((candidate, index) => {
+    visibleCandidates(state, data.candidates).slice(0, shown).forEach((candidate, index) => {
       const { film, wanted_by: wanted } = candidate;
       seen.add(film.id);
       const label = wantedLabel(wanted, lists, members);
-      const key = JSON.stringify([film.title, film.year, film.poster_url, candidate.nominated, label.text]);
+      const key = JSON.stringify([film.title, film.year, film.poster_url, candidate.nominated, label.text, serviceKey(state, film.id)]);
       let row = this.rows.get(film.id);
       if (!row || row.key !== key) {
         const li = h("li", { class: `candidate${label.everyone ? " everyone" : ""}`, dataset: { filmId: film.id } },
           filmPicture(film),
-          h("span", { class: "film-title", dir: "auto" }, film.title, film.year ? h("span", { class: "muted" }, ` ${film.year}`) : null),
+          h("span", { class: "film-title", dir: "auto" }, film.title, film.year ? h("span", { class: "muted" }, ` ${film.year}`) : null, serviceLine(state, film)),
           candidate.nominated ? h("span", { class: "badge host" }, t("badge.nominated")) : null,
           h("span", { class: "wanted", title: t("wanted.title", { count: wanted, total: lists }) }, label.text));
         if (row) row.li.replaceWith(li);

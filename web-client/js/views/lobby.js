@@ -16,6 +16,7 @@ import { ImportPanel } from "./imports.js";
 import { MemberList } from "./members.js";
 import { PartyPanel } from "./party.js";
 import { RoundPanel, RoundStarter } from "./rounds.js";
+import { StreamingPanel } from "./streaming.js";
 import { formatDuration } from "../clock.js";
 
 const PAGE = 30;
@@ -166,7 +167,8 @@ class SessionView {
     // Lists
     this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id, onNext: () => this.open("pick") });
     this.candidates = new CandidatesPanel({ loadMore });
-    this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.candidates.root);
+    this.streaming = new StreamingPanel({ sessionId, token: seat.token, dispatch });
+    this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.streaming.root, this.candidates.root);
 
     // Pick
     this.starter = new RoundStarter({ sessionId, token: seat.token, send });
@@ -222,6 +224,7 @@ class SessionView {
   }
 
   destroy() {
+    this.streaming.destroy();
     this.party.destroy();
     this.rounds.destroy();
     document.removeEventListener("keydown", this.keys);
@@ -263,6 +266,7 @@ class SessionView {
 
     this.members.update(state);
     this.chat.update(state);
+    this.streaming.update(state, prev, event);
     this.candidates.update(state, this.shown());
     const roundOpen = state.round?.status === "open";
     this.starter.root.hidden = !host || roundOpen;
