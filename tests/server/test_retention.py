@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.db.models import EventRow, ImportRow, MemberRow, SessionRow
+from server.db.models import EventRow, ImportRow, MemberRow, SessionRow, StreamingChoiceRow
 from server.session_engine import utcnow
 from tests.conftest import LiveServer
 from tests.server.test_watchlists_http import ALIEN, HEAT, lb_csv
@@ -42,6 +42,30 @@ async def places_holding(engine: AsyncEngine, needle: str) -> list[str]:
                     if needle in _text(value):
                         found.append(f"{table}.{column}")
     return sorted(set(found))
+
+
+KEPT_PER_SESSION = {"fn_session", "fn_member", "fn_invite"}
+"""Tables whose rows of a forgotten session stay (counts and times, no names)."""
+
+
+async def tables_holding_session(engine: AsyncEngine, session_id: uuid.UUID) -> list[str]:
+    """Every table with a ``session_id`` column that still has rows of ``session_id``.
+
+    Read from the models' metadata, so a session-scoped table added later is searched too
+    (its values may hold nothing a canary can mark: a country code, service ids).
+    """
+    found = []
+    async with engine.connect() as conn:
+        for table in SessionRow.metadata.sorted_tables:
+            column = table.columns.get("session_id")
+            if column is None or table.name in KEPT_PER_SESSION:
+                continue
+            count = await conn.scalar(
+                select(func.count()).select_from(table).where(column == session_id)
+            )
+            if count:
+                found.append(table.name)
+    return found
 
 
 def _text(value: Any) -> str:
@@ -102,10 +126,21 @@ async def test_after_a_session_ends_the_sweep_leaves_no_trace_of_its_people(
         for ws in party["sockets"]:
             await ws.close()
         assert await places_holding(engine, canary)  # ending alone forgets nothing yet
+        # A member's streaming services (a country and ids: nothing a canary marks), left
+        # behind as by a process that stopped before its end hooks ran.
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(StreamingChoiceRow).values(
+                    member_id=uuid.UUID(party["guest"]["member_id"]), session_id=sid,
+                    region="US", services=[8], updated_at=utcnow(),
+                )
+            )  # fmt: skip
+        assert "fn_streaming_choice" in await tables_holding_session(engine, sid)
 
         sweep = await live.app.state.services.watchlists.sweep_retention()
         assert sweep.forgotten >= 1
         assert await places_holding(engine, canary) == []
+        assert await tables_holding_session(engine, sid) == []
 
         # Counts and times are kept, without names.
         async with engine.connect() as conn:
