@@ -15,6 +15,7 @@ from server.settings import Settings
 from server.streaming.service import MAX_FILMS, MAX_SERVICES
 from tests.filmdata.test_enrichment import (
     film,
+    imdb_csv,
     lid,
     provider_settings,
     served,
@@ -316,3 +317,32 @@ async def test_without_tmdb_every_streaming_call_says_it_needs_tmdb(
                 assert response.status_code == 409, response.text
                 assert response.json()["code"] == "streaming_needs_tmdb"
         assert kinopoisk.requests == []
+
+
+async def test_a_film_linked_across_lists_uses_whichever_row_has_offers(
+    app: Client, movies: dict[str, FakeMovie]
+) -> None:
+    host = await create(app)
+    guest = await join(app, host["invite_code"])
+    sid = host["session_id"]
+    matrix = movies["matrix"]
+    assert (await upload(app, sid, host["token"], imdb_csv(matrix), "list.csv")).status_code == 201
+    rows = lb_csv(("The Matrix", 1999, lid()))
+    assert (await upload(app, sid, guest["token"], rows)).status_code == 201
+    await settle(app)
+    page = await candidates(app, sid, host["token"])
+    assert [c["wanted_by"] for c in page["candidates"]] == [2]  # one film, both lists
+    shown = int(page["candidates"][0]["film"]["id"])
+    async with services(app).engine.transaction() as tx:
+        linked = (
+            await tx.db.execute(select(FilmRow).where(FilmRow.tmdb_id == matrix.tmdb_id))
+        ).scalars()
+        by_id = {row.id: row for row in linked}
+        assert sorted(by_id) == [shown, *sorted(set(by_id) - {shown})] and len(by_id) == 2
+        by_id[shown].streaming = None  # as for a row looked up before offers were kept
+    for seat in (host, guest):
+        assert (await choose(app, sid, seat["token"], "US", [NETFLIX])).status_code == 200
+    body = await availability(app, sid, guest["token"], [str(shown)])
+    assert [(f["film_id"], f["everyone"], line(f)) for f in body["films"]] == [
+        (str(shown), True, [("Netflix", 2)])
+    ]

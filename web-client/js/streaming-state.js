@@ -26,13 +26,9 @@ export function reduceStreaming(state, event) {
       return { ...state, streaming: { ...before, status: event.code === "streaming_needs_tmdb" ? event.code : "error", filter: false } };
     case "ui.streaming.filter":
       return { ...state, streaming: { ...before, filter: Boolean(event.on) && before.choosing > 0 } };
-    case "streaming.services": {
-      const next = { ...state, streaming: { ...before, changed: before.changed + 1 }, seq: event.seq ?? state.seq };
-      if (event.member_id === state.me && before.mine?.region !== event.region) {
-        next.streaming.mine = { region: event.region, services: event.services.map((id) => ({ id, name: String(id) })) };
-      }
-      return next;
-    }
+    case "streaming.services":
+      // Names and counts come with the next answer, which this change makes the view ask for.
+      return { ...state, streaming: { ...before, changed: before.changed + 1 }, seq: event.seq ?? state.seq };
     default:
       return state;
   }

@@ -53,10 +53,10 @@ test("a server without TMDb is remembered as such, and a member's new services a
   state = reduce(reduce(session(), ANSWER), { type: "streaming.services", seq: 9, member_id: "ben", region: "GB", services: [8] });
   assert.equal(state.streaming.changed, 1);
   assert.equal(state.seq, 9);
-  assert.equal(state.streaming.mine.region, "US"); // someone else's choice is not mine
+  assert.equal(state.streaming.mine.region, "US"); // the server's answer says what is whose
   state = reduce(state, { type: "streaming.services", seq: 10, member_id: "ana", region: "DE", services: [8] });
-  assert.equal(state.streaming.mine.region, "DE");
   assert.equal(state.streaming.changed, 2);
+  assert.equal(streamingOf(state, "1").everyone, true); // kept until the new answer
 });
 
 test("the service line says who can stream it, with rent and buy apart, in both languages", async () => {

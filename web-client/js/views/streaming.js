@@ -107,7 +107,8 @@ export class StreamingPanel {
     const membersChanged = prev && state.members.length !== prev.members.length;
     const servicesChanged = prev && (s?.changed ?? 0) !== (prev.streaming?.changed ?? 0);
     const enriched = event?.type === "films.enriched";
-    if (state.candidates && (candidatesChanged || membersChanged || servicesChanged || enriched || this.asked < 0)) this.askSoon();
+    const off = s?.status === "streaming_needs_tmdb"; // a server's film data does not change live
+    if (state.candidates && !off && (candidatesChanged || membersChanged || servicesChanged || enriched || this.asked < 0)) this.askSoon();
     this.render(state);
   }
 
