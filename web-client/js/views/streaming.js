@@ -78,7 +78,7 @@ export class StreamingPanel {
     this.region = h("select", { id: "streaming-region", onchange: () => this.loadServices(this.region.value) });
     this.search = h("input", { type: "search", id: "streaming-search", autocomplete: "off", placeholder: t("streaming.search_placeholder"), oninput: () => this.applySearch() });
     this.list = h("ul", { class: "service-list", id: "streaming-services" });
-    this.listBox = h("div", { class: "scroll-region service-box", role: "group", "aria-labelledby": "streaming-services-label" }, this.list);
+    this.listBox = h("div", { class: "service-box", role: "group", "aria-labelledby": "streaming-services-label" }, this.list);
     this.error = h("p", { class: "form-error", role: "alert" });
     this.save = h("button", { type: "submit", class: "primary", id: "streaming-save" }, t("streaming.save"));
     this.form = h("form", { class: "stack streaming-form", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
