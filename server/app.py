@@ -166,6 +166,7 @@ def build_services(
             "joins": settings.joins_per_minute,
             "sessions": settings.sessions_per_minute,
             "imports": settings.imports_per_minute,
+            "streaming_choices": settings.streaming_choices_per_minute,
         },
         settings.redis_url,
     )

@@ -153,6 +153,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """TMDb poster width (one of its ``poster_sizes``)."""
     poster_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = 2 * 1024 * 1024
     """Largest poster the server keeps; a larger one is refused."""
+    # where to stream (film_data = "tmdb")
+    streaming_choices_per_minute: Positive = 20
+    """Times a member may save their country and streaming services per minute."""
 
     def __post_init__(self) -> None:
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):

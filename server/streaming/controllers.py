@@ -11,6 +11,7 @@ from litestar.params import FromQuery, JSONBody
 
 from server.auth import require_member
 from server.errors import ApiError
+from server.ratelimit import RateLimits
 from server.sessions.service import Identity
 from server.streaming.availability import FilmAvailability
 from server.streaming.directory import ServiceDirectory
@@ -143,7 +144,10 @@ class StreamingController(Controller):
         data: JSONBody[ChoiceRequest],
         member: NamedDependency[Identity],
         streaming: NamedDependency[StreamingService],
+        rate_limits: NamedDependency[RateLimits],
     ) -> ChoiceBody:
+        # Every saved choice is an event for everyone: a member cannot flood the room with them.
+        await rate_limits.check("streaming_choices", str(member.member_id))
         return _choice(await streaming.choose(member, data.region, data.services))
 
     @get("/", summary="Which of the group's services stream these films")

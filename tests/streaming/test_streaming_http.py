@@ -346,3 +346,21 @@ async def test_a_film_linked_across_lists_uses_whichever_row_has_offers(
     assert [(f["film_id"], f["everyone"], line(f)) for f in body["films"]] == [
         (str(shown), True, [("Netflix", 2)])
     ]
+
+
+async def test_saving_services_is_rate_limited_per_member(
+    settings: Settings, tmdb_site: FakeTmdb
+) -> None:
+    configured = provider_settings(settings, film_data="tmdb", tmdb_url=tmdb_site.base_url,
+                                   streaming_choices_per_minute=2)  # fmt: skip
+    async with served(configured, tmdb_site.key) as client:
+        host = await create(client)
+        guest = await join(client, host["invite_code"])
+        sid = host["session_id"]
+        for _ in range(2):
+            assert (await choose(client, sid, host["token"], "US", [NETFLIX])).status_code == 200
+        refused = await choose(client, sid, host["token"], "US", [NETFLIX])
+        assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
+        assert int(refused.headers["retry-after"]) > 0
+        # Another member's own budget is untouched.
+        assert (await choose(client, sid, guest["token"], "GB", [NETFLIX])).status_code == 200
