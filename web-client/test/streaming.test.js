@@ -74,3 +74,12 @@ test("the service line says who can stream it, with rent and buy apart, in both 
   assert.deepEqual(serviceText(state, "2").lines, ["MUBI · есть у 1 из 2", "Покупка: Apple TV и Google Play Movies"]);
   await setLanguage("en");
 });
+
+test("a film on no service says so only to a member who said where they watch", async () => {
+  await setLanguage("en");
+  const none = { film_id: "3", known: true, streams: [], everyone: false, other: [], rent: [], buy: [] };
+  const withRegion = reduce(session(), { ...ANSWER, films: [none] });
+  assert.deepEqual(serviceText(withRegion, "3").lines, ["Not on any service in your country"]);
+  const withoutRegion = reduce(session(), { ...ANSWER, choosing: 0, mine: null, films: [none] });
+  assert.equal(serviceText(withoutRegion, "3"), null);
+});

@@ -395,7 +395,7 @@ export default {
   "streaming.other": "Streams on {names}",
   "streaming.rent": "Rent: {names}",
   "streaming.buy": "Buy: {names}",
-  "streaming.nowhere": "Not streaming in your country",
+  "streaming.nowhere": "Not on any service in your country",
   "error.streaming_needs_tmdb": "Showing where films stream needs TMDb film data, and this server doesn't use TMDb.",
   "error.streaming_unavailable": "The streaming services can't be listed right now. Try again later.",
   "error.unknown_region": "There is no streaming data for that country.",

@@ -396,7 +396,7 @@ export default {
   "streaming.other": "Есть на {names}",
   "streaming.rent": "Аренда: {names}",
   "streaming.buy": "Покупка: {names}",
-  "streaming.nowhere": "В вашей стране нет в стриминге",
+  "streaming.nowhere": "В вашей стране его нет ни на одном сервисе",
   "error.streaming_needs_tmdb": "Чтобы показать, где смотреть фильмы, нужны данные TMDb, а этот сервер их не использует.",
   "error.streaming_unavailable": "Список сервисов сейчас недоступен. Попробуйте позже.",
   "error.unknown_region": "Для этой страны нет данных о стриминге.",
