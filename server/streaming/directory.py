@@ -3,7 +3,8 @@
 Both lists change a few times a year, and every member who opens the picker needs
 them: they are asked once per process and kept for :data:`REFRESH_S`.  A provider that
 fails while an older copy is kept answers with the older copy; without one, the call
-is refused with ``streaming_unavailable`` (the picker says to try later).  Only TMDb
+is refused with ``streaming_unavailable`` (the picker says to try later); after a
+failure the old copy serves :data:`RETRY_S` before TMDb is asked again.  Only TMDb
 has this data (JustWatch's, through its watch providers): with ``film_data`` ``none``
 or ``kinopoisk`` every call is refused with ``streaming_needs_tmdb``.
 """
@@ -22,11 +23,14 @@ from server.filmdata.details import FilmDataError
 from server.filmdata.tmdb import TmdbProvider
 from server.streaming.offers import Offer, is_region
 
-__all__ = ["REFRESH_S", "ServiceDirectory", "needs_tmdb"]
+__all__ = ["REFRESH_S", "RETRY_S", "ServiceDirectory", "needs_tmdb"]
 
 log = structlog.get_logger(__name__)
 
 REFRESH_S = 24 * 3600.0
+RETRY_S = 60.0
+"""After a failed refresh, the old copy serves this long before TMDb is asked again
+(a picker opened by every member during an outage must not ask TMDb every time)."""
 T = TypeVar("T")
 
 
@@ -67,6 +71,7 @@ class _Cached(Generic[T]):
                 log.warning("streaming.list_failed", failure=failure.kind)
                 if self._value is None:
                     raise _unavailable() from None
+                self._at = self._clock() - REFRESH_S + RETRY_S
             return self._value
 
 
