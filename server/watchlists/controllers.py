@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, MultipartBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from realtime.protocol import Candidate, Film
+from realtime.protocol import Candidate, Film, Limits
 from server.auth import require_member
 from server.errors import ApiError
 from server.ratelimit import RateLimits
@@ -54,6 +54,25 @@ class CandidatesBody(msgspec.Struct):
     """Members with an imported list (``member_count``'s clearer name)."""
     members: int
     """Members in the session: a film is everyone's only when ``wanted_by == members``."""
+    left_out: int = 0
+    """Films the limits for tonight left out."""
+
+
+class LimitsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    max_runtime_minutes: int | None = None
+    exclude_genres: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=80)]], msgspec.Meta(max_length=100)
+    ] = msgspec.field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+class LimitsBody(msgspec.Struct):
+    limits: Limits
+    genres: list[str]
+    """The genres the session's films have: the ones the host may leave out."""
+    left_out: int
+    """Films the limits leave out of the candidates."""
 
 
 class FilmsBody(msgspec.Struct):
@@ -153,7 +172,31 @@ class WatchlistController(Controller):
             page.waiting,
             lists=page.member_count,
             members=page.members,
+            left_out=page.left_out,
         )
+
+    @get("/limits", summary="The limits for tonight, and the genres the host may leave out")
+    async def limits(
+        self, member: NamedDependency[Identity], watchlists: NamedDependency[WatchlistService]
+    ) -> LimitsBody:
+        view = await watchlists.limits(member)
+        return LimitsBody(view.limits, view.genres, view.left_out)
+
+    @put("/limits", summary="Set the limits for tonight (host); every member gets a limits event")
+    async def set_limits(
+        self,
+        data: JSONBody[LimitsRequest],
+        member: NamedDependency[Identity],
+        watchlists: NamedDependency[WatchlistService],
+    ) -> LimitsBody:
+        wanted = Limits(
+            max_runtime_minutes=data.max_runtime_minutes,
+            exclude_genres=data.exclude_genres,
+            year_from=data.year_from,
+            year_to=data.year_to,
+        )
+        view = await watchlists.set_limits(member, wanted)
+        return LimitsBody(view.limits, view.genres, view.left_out)
 
     @get("/films", summary="Search the catalogue of imported films by title")
     async def search(

@@ -33,6 +33,8 @@ from realtime.protocol import (
     ImportDone,
     ImportFailed,
     ImportProgress,
+    Limits,
+    LimitsEvent,
     Snapshot,
 )
 from scraper.source import InvalidSource, parse_source
@@ -47,14 +49,24 @@ from server.sessions.seats import lost_seat, require_seat
 from server.sessions.service import Identity, SessionService
 from server.settings import Settings
 from server.watchlists import catalogue
-from server.watchlists.candidates import Ranking, rank_candidates
+from server.watchlists.candidates import Ranking, merge_aliases, rank_candidates
 from server.watchlists.importer import ScrapeOutcome, ScrapeSettings, run_scrape
+from server.watchlists.limits import check_limits, genres_of
+from server.watchlists.session_limits import (
+    excluded_films,
+    film_facts,
+    load_limits,
+    save_limits,
+    to_protocol,
+    to_rules,
+)
 from server.watchlists.store import StoredLists, WatchlistStore
 from server.watchlists.uploads import UploadResult, parse_upload
 
 __all__ = [
     "CANDIDATES_IN_EVENT",
     "CandidatesPage",
+    "LimitsView",
     "RetentionSweep",
     "UploadSummary",
     "WatchlistService",
@@ -117,12 +129,23 @@ class CandidatesPage:
     candidates: list[Candidate]
     total: int
     waiting: list[str] = field(default_factory=list)
+    left_out: int = 0
+    """Films the limits for tonight left out."""
 
     @property
     def members(self) -> int:
         """Everyone in the session: a member's list goes when they leave, so every list
         is a present member's, and ``waiting`` is every member without one."""
         return self.member_count + len(self.waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsView:
+    limits: Limits
+    genres: list[str]
+    """The genres the session's films have (the ones the host may leave out)."""
+    left_out: int
+    """Films the limits leave out of the candidates."""
 
 
 def _now_ms() -> int:
@@ -300,7 +323,14 @@ class WatchlistService:
         import_id = await self._new_import(who, "upload", "running")
         self._cancel(str(who.member_id))
         films = [
-            catalogue.CatalogueFilm(title=f.title, year=f.year, lid=f.lid, imdb_id=f.imdb_id)
+            catalogue.CatalogueFilm(
+                title=f.title,
+                year=f.year,
+                lid=f.lid,
+                imdb_id=f.imdb_id,
+                runtime_minutes=f.runtime_minutes,
+                genres=f.genres,
+            )
             for f in result.films
         ]
         watched = [
@@ -392,9 +422,11 @@ class WatchlistService:
         ).scalars()
         waiting = [str(m) for m in members if str(m) not in stored.lists]
         aliases = await catalogue.aliases(db)
-        ranking = rank_candidates(
-            stored.lists, nominated, offset=offset, limit=limit, aliases=aliases
-        )
+        lists = merge_aliases(stored.lists, aliases) if aliases else stored.lists
+        nominated = [aliases.get(f, f) for f in nominated]
+        limits = await load_limits(db, session_id)
+        excluded = await excluded_films(db, limits, {f for m in lists.values() for f in m.films})
+        ranking = rank_candidates(lists, nominated, offset=offset, limit=limit, excluded=excluded)
         return ranking, stored, waiting
 
     async def page(
@@ -407,7 +439,10 @@ class WatchlistService:
             for r in ranking.films
             if r.film_id in films
         ]
-        return CandidatesPage(len(stored.lists), candidates, ranking.total, waiting), stored
+        page = CandidatesPage(
+            len(stored.lists), candidates, ranking.total, waiting, left_out=ranking.left_out
+        )
+        return page, stored
 
     async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> None:
         """Write a ``candidates`` event with the newest ranking (and repair unreadable lists)."""
@@ -424,6 +459,7 @@ class WatchlistService:
                 waiting=page.waiting,
                 lists=page.member_count,
                 members=page.members,
+                left_out=page.left_out,
             ),
         )
 
@@ -465,6 +501,40 @@ class WatchlistService:
                 message=FAILURE_MESSAGES["unreadable"],
             ),
         )
+
+    # ------------------------------------------------------------ limits for tonight
+
+    async def _session_genres(self, db: DbSession, session_id: uuid.UUID) -> list[str]:
+        """The genres of the films on the session's lists and its nominations."""
+        stored = await self.store.load(db, session_id)
+        films = {f for m in stored.lists.values() for f in m.films}
+        films.update(await self.nominated_ids(db, session_id))
+        return genres_of((await film_facts(db, films)).values())
+
+    async def limits(self, who: Identity) -> LimitsView:
+        async with self.engine.reader() as db:
+            limits = await load_limits(db, who.session_id)
+            genres = await self._session_genres(db, who.session_id)
+            ranking, _stored, _waiting = await self.ranked(db, who.session_id, limit=0)
+        return LimitsView(limits, genres, ranking.left_out)
+
+    @audited("limits.set")
+    async def set_limits(self, who: Identity, wanted: Limits) -> LimitsView:
+        """The host bounds tonight's candidates; every member gets ``limits`` and ``candidates``."""
+        if not who.is_host:
+            raise ApiError(403, "host_only", "Only the host can do this.")
+        async with self.engine.transaction() as tx:
+            await self._require_seat(tx, who)
+            genres = await self._session_genres(tx.db, who.session_id)
+            limits = to_protocol(check_limits(to_rules(wanted), genres))
+            await save_limits(tx.db, who.session_id, limits)
+            member_id = str(who.member_id)
+            await tx.emit(
+                who.session_id, lambda seq: LimitsEvent(seq=seq, limits=limits, by=member_id)
+            )
+            await self.emit_candidates(tx, who.session_id)
+            ranking, _stored, _waiting = await self.ranked(tx.db, who.session_id, limit=0)
+        return LimitsView(limits, genres, ranking.left_out)
 
     # ------------------------------------------------------------ search and nominations
 
@@ -606,6 +676,7 @@ class WatchlistService:
     async def _snapshot_part(
         self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
     ) -> None:
+        snapshot.limits = await load_limits(db, session_id)
         counts = dict(
             (
                 await db.execute(
