@@ -120,7 +120,7 @@ async def test_the_host_sets_limits_and_every_member_sees_them_and_fewer_candida
     # a member who comes back finds the limits in the welcome snapshot
     again, welcome = await connect_member(live.ws_url, sid, ben["token"])
     await again.close()
-    assert welcome["session"]["limits"] == limits
+    assert welcome is not None and welcome["session"]["limits"] == limits
     snap = await get_json(live, f"/api/v1/sessions/{sid}", host["token"])
     assert snap["limits"] == limits
 
