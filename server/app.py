@@ -157,6 +157,7 @@ def build_services(
             "joins": settings.joins_per_minute,
             "sessions": settings.sessions_per_minute,
             "imports": settings.imports_per_minute,
+            "provider_searches": settings.provider_searches_per_minute,
         },
         settings.redis_url,
     )

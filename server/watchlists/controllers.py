@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_
 from realtime.protocol import Candidate, Film, Limits
 from server.auth import require_member
 from server.errors import ApiError
+from server.filmdata.search import ProviderAnswer
 from server.ratelimit import RateLimits
 from server.sessions.service import Identity
 from server.watchlists.service import WatchlistService
@@ -83,6 +84,8 @@ class NominateRequest(msgspec.Struct, forbid_unknown_fields=True):
     film_id: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     year: int | None = None
+    provider_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
+    """A film of ``GET .../films/provider``: added to the catalogue with its details."""
 
 
 @dataclass
@@ -207,6 +210,21 @@ class WatchlistController(Controller):
     ) -> FilmsBody:
         return FilmsBody(await watchlists.search(member, q))
 
+    @get(
+        "/films/provider",
+        summary="Search the film-data provider for a film to nominate (rate-limited per member)",
+    )
+    async def search_provider(
+        self,
+        member: NamedDependency[Identity],
+        watchlists: NamedDependency[WatchlistService],
+        rate_limits: NamedDependency[RateLimits],
+        q: FromQuery[str],
+    ) -> ProviderAnswer:
+        if watchlists.searches_provider and q.strip() and len(q) <= 100:
+            await rate_limits.check("provider_searches", _member_key(member))
+        return await watchlists.search_provider(member, q)
+
     @post(
         "/nominations",
         status_code=HTTP_201_CREATED,
@@ -217,9 +235,20 @@ class WatchlistController(Controller):
         data: JSONBody[NominateRequest],
         member: NamedDependency[Identity],
         watchlists: NamedDependency[WatchlistService],
+        rate_limits: NamedDependency[RateLimits],
     ) -> Film:
-        if (data.film_id is None) == (data.title is None):
-            raise ApiError(400, "invalid_body", "Give either film_id or a title (and year).")
+        given = [data.film_id, data.title, data.provider_id]
+        if sum(value is not None for value in given) != 1:
+            raise ApiError(
+                400, "invalid_body", "Give one of film_id, provider_id or a title (and year)."
+            )
+        if data.provider_id is not None and member.is_host and watchlists.searches_provider:
+            # Each one asks the provider for the film's details: the same budget as searches.
+            await rate_limits.check("provider_searches", _member_key(member))
         return await watchlists.nominate(
-            member, film_id=data.film_id, title=data.title, year=data.year
+            member,
+            film_id=data.film_id,
+            title=data.title,
+            year=data.year,
+            provider_id=data.provider_id,
         )

@@ -41,7 +41,9 @@ from scraper.source import InvalidSource, parse_source
 from server.db.engine import DbSession
 from server.db.models import ImportRow, MemberRow, NominationRow, SessionRow, WatchlistRow
 from server.errors import ApiError
+from server.filmdata.details import FilmDataError
 from server.filmdata.enrichment import FilmEnricher
+from server.filmdata.search import ProviderAnswer, ProviderSearch
 from server.observability import audit, audited
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import retention
@@ -75,6 +77,12 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 CANDIDATES_IN_EVENT = 100
+SEARCH_FAILURE_WORDS = {
+    "bad_key": "The film-data provider refused this server's key. Nominate the film by title.",
+    "quota": "The film-data provider's quota is used up for now. Nominate the film by title.",
+    "down": "The film-data provider is not answering. Nominate the film by title.",
+    "malformed": "The film-data provider sent something unreadable. Nominate the film by title.",
+}
 PROGRESS_INTERVAL_S = 0.2
 """At most five ``import.progress`` frames a second per import."""
 
@@ -165,6 +173,9 @@ class WatchlistService:
     ) -> None:
         self.engine = engine
         self.films = films
+        self.provider_search = (
+            ProviderSearch(engine, films.provider, films.posters) if films is not None else None
+        )
         self.store = store
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.imports_per_process)
@@ -544,12 +555,50 @@ class WatchlistService:
         async with self.engine.reader() as db:
             return await catalogue.search_films(db, query, limit)
 
+    @property
+    def searches_provider(self) -> bool:
+        """Whether the nomination search asks a film-data provider too."""
+        return self.provider_search is not None and self.provider_search.enabled
+
+    async def search_provider(self, who: Identity, query: str) -> ProviderAnswer:
+        """The provider's films for ``query`` (the caller rate-limits it per member)."""
+        if len(query) > 100:
+            raise ApiError(400, "query_too_long", "Search for at most 100 characters.")
+        if self.provider_search is None:
+            return ProviderAnswer(provider="none")
+        return await self.provider_search.search(query)
+
+    async def _provider_film(self, provider_id: int) -> str:
+        """The catalogue id of a provider's film, added with its details when new."""
+        if not self.searches_provider or self.provider_search is None:
+            raise ApiError(
+                409, "no_film_data", "This server has no film-data provider: nominate by title."
+            )
+        try:
+            return str(await self.provider_search.catalogue_film(provider_id))
+        except FilmDataError as failure:
+            if failure.kind == "not_found":
+                raise ApiError(
+                    404, "film_not_found", "The provider does not know that film."
+                ) from None
+            raise ApiError(
+                502, "film_data_failed", SEARCH_FAILURE_WORDS.get(failure.kind, str(failure))
+            ) from None
+
     @audited("film.nominate")
     async def nominate(
-        self, who: Identity, *, film_id: str | None, title: str | None, year: int | None
+        self,
+        who: Identity,
+        *,
+        film_id: str | None,
+        title: str | None,
+        year: int | None,
+        provider_id: int | None = None,
     ) -> Film:
         if not who.is_host:
             raise ApiError(403, "host_only", "Only the host can do this.")
+        if provider_id is not None:
+            film_id = await self._provider_film(provider_id)
         async with self.engine.transaction() as tx:
             await self._require_seat(tx, who)
             if film_id is not None:
