@@ -178,6 +178,8 @@ class WatchlistService:
         )
         self.store = store
         self.settings = settings
+        if films is not None:
+            films.on_finished.append(self._details_arrived)
         self._slots = asyncio.Semaphore(settings.imports_per_process)
         self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -521,6 +523,19 @@ class WatchlistService:
         films = {f for m in stored.lists.values() for f in m.films}
         films.update(await self.nominated_ids(db, session_id))
         return genres_of((await film_facts(db, films)).values())
+
+    async def _details_arrived(self, session_id: uuid.UUID) -> None:
+        """New runtimes and genres may put films outside (or inside) the limits: rank again."""
+        async with self.engine.reader() as db:
+            limits = await load_limits(db, session_id)
+        if not to_rules(limits).active:
+            return
+        async with self.engine.transaction() as tx:
+            state = (
+                await tx.db.execute(select(SessionRow.state).where(SessionRow.id == session_id))
+            ).scalar_one_or_none()
+            if state is not None and state != "ended":
+                await self.emit_candidates(tx, session_id)
 
     async def limits(self, who: Identity) -> LimitsView:
         async with self.engine.reader() as db:
