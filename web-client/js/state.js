@@ -5,6 +5,7 @@
 // Besides the protocol's events, the client dispatches a few of its own, all "ui.*":
 // ui.stage (the member opened a stage), ui.vote and ui.ballot (optimistic, undone by
 // ui.vote.undo), ui.candidates (the HTTP listing).
+// Limits for tonight: state.limits (the welcome's, then each "limits" event) and round.limits.
 
 export const STAGES = ["invite", "lists", "pick", "watch"];
 const CHAT_KEEP = 200;
@@ -24,6 +25,7 @@ export const initialState = Object.freeze({
   notice: null,
   ended: null,
   lastStrike: null,
+  limits: null,
 });
 
 export function member(state, id) {
@@ -101,6 +103,7 @@ function freshRound(event) {
     my_votes: {},
     my_ballot: null,
     answered: {},
+    limits: event.limits ?? null,
   };
 }
 
@@ -126,6 +129,7 @@ function welcome(state, event) {
     party: { ...snap.party, ready: [...snap.party.ready] },
     round: snap.round ? { ...snap.round, my_votes: { ...(snap.round.my_votes ?? {}) }, answered: { ...(snap.round.answered ?? {}) } } : null,
     chat: (snap.chat ?? []).map((line) => ({ ...line })),
+    limits: snap.limits ?? null,
     ended: snap.state === "ended" ? "ended" : null,
     notice: state.notice,
     lastStrike: null,
@@ -212,6 +216,12 @@ export function reduce(state, event) {
     case "ui.candidates": {
       const { type: _type, seq: _seq, ...data } = event;
       return { ...state, candidates: data };
+    }
+    // Limits for tonight: the host bounds the candidates (a candidates event follows).
+    case "limits": {
+      const next = { ...state, limits: event.limits, seq: event.seq ?? state.seq };
+      if (event.by !== state.me) next.notice = notice(state, "notice.limits", { name: nameOf(state, event.by) ?? "" });
+      return next;
     }
     case "round.started": {
       const host = nameOf(state, state.hostId) ?? "";
