@@ -375,7 +375,7 @@ export default {
   "error.query_too_long": "Слишком длинный запрос.",
 
   // Limits for tonight and the provider's nomination search (views/limits.js, views/provider_search.js)
-  "notice.limits": "{name} задаёт ограничения на вечер",
+  "notice.limits": "{name}: новые ограничения на вечер",
   "limits.heading": "Ограничения на вечер",
   "limits.tonight": "Сегодня: {limits}",
   "limits.runtime_phrase": "не длиннее {time}",
