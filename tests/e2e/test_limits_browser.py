@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.checks import assert_accessible, assert_no_horizontal_scroll
 from tests.e2e.friday import (
@@ -33,10 +33,8 @@ SAYS = {
 
 def upload_imdb(page: Page) -> None:
     open_stage(page, "lists")
-    page.set_input_files(
-        "#import-file",
-        files=[{"name": "imdb.csv", "mimeType": "text/csv", "buffer": imdb_csv(*ALL)}],
-    )
+    payload: FilePayload = {"name": "imdb.csv", "mimeType": "text/csv", "buffer": imdb_csv(*ALL)}
+    page.set_input_files("#import-file", files=[payload])
     expect(page.locator(".import-status")).to_contain_text("5")
 
 
