@@ -21,7 +21,7 @@ Rules (docs/protocol.md quotes them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from server.errors import DomainError
@@ -35,6 +35,7 @@ __all__ = [
     "LimitsError",
     "TonightLimits",
     "admits",
+    "admitter",
     "check_limits",
     "genres_of",
 ]
@@ -127,21 +128,28 @@ def check_limits(limits: TonightLimits, known_genres: Iterable[str]) -> TonightL
     )
 
 
+def admitter(limits: TonightLimits) -> Callable[[FilmFacts], bool]:
+    """:func:`admits` for one set of limits, its genre keys worked out once (for many films)."""
+    runtime = limits.max_runtime_minutes
+    year_from, year_to = limits.year_from, limits.year_to
+    excluded = frozenset(_genre_key(g) for g in limits.exclude_genres)
+
+    def check(film: FilmFacts) -> bool:
+        minutes = film.runtime_minutes
+        if runtime is not None and minutes is not None and minutes > runtime:
+            return False
+        if film.year is not None:
+            if year_from is not None and film.year < year_from:
+                return False
+            if year_to is not None and film.year > year_to:
+                return False
+        if excluded and film.genres:
+            return not any(_genre_key(g) in excluded for g in film.genres)
+        return True
+
+    return check
+
+
 def admits(limits: TonightLimits, film: FilmFacts) -> bool:
     """Whether the film stays within the limits (an unknown fact never leaves it out)."""
-    if (
-        limits.max_runtime_minutes is not None
-        and film.runtime_minutes is not None
-        and film.runtime_minutes > limits.max_runtime_minutes
-    ):
-        return False
-    if film.year is not None:
-        if limits.year_from is not None and film.year < limits.year_from:
-            return False
-        if limits.year_to is not None and film.year > limits.year_to:
-            return False
-    if limits.exclude_genres and film.genres:
-        excluded = {_genre_key(g) for g in limits.exclude_genres}
-        if any(_genre_key(g) in excluded for g in film.genres):
-            return False
-    return True
+    return admitter(limits)(film)

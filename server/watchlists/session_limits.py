@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from realtime.protocol import Limits
 from server.db.engine import DbSession
 from server.db.models import FilmRow, SessionRow
-from server.watchlists.limits import FilmFacts, TonightLimits, admits
+from server.watchlists.limits import FilmFacts, TonightLimits, admitter
 
 __all__ = [
     "excluded_films",
@@ -87,4 +87,5 @@ async def excluded_films(db: DbSession, limits: Limits, film_ids: Iterable[int])
     rules = to_rules(limits)
     if not rules.active:
         return set()
-    return {f for f, facts in (await film_facts(db, film_ids)).items() if not admits(rules, facts)}
+    admits = admitter(rules)
+    return {f for f, facts in (await film_facts(db, film_ids)).items() if not admits(facts)}

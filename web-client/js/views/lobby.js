@@ -268,8 +268,10 @@ class SessionView {
     this.chat.update(state);
     this.candidates.update(state, this.shown());
     this.limits.update(state, host);
-    // A round shows the limits its shortlist respected; before one, tonight's limits.
-    this.roundLimits.update(state.round ? state.round.limits : state.limits, state.round ? 0 : state.candidates?.left_out ?? 0);
+    // A round shows the limits its shortlist respected (a reload's snapshot does not carry
+    // them: tonight's limits then); before a round, tonight's limits.
+    const roundLimits = state.round && state.round.limits !== undefined ? state.round.limits : state.limits;
+    this.roundLimits.update(roundLimits, state.round ? 0 : state.candidates?.left_out ?? 0);
     const roundOpen = state.round?.status === "open";
     this.starter.root.hidden = !host || roundOpen;
     this.waiting.hidden = Boolean(state.round) || host;
