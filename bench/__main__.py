@@ -28,6 +28,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
         ["bench/bench_voting.py"],
         ["--members", "100", "--repeat", "3"],
     ),
+    ("limits for tonight: a page of candidates", ["bench/bench_limits.py"], ["--repeat", "2"]),
 ]
 
 

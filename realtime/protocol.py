@@ -43,6 +43,8 @@ __all__ = [
     "IrvExplanation",
     "IrvRound",
     "IrvStandings",
+    "Limits",
+    "LimitsEvent",
     "MatchExplanation",
     "MemberInfo",
     "MemberJoined",
@@ -129,6 +131,15 @@ class Film(msgspec.Struct, kw_only=True):
     tmdb_id: int | None = None
     imdb_id: str | None = None
     kinopoisk_id: int | None = None
+
+
+class Limits(msgspec.Struct, kw_only=True):
+    """The host's limits for tonight (``null`` / empty: no bound); see docs/protocol.md."""
+
+    max_runtime_minutes: int | None = None
+    exclude_genres: list[str] = msgspec.field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
 
 
 class Candidate(msgspec.Struct, kw_only=True):
@@ -333,6 +344,8 @@ class Snapshot(msgspec.Struct, kw_only=True):
     round: RoundInfo | None = None
     chat: list[ChatLine] = msgspec.field(default_factory=list)
     """The last ``chat_history`` chat messages of the log, oldest first."""
+    limits: Limits = msgspec.field(default_factory=Limits)
+    """The host's limits for tonight."""
 
 
 # ---------------------------------------------------------------- client → server
@@ -538,6 +551,8 @@ class CandidatesEvent(_Base, tag="candidates", kw_only=True):
     """Members with an imported list (the same as ``member_count``, named for what it is)."""
     members: int = 0
     """Members in the session: a film is on everyone's list only when ``wanted_by == members``."""
+    left_out: int = 0
+    """Films the limits for tonight left out (they would be candidates otherwise)."""
 
 
 class RoundStarted(_Base, tag="round.started", kw_only=True):
@@ -553,6 +568,17 @@ class RoundStarted(_Base, tag="round.started", kw_only=True):
     """Members present at the start: the ones whose votes count."""
     turn: str | None = None
     turn_ends_at: int | None = None
+    limits: Limits | None = None
+    """The limits for tonight the shortlist respected (``None``: none were set, or the
+    host named the films)."""
+
+
+class LimitsEvent(_Base, tag="limits", kw_only=True):
+    """The host set the limits for tonight; a ``candidates`` event follows."""
+
+    seq: int
+    limits: Limits
+    by: str
 
 
 class RoundTally(_Base, tag="round.tally", kw_only=True):
@@ -689,6 +715,7 @@ ServerMessage = (
     | ImportFailed
     | FilmsEnriched
     | CandidatesEvent
+    | LimitsEvent
     | RoundStarted
     | RoundTally
     | RoundResult

@@ -167,6 +167,7 @@ def build_services(
             "sessions": settings.sessions_per_minute,
             "imports": settings.imports_per_minute,
             "streaming_choices": settings.streaming_choices_per_minute,
+            "provider_searches": settings.provider_searches_per_minute,
         },
         settings.redis_url,
     )

@@ -120,6 +120,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     upload_max_uncompressed_bytes: Positive = 50 * 1024 * 1024
     imports_per_minute: Positive = 6
     """Imports (Letterboxd or upload) a member may start per minute."""
+    provider_searches_per_minute: Positive = 20
+    """Nomination searches (and nominations of a provider's film) a member may send to
+    the film-data provider per minute."""
     retention_hours: PositiveFloat = 24.0
     """Lists are destroyed this long after their session's last activity."""
     retention_sweep_interval_s: PositiveFloat = 300.0

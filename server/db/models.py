@@ -54,6 +54,8 @@ class SessionRow(UUIDv7Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     last_activity_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    limits: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    """The host's limits for tonight (``realtime.protocol.Limits`` as JSON; null: none)."""
 
     members: Mapped[list[MemberRow]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True

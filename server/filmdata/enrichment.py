@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -110,6 +110,9 @@ class FilmEnricher:
         self.max_age = max_age
         self._jobs = asyncio.Semaphore(jobs)
         self._tasks: set[asyncio.Task[EnrichmentReport]] = set()
+        self.on_finished: list[Callable[[uuid.UUID], Awaitable[None]]] = []
+        """Called with the session once an enrichment that gave details ends (the limits
+        for tonight then rank the candidates again with the new runtimes and genres)."""
 
     @property
     def enabled(self) -> bool:
@@ -160,6 +163,9 @@ class FilmEnricher:
                 await self._announce(session_id, films, report, remaining)
         if report.failure is not None:
             log.warning("filmdata.enrichment_incomplete", failure=report.failure)
+        if report.enriched:
+            for hook in self.on_finished:
+                await hook(session_id)
         return report
 
     async def _stale(self, film_ids: list[int], report: EnrichmentReport) -> list[_Wanted]:

@@ -12,7 +12,9 @@ it is read again; the sweep then **forgets** every ended session:
   state (film title and media address), members' regions and streaming services,
   and applied command ids (chosen by clients);
 - blanked: member names and the session's title (``""``, which also marks the
-  session as forgotten, since a live title is never empty);
+  session as forgotten, since a live title is never empty), and the limits for
+  tonight (not personal, but a genre left out says something of a group, and an
+  ended session needs none);
 - kept: counts and times, no names: the session row (created, last activity,
   ended, ``last_seq`` = how many events it had), one row per seat (joined, left,
   bot or not; the token only as the SHA-256 it always was) and the invites (code
@@ -114,6 +116,8 @@ async def forget_session(db: DbSession, session_id: uuid.UUID) -> bool:
         await db.execute(delete(table).where(table.session_id == session_id))
     await db.execute(update(MemberRow).where(MemberRow.session_id == session_id).values(name=""))
     await db.execute(
-        update(SessionRow).where(SessionRow.id == session_id).values(title=FORGOTTEN_TITLE)
+        update(SessionRow)
+        .where(SessionRow.id == session_id)
+        .values(title=FORGOTTEN_TITLE, limits=None)
     )
     return True

@@ -65,6 +65,7 @@ from server.voting.round_state import (
 )
 from server.watchlists import catalogue
 from server.watchlists.service import WatchlistService
+from server.watchlists.session_limits import load_limits, to_rules
 
 R = TypeVar("R", RoundClose, Vote, Veto)
 
@@ -164,6 +165,9 @@ class RoundCommands:
         await tx.db.flush()
         films = await self._films(tx.db, film_ids)
         turn = state.current_turn() if isinstance(state, VetoRound) else None
+        limits = await load_limits(tx.db, session_id) if command.films is None else None
+        if limits is not None and not to_rules(limits).active:
+            limits = None
         event = await tx.emit(
             session_id,
             lambda seq: RoundStarted(
@@ -178,6 +182,7 @@ class RoundCommands:
                 eligible=list(eligible),
                 turn=turn,
                 turn_ends_at=state.turn_ends_at() if isinstance(state, VetoRound) else None,
+                limits=limits,
             ),
         )
         return event.seq

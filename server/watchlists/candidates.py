@@ -16,6 +16,8 @@ Rules (docs/protocol.md quotes them):
   were imported (a Letterboxd watchlist is newest first, and so is an upload, sorted
   by its date column in ``uploads.py``).  Remaining ties go to the lower catalogue
   id.  The order is therefore the same on every call and every process.
+- Films the host's limits for tonight leave out (``excluded``, see ``limits.py``)
+  are removed like seen films, unless nominated; ``left_out`` counts them.
 - Nominated films are in their ``wanted_by`` group, flagged; a nomination nobody
   has on a list comes after every listed film.
 - Catalogue rows linked to one provider film (``aliases``: an IMDb row and a
@@ -60,6 +62,8 @@ class Ranking:
     """Every candidate, the window's films included."""
     films: list[RankedFilm]
     """The requested window, in order."""
+    left_out: int = 0
+    """Films that would be candidates but for the limits for tonight."""
 
 
 def merge_aliases(
@@ -81,8 +85,12 @@ def rank_candidates(
     offset: int = 0,
     limit: int | None = None,
     aliases: Mapping[int, int] | None = None,
+    excluded: Collection[int] = (),
 ) -> Ranking:
-    """The candidates in the documented order: ``limit`` of them from ``offset`` (all: None)."""
+    """The candidates in the documented order: ``limit`` of them from ``offset`` (all: None).
+
+    ``excluded`` names films (after ``aliases``) outside the limits for tonight.
+    """
     if aliases:
         lists = merge_aliases(lists, aliases)
         nominated = [aliases.get(f, f) for f in nominated]
@@ -91,6 +99,10 @@ def rank_candidates(
     seen = set(chain.from_iterable(m.watched for m in lists.values())) - nominated_set
     for film in seen:
         counts.pop(film, None)
+    left_out = 0
+    for film in excluded:
+        if film not in nominated_set and counts.pop(film, None) is not None:
+            left_out += 1
     unlisted = sorted(nominated_set - counts.keys())
     total = len(counts) + len(unlisted)
     end = total if limit is None else min(total, offset + limit)
@@ -109,4 +121,4 @@ def rank_candidates(
         contenders.sort(key=lambda f: (-counts[f], positions[f] / counts[f], f))
         window = [RankedFilm(f, counts[f], f in nominated_set) for f in contenders[:listed_needed]]
     window.extend(RankedFilm(f, 0, True) for f in unlisted[: max(0, end - len(counts))])
-    return Ranking(total=total, films=window[offset:end])
+    return Ranking(total=total, films=window[offset:end], left_out=left_out)

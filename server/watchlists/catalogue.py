@@ -55,6 +55,9 @@ class CatalogueFilm(msgspec.Struct, kw_only=True, frozen=True):
     imdb_id: str | None = None
     letterboxd_id: str | None = None
     poster_url: str | None = None
+    runtime_minutes: int | None = None
+    """From an IMDb export (the film-data provider's, once looked up, replaces it)."""
+    genres: tuple[str, ...] = ()
 
 
 def title_key(title: str) -> str:
@@ -121,11 +124,14 @@ def _fill_in(row: FilmRow, film: CatalogueFilm, index: _Index) -> bool:
     if film.imdb_id and not row.imdb_id and film.imdb_id not in index.by_imdb:
         row.imdb_id = film.imdb_id
         changed = True
-    for attribute in ("year", "poster_url", "letterboxd_id"):
+    for attribute in ("year", "poster_url", "letterboxd_id", "runtime_minutes"):
         value = getattr(film, attribute)
         if value is not None and getattr(row, attribute) is None:
             setattr(row, attribute, value)
             changed = True
+    if film.genres and not row.genres:
+        row.genres = list(film.genres)
+        changed = True
     if changed:
         index.add(row)
     return changed
@@ -155,6 +161,8 @@ async def resolve_films(db: DbSession, films: Sequence[CatalogueFilm]) -> list[i
                 title_key=title_key(film.title),
                 year=film.year,
                 poster_url=film.poster_url,
+                runtime_minutes=film.runtime_minutes,
+                genres=list(film.genres) or None,
             )
             index.add(row)
             db.add(row)

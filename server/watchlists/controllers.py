@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, MultipartBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from realtime.protocol import Candidate, Film
+from realtime.protocol import Candidate, Film, Limits
 from server.auth import require_member
 from server.errors import ApiError
+from server.filmdata.search import ProviderAnswer
 from server.ratelimit import RateLimits
 from server.sessions.service import Identity
 from server.watchlists.service import WatchlistService
@@ -54,6 +55,25 @@ class CandidatesBody(msgspec.Struct):
     """Members with an imported list (``member_count``'s clearer name)."""
     members: int
     """Members in the session: a film is everyone's only when ``wanted_by == members``."""
+    left_out: int = 0
+    """Films the limits for tonight left out."""
+
+
+class LimitsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    max_runtime_minutes: int | None = None
+    exclude_genres: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=80)]], msgspec.Meta(max_length=100)
+    ] = msgspec.field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+class LimitsBody(msgspec.Struct):
+    limits: Limits
+    genres: list[str]
+    """The genres the session's films have: the ones the host may leave out."""
+    left_out: int
+    """Films the limits leave out of the candidates."""
 
 
 class FilmsBody(msgspec.Struct):
@@ -64,6 +84,8 @@ class NominateRequest(msgspec.Struct, forbid_unknown_fields=True):
     film_id: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     year: int | None = None
+    provider_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
+    """A film of ``GET .../films/provider``: added to the catalogue with its details."""
 
 
 @dataclass
@@ -153,7 +175,31 @@ class WatchlistController(Controller):
             page.waiting,
             lists=page.member_count,
             members=page.members,
+            left_out=page.left_out,
         )
+
+    @get("/limits", summary="The limits for tonight, and the genres the host may leave out")
+    async def limits(
+        self, member: NamedDependency[Identity], watchlists: NamedDependency[WatchlistService]
+    ) -> LimitsBody:
+        view = await watchlists.limits(member)
+        return LimitsBody(view.limits, view.genres, view.left_out)
+
+    @put("/limits", summary="Set the limits for tonight (host); every member gets a limits event")
+    async def set_limits(
+        self,
+        data: JSONBody[LimitsRequest],
+        member: NamedDependency[Identity],
+        watchlists: NamedDependency[WatchlistService],
+    ) -> LimitsBody:
+        wanted = Limits(
+            max_runtime_minutes=data.max_runtime_minutes,
+            exclude_genres=data.exclude_genres,
+            year_from=data.year_from,
+            year_to=data.year_to,
+        )
+        view = await watchlists.set_limits(member, wanted)
+        return LimitsBody(view.limits, view.genres, view.left_out)
 
     @get("/films", summary="Search the catalogue of imported films by title")
     async def search(
@@ -163,6 +209,21 @@ class WatchlistController(Controller):
         q: FromQuery[str],
     ) -> FilmsBody:
         return FilmsBody(await watchlists.search(member, q))
+
+    @get(
+        "/films/provider",
+        summary="Search the film-data provider for a film to nominate (rate-limited per member)",
+    )
+    async def search_provider(
+        self,
+        member: NamedDependency[Identity],
+        watchlists: NamedDependency[WatchlistService],
+        rate_limits: NamedDependency[RateLimits],
+        q: FromQuery[str],
+    ) -> ProviderAnswer:
+        if watchlists.searches_provider and q.strip() and len(q) <= 100:
+            await rate_limits.check("provider_searches", _member_key(member))
+        return await watchlists.search_provider(member, q)
 
     @post(
         "/nominations",
@@ -174,9 +235,20 @@ class WatchlistController(Controller):
         data: JSONBody[NominateRequest],
         member: NamedDependency[Identity],
         watchlists: NamedDependency[WatchlistService],
+        rate_limits: NamedDependency[RateLimits],
     ) -> Film:
-        if (data.film_id is None) == (data.title is None):
-            raise ApiError(400, "invalid_body", "Give either film_id or a title (and year).")
+        given = [data.film_id, data.title, data.provider_id]
+        if sum(value is not None for value in given) != 1:
+            raise ApiError(
+                400, "invalid_body", "Give one of film_id, provider_id or a title (and year)."
+            )
+        if data.provider_id is not None and member.is_host and watchlists.searches_provider:
+            # Each one asks the provider for the film's details: the same budget as searches.
+            await rate_limits.check("provider_searches", _member_key(member))
         return await watchlists.nominate(
-            member, film_id=data.film_id, title=data.title, year=data.year
+            member,
+            film_id=data.film_id,
+            title=data.title,
+            year=data.year,
+            provider_id=data.provider_id,
         )

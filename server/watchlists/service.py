@@ -33,13 +33,17 @@ from realtime.protocol import (
     ImportDone,
     ImportFailed,
     ImportProgress,
+    Limits,
+    LimitsEvent,
     Snapshot,
 )
 from scraper.source import InvalidSource, parse_source
 from server.db.engine import DbSession
 from server.db.models import ImportRow, MemberRow, NominationRow, SessionRow, WatchlistRow
 from server.errors import ApiError
+from server.filmdata.details import FilmDataError
 from server.filmdata.enrichment import FilmEnricher
+from server.filmdata.search import ProviderAnswer, ProviderSearch
 from server.observability import audit, audited
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import retention
@@ -47,14 +51,24 @@ from server.sessions.seats import lost_seat, require_seat
 from server.sessions.service import Identity, SessionService
 from server.settings import Settings
 from server.watchlists import catalogue
-from server.watchlists.candidates import Ranking, rank_candidates
+from server.watchlists.candidates import Ranking, merge_aliases, rank_candidates
 from server.watchlists.importer import ScrapeOutcome, ScrapeSettings, run_scrape
+from server.watchlists.limits import check_limits, genres_of
+from server.watchlists.session_limits import (
+    excluded_films,
+    film_facts,
+    load_limits,
+    save_limits,
+    to_protocol,
+    to_rules,
+)
 from server.watchlists.store import StoredLists, WatchlistStore
 from server.watchlists.uploads import UploadResult, parse_upload
 
 __all__ = [
     "CANDIDATES_IN_EVENT",
     "CandidatesPage",
+    "LimitsView",
     "RetentionSweep",
     "UploadSummary",
     "WatchlistService",
@@ -63,6 +77,12 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 CANDIDATES_IN_EVENT = 100
+SEARCH_FAILURE_WORDS = {
+    "bad_key": "The film-data provider refused this server's key. Nominate the film by title.",
+    "quota": "The film-data provider's quota is used up for now. Nominate the film by title.",
+    "down": "The film-data provider is not answering. Nominate the film by title.",
+    "malformed": "The film-data provider sent something unreadable. Nominate the film by title.",
+}
 PROGRESS_INTERVAL_S = 0.2
 """At most five ``import.progress`` frames a second per import."""
 
@@ -117,12 +137,23 @@ class CandidatesPage:
     candidates: list[Candidate]
     total: int
     waiting: list[str] = field(default_factory=list)
+    left_out: int = 0
+    """Films the limits for tonight left out."""
 
     @property
     def members(self) -> int:
         """Everyone in the session: a member's list goes when they leave, so every list
         is a present member's, and ``waiting`` is every member without one."""
         return self.member_count + len(self.waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsView:
+    limits: Limits
+    genres: list[str]
+    """The genres the session's films have (the ones the host may leave out)."""
+    left_out: int
+    """Films the limits leave out of the candidates."""
 
 
 def _now_ms() -> int:
@@ -142,8 +173,13 @@ class WatchlistService:
     ) -> None:
         self.engine = engine
         self.films = films
+        self.provider_search = (
+            ProviderSearch(engine, films.provider, films.posters) if films is not None else None
+        )
         self.store = store
         self.settings = settings
+        if films is not None:
+            films.on_finished.append(self._details_arrived)
         self._slots = asyncio.Semaphore(settings.imports_per_process)
         self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -300,7 +336,14 @@ class WatchlistService:
         import_id = await self._new_import(who, "upload", "running")
         self._cancel(str(who.member_id))
         films = [
-            catalogue.CatalogueFilm(title=f.title, year=f.year, lid=f.lid, imdb_id=f.imdb_id)
+            catalogue.CatalogueFilm(
+                title=f.title,
+                year=f.year,
+                lid=f.lid,
+                imdb_id=f.imdb_id,
+                runtime_minutes=f.runtime_minutes,
+                genres=f.genres,
+            )
             for f in result.films
         ]
         watched = [
@@ -392,9 +435,11 @@ class WatchlistService:
         ).scalars()
         waiting = [str(m) for m in members if str(m) not in stored.lists]
         aliases = await catalogue.aliases(db)
-        ranking = rank_candidates(
-            stored.lists, nominated, offset=offset, limit=limit, aliases=aliases
-        )
+        lists = merge_aliases(stored.lists, aliases) if aliases else stored.lists
+        nominated = [aliases.get(f, f) for f in nominated]
+        limits = await load_limits(db, session_id)
+        excluded = await excluded_films(db, limits, {f for m in lists.values() for f in m.films})
+        ranking = rank_candidates(lists, nominated, offset=offset, limit=limit, excluded=excluded)
         return ranking, stored, waiting
 
     async def page(
@@ -407,7 +452,10 @@ class WatchlistService:
             for r in ranking.films
             if r.film_id in films
         ]
-        return CandidatesPage(len(stored.lists), candidates, ranking.total, waiting), stored
+        page = CandidatesPage(
+            len(stored.lists), candidates, ranking.total, waiting, left_out=ranking.left_out
+        )
+        return page, stored
 
     async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> None:
         """Write a ``candidates`` event with the newest ranking (and repair unreadable lists)."""
@@ -424,6 +472,7 @@ class WatchlistService:
                 waiting=page.waiting,
                 lists=page.member_count,
                 members=page.members,
+                left_out=page.left_out,
             ),
         )
 
@@ -466,6 +515,53 @@ class WatchlistService:
             ),
         )
 
+    # ------------------------------------------------------------ limits for tonight
+
+    async def _session_genres(self, db: DbSession, session_id: uuid.UUID) -> list[str]:
+        """The genres of the films on the session's lists and its nominations."""
+        stored = await self.store.load(db, session_id)
+        films = {f for m in stored.lists.values() for f in m.films}
+        films.update(await self.nominated_ids(db, session_id))
+        return genres_of((await film_facts(db, films)).values())
+
+    async def _details_arrived(self, session_id: uuid.UUID) -> None:
+        """New runtimes and genres may put films outside (or inside) the limits: rank again."""
+        async with self.engine.reader() as db:
+            limits = await load_limits(db, session_id)
+        if not to_rules(limits).active:
+            return
+        async with self.engine.transaction() as tx:
+            state = (
+                await tx.db.execute(select(SessionRow.state).where(SessionRow.id == session_id))
+            ).scalar_one_or_none()
+            if state is not None and state != "ended":
+                await self.emit_candidates(tx, session_id)
+
+    async def limits(self, who: Identity) -> LimitsView:
+        async with self.engine.reader() as db:
+            limits = await load_limits(db, who.session_id)
+            genres = await self._session_genres(db, who.session_id)
+            ranking, _stored, _waiting = await self.ranked(db, who.session_id, limit=0)
+        return LimitsView(limits, genres, ranking.left_out)
+
+    @audited("limits.set")
+    async def set_limits(self, who: Identity, wanted: Limits) -> LimitsView:
+        """The host bounds tonight's candidates; every member gets ``limits`` and ``candidates``."""
+        if not who.is_host:
+            raise ApiError(403, "host_only", "Only the host can do this.")
+        async with self.engine.transaction() as tx:
+            await self._require_seat(tx, who)
+            genres = await self._session_genres(tx.db, who.session_id)
+            limits = to_protocol(check_limits(to_rules(wanted), genres))
+            await save_limits(tx.db, who.session_id, limits)
+            member_id = str(who.member_id)
+            await tx.emit(
+                who.session_id, lambda seq: LimitsEvent(seq=seq, limits=limits, by=member_id)
+            )
+            await self.emit_candidates(tx, who.session_id)
+            ranking, _stored, _waiting = await self.ranked(tx.db, who.session_id, limit=0)
+        return LimitsView(limits, genres, ranking.left_out)
+
     # ------------------------------------------------------------ search and nominations
 
     async def search(self, who: Identity, query: str, limit: int = 20) -> list[Film]:
@@ -474,12 +570,50 @@ class WatchlistService:
         async with self.engine.reader() as db:
             return await catalogue.search_films(db, query, limit)
 
+    @property
+    def searches_provider(self) -> bool:
+        """Whether the nomination search asks a film-data provider too."""
+        return self.provider_search is not None and self.provider_search.enabled
+
+    async def search_provider(self, who: Identity, query: str) -> ProviderAnswer:
+        """The provider's films for ``query`` (the caller rate-limits it per member)."""
+        if len(query) > 100:
+            raise ApiError(400, "query_too_long", "Search for at most 100 characters.")
+        if self.provider_search is None:
+            return ProviderAnswer(provider="none")
+        return await self.provider_search.search(query)
+
+    async def _provider_film(self, provider_id: int) -> str:
+        """The catalogue id of a provider's film, added with its details when new."""
+        if not self.searches_provider or self.provider_search is None:
+            raise ApiError(
+                409, "no_film_data", "This server has no film-data provider: nominate by title."
+            )
+        try:
+            return str(await self.provider_search.catalogue_film(provider_id))
+        except FilmDataError as failure:
+            if failure.kind == "not_found":
+                raise ApiError(
+                    404, "film_not_found", "The provider does not know that film."
+                ) from None
+            raise ApiError(
+                502, "film_data_failed", SEARCH_FAILURE_WORDS.get(failure.kind, str(failure))
+            ) from None
+
     @audited("film.nominate")
     async def nominate(
-        self, who: Identity, *, film_id: str | None, title: str | None, year: int | None
+        self,
+        who: Identity,
+        *,
+        film_id: str | None,
+        title: str | None,
+        year: int | None,
+        provider_id: int | None = None,
     ) -> Film:
         if not who.is_host:
             raise ApiError(403, "host_only", "Only the host can do this.")
+        if provider_id is not None:
+            film_id = await self._provider_film(provider_id)
         async with self.engine.transaction() as tx:
             await self._require_seat(tx, who)
             if film_id is not None:
@@ -606,6 +740,7 @@ class WatchlistService:
     async def _snapshot_part(
         self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
     ) -> None:
+        snapshot.limits = await load_limits(db, session_id)
         counts = dict(
             (
                 await db.execute(

@@ -20,7 +20,10 @@ file name only decides that a ``.zip`` which does not open is a damaged ZIP.
   ``tvMovie``/``TV Movie`` (feature-length films made for TV, which Letterboxd lists
   as films) and ``video``/``Video`` (direct-to-video features, which it lists too).
   Series, episodes, specials, shorts, games and music videos are not films of a
-  film night: they are counted in ``not_films``, not as unreadable rows.
+  film night: they are counted in ``not_films``, not as unreadable rows.  Its
+  ``Runtime (mins)`` and ``Genres`` columns are kept when present (a blank or absurd
+  runtime is unknown, never a reason to skip the row): the limits for tonight work
+  with them even without a film-data provider.
 
 **Canonical key** — how films from different sources meet in the intersection: a
 Letterboxd film is its ``lid``, the ``boxd.it`` short id, which links export URIs
@@ -85,6 +88,10 @@ UploadErrorCode = Literal["too_large", "invalid_source", "bad_encoding", "empty"
 _Kind = Literal["letterboxd", "imdb"]
 
 FIELD_LIMIT = 4096
+MAX_RUNTIME = 1500
+"""Minutes: longer than any released feature (the film-data layer's bound too)."""
+MAX_GENRE = 60
+MAX_GENRES = 10
 """Characters per CSV field: far above any real title, far below a memory problem."""
 REPORTED_LINES = 10
 WATCHED_FACTOR = 10
@@ -134,6 +141,10 @@ class UploadedFilm(msgspec.Struct, frozen=True, kw_only=True):
     year: int | None = None
     lid: str | None = None
     imdb_id: str | None = None
+    runtime_minutes: int | None = None
+    """IMDb's ``Runtime (mins)``, when the export has a sensible one."""
+    genres: tuple[str, ...] = ()
+    """IMDb's ``Genres`` (``Drama, Romance``), when the export has them."""
 
 
 class UploadResult(msgspec.Struct, kw_only=True):
@@ -367,9 +378,33 @@ def _imdb_film(row: list[str], columns: dict[str, int]) -> UploadedFilm:
     const = row[columns["Const"]].strip()
     if not _TT.fullmatch(const):
         raise ValueError("const")
+    runtime = columns.get("Runtime (mins)")
+    genres = columns.get("Genres")
     return UploadedFilm(
-        title=_title(row[columns["Title"]]), year=_year(row[columns["Year"]]), imdb_id=const
+        title=_title(row[columns["Title"]]),
+        year=_year(row[columns["Year"]]),
+        imdb_id=const,
+        runtime_minutes=_runtime(row[runtime]) if runtime is not None else None,
+        genres=_genres(row[genres]) if genres is not None else (),
     )
+
+
+def _runtime(raw: str) -> int | None:
+    """A runtime in minutes; blank or absurd is unknown (the film is still imported)."""
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_RUNTIME:
+        return None
+    return int(raw)
+
+
+def _genres(raw: str) -> tuple[str, ...]:
+    """``Drama, Romance`` as ``("Drama", "Romance")``; odd entries are dropped."""
+    found: list[str] = []
+    for part in raw.split(","):
+        genre = _SPACES.sub(" ", part).strip()
+        if genre and len(genre) <= MAX_GENRE and genre.isprintable() and genre not in found:
+            found.append(genre)
+    return tuple(found[:MAX_GENRES])
 
 
 # ---------------------------------------------------------------- ZIP

@@ -74,7 +74,7 @@ def test_every_error_code_the_server_emits_is_documented() -> None:
         codes |= set(re.findall(r'ErrorEvent\(\s*code="(\w+)"', source))
         codes |= set(
             re.findall(
-                r'(?:RoundError|UploadError|PlaybackError|ReadyError|RuleViolation)\(\s*"(\w+)"',
+                r'(?:RoundError|UploadError|PlaybackError|ReadyError|RuleViolation|LimitsError)\(\s*"(\w+)"',
                 source,
             )
         )

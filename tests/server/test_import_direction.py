@@ -24,6 +24,7 @@ PURE = (
     "server.party.playback",
     "server.party.ready",
     "server.watchlists.candidates",
+    "server.watchlists.limits",
     "server.sessions.rules",
     "server.streaming.offers",
     "server.streaming.availability",

@@ -29,6 +29,7 @@ GENRES_RU = {
     "Comedy": "комедия",
     "Drama": "драма",
     "Science Fiction": "фантастика",
+    "Horror": "ужасы",
 }
 
 

@@ -6,6 +6,7 @@
 // ui.stage (the member opened a stage), ui.vote and ui.ballot (optimistic, undone by
 // ui.vote.undo), ui.candidates (the HTTP listing), ui.streaming* (where to stream:
 // streaming-state.js).
+// Limits for tonight: state.limits (the welcome's, then each "limits" event) and round.limits.
 
 import { STREAMING_EVENTS, reduceStreaming } from "./streaming-state.js";
 
@@ -28,6 +29,7 @@ export const initialState = Object.freeze({
   ended: null,
   lastStrike: null,
   streaming: null,
+  limits: null,
 });
 
 export function member(state, id) {
@@ -105,6 +107,7 @@ function freshRound(event) {
     my_votes: {},
     my_ballot: null,
     answered: {},
+    limits: event.limits ?? null,
   };
 }
 
@@ -130,6 +133,7 @@ function welcome(state, event) {
     party: { ...snap.party, ready: [...snap.party.ready] },
     round: snap.round ? { ...snap.round, my_votes: { ...(snap.round.my_votes ?? {}) }, answered: { ...(snap.round.answered ?? {}) } } : null,
     chat: (snap.chat ?? []).map((line) => ({ ...line })),
+    limits: snap.limits ?? null,
     ended: snap.state === "ended" ? "ended" : null,
     notice: state.notice,
     lastStrike: null,
@@ -216,6 +220,12 @@ export function reduce(state, event) {
     case "ui.candidates": {
       const { type: _type, seq: _seq, ...data } = event;
       return { ...state, candidates: data };
+    }
+    // Limits for tonight: the host bounds the candidates (a candidates event follows).
+    case "limits": {
+      const next = { ...state, limits: event.limits, seq: event.seq ?? state.seq };
+      if (event.by !== state.me) next.notice = notice(state, "notice.limits", { name: nameOf(state, event.by) ?? "" });
+      return next;
     }
     case "round.started": {
       const host = nameOf(state, state.hostId) ?? "";

@@ -13,6 +13,7 @@ import { CandidatesPanel } from "./candidates.js";
 import { ChatPanel } from "./chat.js";
 import { HostDrawer } from "./host.js";
 import { ImportPanel } from "./imports.js";
+import { LimitsBar, LimitsPanel } from "./limits.js";
 import { MemberList } from "./members.js";
 import { PartyPanel } from "./party.js";
 import { RoundPanel, RoundStarter } from "./rounds.js";
@@ -168,7 +169,8 @@ class SessionView {
     this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id, onNext: () => this.open("pick") });
     this.candidates = new CandidatesPanel({ loadMore });
     this.streaming = new StreamingPanel({ sessionId, token: seat.token, dispatch });
-    this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.streaming.root, this.candidates.root);
+    this.limits = new LimitsPanel({ sessionId, token: seat.token });
+    this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.limits.root, this.streaming.root, this.candidates.root);
 
     // Pick
     this.starter = new RoundStarter({ sessionId, token: seat.token, send });
@@ -179,7 +181,8 @@ class SessionView {
         .catch((failure) => announce(errorText(failure))),
     });
     this.waiting = h("section", { class: "panel stack" }, h("h2", { id: "waiting-heading", tabindex: -1 }, t("pick.heading")), h("p", { class: "lede waiting-text" }));
-    this.pickPanel = h("div", { class: "stack" }, this.rounds.root, this.waiting, this.starter.root);
+    this.roundLimits = new LimitsBar({ id: "round-limits" });
+    this.pickPanel = h("div", { class: "stack" }, this.roundLimits.root, this.rounds.root, this.waiting, this.starter.root);
 
     // Watch
     this.party = new PartyPanel({ send, clock: live.clock });
@@ -268,6 +271,11 @@ class SessionView {
     this.chat.update(state);
     this.streaming.update(state, prev, event);
     this.candidates.update(state, this.shown());
+    this.limits.update(state, host);
+    // A round shows the limits its shortlist respected (a reload's snapshot does not carry
+    // them: tonight's limits then); before a round, tonight's limits.
+    const roundLimits = state.round && state.round.limits !== undefined ? state.round.limits : state.limits;
+    this.roundLimits.update(roundLimits, state.round ? 0 : state.candidates?.left_out ?? 0);
     const roundOpen = state.round?.status === "open";
     this.starter.root.hidden = !host || roundOpen;
     this.waiting.hidden = Boolean(state.round) || host;

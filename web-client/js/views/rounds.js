@@ -9,6 +9,7 @@ import { errorText, formatList, t } from "../i18n.js";
 import { answeredCards, methodKey, resultSentence } from "../results.js";
 import { isHost, listCounts, nameOf } from "../state.js";
 import { filmLinkElement, filmPicture, swipeable } from "./cards.js";
+import { ProviderResults } from "./provider_search.js";
 
 const METHODS = ["schulze", "irv", "borda", "approval"];
 
@@ -59,10 +60,13 @@ export class RoundStarter {
       if (!result.ok) { nominateError.textContent = errorText(result.error); return; }
       announce(t("nominate.done", { film: filmLabel(result.data) }));
       clear(results);
+      provider.clear();
       query.value = title.value = year.value = "";
     };
+    const provider = new ProviderResults({ sessionId, token, nominate });
     let timer = null;
     query.addEventListener("input", () => {
+      provider.search(query.value);
       window.clearTimeout(timer);
       timer = window.setTimeout(async () => {
         const q = query.value.trim();
@@ -80,7 +84,7 @@ export class RoundStarter {
       title, year, h("button", { type: "submit" }, t("nominate.go")));
     this.root = h("section", { class: "panel stack starter", "aria-labelledby": "starter-heading" },
       h("h2", { id: "starter-heading" }, t("start.heading")), form,
-      h("details", { class: "nominate" }, h("summary", {}, t("nominate.heading")), h("div", { class: "stack" }, query, results, byTitle, nominateError)));
+      h("details", { class: "nominate" }, h("summary", {}, t("nominate.heading")), h("div", { class: "stack" }, query, results, provider.root, byTitle, nominateError)));
   }
 }
 
