@@ -128,6 +128,11 @@ class Film(msgspec.Struct, kw_only=True):
     tmdb_id: int | None = None
     imdb_id: str | None = None
     kinopoisk_id: int | None = None
+    titles: dict[str, str] = msgspec.field(default_factory=dict)
+    """The title in each client language the provider knows (``"en"``, ``"ru"``): a client
+    shows the one of its language, else ``title``."""
+    overview: str | None = None
+    """The provider's summary in ``film_data_language``, at most 600 characters."""
 
 
 class Candidate(msgspec.Struct, kw_only=True):
@@ -332,6 +337,8 @@ class Snapshot(msgspec.Struct, kw_only=True):
     round: RoundInfo | None = None
     chat: list[ChatLine] = msgspec.field(default_factory=list)
     """The last ``chat_history`` chat messages of the log, oldest first."""
+    film_data: Literal["none", "tmdb", "kinopoisk"] = "none"
+    """The server's film-data provider: the client credits it as its terms ask."""
 
 
 # ---------------------------------------------------------------- client → server

@@ -172,6 +172,19 @@ async def resolve_films(db: DbSession, films: Sequence[CatalogueFilm]) -> list[i
 
 
 POSTER_PATH = "/posters/"
+OVERVIEW_SHOWN = 600
+"""Characters of an overview a ``Film`` carries: a card's worth, so a candidates event
+of 100 films stays small (the catalogue keeps the whole text)."""
+
+
+def _shortened(text: str | None) -> str | None:
+    if not text or len(text) <= OVERVIEW_SHOWN:
+        return text or None
+    cut = text[: OVERVIEW_SHOWN - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > OVERVIEW_SHOWN // 2 else cut).rstrip(" ,;:.") + "…"
+
+
 """Where the server serves the posters it keeps (``server/filmdata/controllers.py``)."""
 
 
@@ -191,6 +204,8 @@ def film_from_row(row: FilmRow) -> Film:
         tmdb_id=row.tmdb_id,
         imdb_id=row.imdb_id,
         kinopoisk_id=row.kinopoisk_id,
+        titles=dict(row.titles or {}),
+        overview=_shortened(row.overview),
     )
 
 

@@ -359,10 +359,19 @@ class WatchlistService:
                 ),
             )
             await self.emit_candidates(tx, who.session_id)
-            if self.films is not None:
+            if self.films is not None and self.films.enabled:
                 # Details come after the list is stored and announced: voting never waits.
+                # Films seen are looked up where one may be another row of a listed film
+                # (an IMDb list's row and a Letterboxd history's), so "seen" finds it.
+                session_lists = (await self.store.load(tx.db, who.session_id)).lists.values()
+                seen = [f for m in session_lists for f in m.watched]
+                listed = [f for m in session_lists for f in m.films]
                 enricher = self.films
-                tx.after_commit.append(lambda: enricher.enrich_later(who.session_id, film_ids))
+                tx.after_commit.append(
+                    lambda: enricher.enrich_later(
+                        who.session_id, film_ids, seen=seen, listed=listed
+                    )
+                )
         audit("import.finish", "ok")
         return len(film_ids)
 

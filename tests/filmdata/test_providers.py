@@ -39,7 +39,10 @@ async def test_tmdb_details_carry_every_field(tmdb: TmdbProvider, tmdb_site: Fak
     assert film.poster_url == f"{tmdb_site.base_url}/t/p/w342/poster603.jpg"
     call = tmdb_site.api_calls("movie/603")[0]
     assert call.headers["authorization"] == f"Bearer {tmdb_site.key}"
-    assert call.query == {"append_to_response": "external_ids,credits", "language": "en-US"}
+    assert call.query == {
+        "append_to_response": "external_ids,credits,translations",
+        "language": "en-US",
+    }
     assert tmdb.image_origin == tmdb_site.base_url
 
 

@@ -1,0 +1,26 @@
+"""film titles in each web-client language (a member reads titles in their own language)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05 11:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("fn_film", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("titles", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("fn_film", schema=None) as batch_op:
+        batch_op.drop_column("titles")
