@@ -529,6 +529,9 @@ class FilmsEnriched(_Base, tag="films.enriched", kw_only=True):
     """``bad_key``, ``quota`` or ``down`` when the provider failed."""
     message: str | None = None
     """The failure in plain words, for the host."""
+    import_id: str | None = None
+    """The import whose films these are: the counts are that import's (two members'
+    imports are looked up side by side)."""
 
 
 class CandidatesEvent(_Base, tag="candidates", kw_only=True):

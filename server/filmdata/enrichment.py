@@ -89,6 +89,7 @@ class EnrichmentReport:
     """Films asked about within the max age: not asked again."""
     posters_refused: int = 0
     failure: FailureKind | None = None
+    import_id: str | None = None
 
 
 class FilmEnricher:
@@ -128,6 +129,7 @@ class FilmEnricher:
         *,
         seen: Sequence[int] = (),
         listed: Sequence[int] = (),
+        import_id: str | None = None,
     ) -> None:
         """Start looking ``film_ids`` up; returns at once (nothing waits for it).
 
@@ -138,17 +140,24 @@ class FilmEnricher:
         if not self.enabled or not film_ids:
             return
         task = asyncio.get_running_loop().create_task(
-            self._guarded(session_id, list(film_ids), list(seen), list(listed))
+            self._guarded(session_id, list(film_ids), list(seen), list(listed), import_id)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _guarded(
-        self, session_id: uuid.UUID, film_ids: list[int], seen: list[int], listed: list[int]
+        self,
+        session_id: uuid.UUID,
+        film_ids: list[int],
+        seen: list[int],
+        listed: list[int],
+        import_id: str | None,
     ) -> EnrichmentReport:
         """A background run: whatever fails (the database, the hub) ends in a log line."""
         try:
-            return await self.enrich(session_id, film_ids, seen=seen, listed=listed)
+            return await self.enrich(
+                session_id, film_ids, seen=seen, listed=listed, import_id=import_id
+            )
         except Exception as exc:
             log.warning("filmdata.enrichment_failed", error=type(exc).__name__)
             return EnrichmentReport()
@@ -160,9 +169,10 @@ class FilmEnricher:
         *,
         seen: Sequence[int] = (),
         listed: Sequence[int] = (),
+        import_id: str | None = None,
     ) -> EnrichmentReport:
         """Look ``film_ids`` up in list order, batch by batch; never raises a provider error."""
-        report = EnrichmentReport()
+        report = EnrichmentReport(import_id=import_id)
         async with self._jobs:
             if seen:
                 film_ids = film_ids + await self._seen_worth_linking(seen, [*film_ids, *listed])
@@ -387,6 +397,7 @@ class FilmEnricher:
                 remaining=remaining,
                 failure=report.failure,
                 message=FAILURE_MESSAGES[report.failure] if report.failure else None,
+                import_id=report.import_id,
             ),
         )
 

@@ -369,7 +369,7 @@ class WatchlistService:
                 enricher = self.films
                 tx.after_commit.append(
                     lambda: enricher.enrich_later(
-                        who.session_id, film_ids, seen=seen, listed=listed
+                        who.session_id, film_ids, seen=seen, listed=listed, import_id=import_id
                     )
                 )
         audit("import.finish", "ok")
