@@ -10,6 +10,8 @@ import { STAGES, filmSet, initialState, isHost, member, nameOf, reduce } from ".
 import { posterOf } from "../films.js";
 import { filmPicture } from "./cards.js";
 import { CandidatesPanel } from "./candidates.js";
+import { factsOf, titleOf } from "./film_card.js";
+import { FilmDetailsStatus } from "./film_status.js";
 import { ChatPanel } from "./chat.js";
 import { HostDrawer } from "./host.js";
 import { ImportPanel } from "./imports.js";
@@ -166,6 +168,8 @@ class SessionView {
     // Lists
     this.imports = new ImportPanel({ sessionId, token: seat.token, me: seat.member_id, onNext: () => this.open("pick") });
     this.candidates = new CandidatesPanel({ loadMore });
+    this.filmStatus = new FilmDetailsStatus();
+    this.candidates.summary.after(this.filmStatus.root);
     this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.candidates.root);
 
     // Pick
@@ -191,6 +195,8 @@ class SessionView {
     this.members = new MemberList();
     this.chat = new ChatPanel({ send });
     const leaveButton = h("button", { type: "button", class: "ghost small", onclick: () => leave(leaveButton) }, t("lobby.leave"));
+    // The film-data provider's credit, as its terms ask (only when one is configured).
+    this.filmAbout = h("p", { class: "film-about", hidden: true });
 
     this.celebration = h("dialog", { class: "celebration", "data-celebration": "", "aria-labelledby": "celebration-heading" });
     this.drawer = null;
@@ -213,7 +219,7 @@ class SessionView {
       nav,
       this.notice,
       h("div", { class: "session-body" }, this.stage, h("aside", { class: "side stack", "aria-label": t("lobby.side") }, this.chat.root, this.members.root)),
-      h("footer", { class: "lobby-foot" }, leaveButton),
+      h("footer", { class: "lobby-foot" }, this.filmAbout, leaveButton),
       this.celebration);
 
     this.keys = (event) => this.key(event);
@@ -264,6 +270,10 @@ class SessionView {
     this.members.update(state);
     this.chat.update(state);
     this.candidates.update(state, this.shown());
+    this.filmStatus.update(state);
+    const about = state.filmData === "tmdb" || state.filmData === "kinopoisk" ? t(`film.about.${state.filmData}`) : "";
+    if (this.filmAbout.textContent !== about) this.filmAbout.textContent = about;
+    this.filmAbout.hidden = !about;
     const roundOpen = state.round?.status === "open";
     this.starter.root.hidden = !host || roundOpen;
     this.waiting.hidden = Boolean(state.round) || host;
@@ -274,7 +284,8 @@ class SessionView {
     if (!prev || state.round !== prev.round || state.candidates !== prev.candidates || state.members !== prev.members || state.hostId !== prev.hostId || state.party?.film_title !== prev.party?.film_title) {
       this.rounds.update(state);
     }
-    if (!prev || state.party !== prev.party || state.members !== prev.members || state.hostId !== prev.hostId) {
+    // The party shows the film's card too: details arriving for it redraw it.
+    if (!prev || state.party !== prev.party || state.members !== prev.members || state.hostId !== prev.hostId || state.round !== prev.round || state.candidates !== prev.candidates) {
       this.party.update(state);
     }
 
@@ -317,7 +328,7 @@ class SessionView {
       }
       case "pick":
         if (state.round?.status === "open") return t("stage.pick_open");
-        if (state.round?.winner) return state.round.winner.title;
+        if (state.round?.winner) return titleOf(state.round.winner);
         return "";
       case "watch":
         if (!filmSet(state.party)) return "";
@@ -352,9 +363,9 @@ class SessionView {
       h("p", { class: "eyebrow" }, t("result.match_eyebrow")),
       // a poster if there is one; a title card would only repeat the title below
       posterOf(winner) ? filmPicture(winner, "large") : null,
-      h("h2", { id: "celebration-heading", dir: "auto" }, winner.title),
-      winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
-      h("p", { class: "lede" }, t("result.match", { film: winner.title })),
+      h("h2", { id: "celebration-heading", dir: "auto" }, titleOf(winner)),
+      h("p", { class: "muted" }, factsOf(winner).join(" · ")),
+      h("p", { class: "lede" }, t("result.match", { film: titleOf(winner) })),
       h("div", { class: "row wrap center" }, watch, close)));
     dialog.addEventListener("close", () => this.rounds.focusTarget()?.focus(), { once: true });
     if (!dialog.open) dialog.showModal();
