@@ -72,7 +72,11 @@ export function hasDetails(film) {
 // The film the party watches, when it is one the session knows: the party names it only by
 // title (the host's "watch together" copies the winner's), so the round's winner comes first.
 export function partyFilm(state) {
-  const title = state.party?.film_title;
+  return filmByTitle(state, state.party?.film_title);
+}
+
+// A film the session knows by the list's title (the round's winner, its films, the candidates).
+export function filmByTitle(state, title) {
   if (!title) return null;
   const round = state.round;
   const pool = [round?.winner, ...(round?.films ?? []), ...(state.candidates?.candidates ?? []).map((c) => c.film)];

@@ -7,7 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
 import { STAGES, filmSet, initialState, isHost, member, nameOf, reduce } from "../state.js";
-import { posterOf } from "../films.js";
+import { filmByTitle, posterOf } from "../films.js";
 import { filmPicture } from "./cards.js";
 import { CandidatesPanel } from "./candidates.js";
 import { factsOf, titleOf } from "./film_card.js";
@@ -342,6 +342,9 @@ class SessionView {
   showNotice(notice) {
     const params = { ...notice.params };
     if ("position_ms" in params) params.time = formatDuration(params.position_ms);
+    // Notices name a film by the list's title: the member reads it in their language.
+    const known = params.film ? filmByTitle(this.state, params.film) : null;
+    if (known) params.film = titleOf(known);
     this.notice.textContent = t(notice.key, params);
     this.notice.classList.add("shown");
     window.clearTimeout(this.noticeTimer);

@@ -75,6 +75,7 @@ export class PartyPanel {
     this.video.hidden = !party.media_url;
     const known = hasFilm ? partyFilm(state) : null;
     const shownTitle = known ? titleOf(known) : party.film_title;
+    this.shownTitle = shownTitle;
     this.film.textContent = hasFilm ? t("party.tonight", { film: shownTitle || t("party.video") }) : "";
     const infoKey = JSON.stringify([known, state.filmData]);
     if (infoKey !== this.infoKey) {
@@ -188,7 +189,7 @@ export class PartyPanel {
     if (this.countdown.textContent !== counting) this.countdown.textContent = counting;
     // At zero with no video: everyone starts their own copy now.
     const started = party.playback.state === "playing" && now >= party.playback.at && now - party.playback.at < 10000;
-    const startNow = !party.media_url && filmSet(party) && started ? t("party.start_now", { film: party.film_title || "" }) : "";
+    const startNow = !party.media_url && filmSet(party) && started ? t("party.start_now", { film: this.shownTitle || party.film_title || "" }) : "";
     if (this.startNow.textContent !== startNow) this.startNow.textContent = startNow;
     if (!party.media_url || this.video.readyState < 1) return;
     const shouldPlay = party.playback.state === "playing" && now >= party.playback.at;
