@@ -183,6 +183,21 @@ def test_posters_runtimes_genres_and_progress_in_english_and_russian(
             assert_no_horizontal_scroll(page, where)
         shot(host, tmp_path, "en-lists-desktop")
         shot(phone, tmp_path, "ru-lists-phone")
+        # And the other way round: English on a phone's width, Russian on a desktop's.
+        host.set_viewport_size(PHONE["viewport"])
+        phone.set_viewport_size(DESKTOP["viewport"])
+        for page, where in (
+            (host, "lists, phone width (en)"),
+            (phone, "lists, desktop width (ru)"),
+        ):
+            expect(
+                card(page, "Heat" if page is host else "Схватка").locator("img.poster")
+            ).to_be_visible()
+            assert_no_horizontal_scroll(page, where)
+        shot(host, tmp_path, "en-lists-phone")
+        shot(phone, tmp_path, "ru-lists-desktop")
+        host.set_viewport_size(DESKTOP["viewport"])
+        phone.set_viewport_size(PHONE["viewport"])
 
         # The match card: poster with alt text, facts, director, overview, credit.
         start_match(host, 4)
