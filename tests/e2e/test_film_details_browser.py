@@ -24,6 +24,7 @@ from tests.e2e.friday import (
     stage,
     start_match,
 )
+from tests.filmdata.test_enrichment import imdb_csv
 from tests.support.fake_provider import FakeMovie
 from tests.support.fake_tmdb import FakeTmdb, fake_tmdb
 from tests.support.poster_images import poster_png
@@ -123,6 +124,11 @@ def test_posters_runtimes_genres_and_progress_in_english_and_russian(
         for page in (host, phone):
             open_stage(page, "lists")
             page.evaluate(RECORD_STATUS)
+        # Борис brings an IMDb list first; Ana's Letterboxd list then has the same Heat as
+        # another catalogue row, until the look-up links the two.
+        imdb = {"name": "list.csv", "mimeType": "text/csv", "buffer": imdb_csv(KNOWN[0], KNOWN[2])}
+        phone.set_input_files("#import-file", files=[imdb])
+        expect(phone.locator(".film-status-text")).to_have_text("Подробности найдены для 2 фильмов")
         host.set_input_files("#import-file", files=[csv_file(FILMS)])
 
         # The look-up runs after the list is in: its progress, then what it found.
@@ -144,6 +150,10 @@ def test_posters_runtimes_genres_and_progress_in_english_and_russian(
         expect(notes).to_contain_text("Details of 1 film were skipped")
         expect(notes).to_contain_text("40 films could not be told apart or were not found")
         expect(phone.locator(".film-status-host")).to_be_hidden()  # a guest is not troubled
+        # One Heat, on both lists: everyone wants it.
+        expect(card(host, "Heat")).to_have_count(1)
+        expect(card(host, "Heat")).to_have_class(re.compile(r"\beveryone\b"))
+        expect(card(phone, "Схватка")).to_have_class(re.compile(r"\beveryone\b"))
 
         # English, desktop: the poster from our own origin, its box reserved, lazy.
         heat = card(host, "Heat")

@@ -41,7 +41,7 @@ export class CandidatesPanel {
       const label = wantedLabel(wanted, lists, members);
       const lines = this.lines(film, candidate, state);
       // A card is redrawn when what it shows changed (details arrived, a count moved, …).
-      const key = JSON.stringify([film, candidate.nominated, label.text, state.filmData, lines.map(String)]);
+      const key = JSON.stringify([film, candidate.nominated, label.text, state.filmData, lines.map((l) => (l instanceof Node ? l.textContent : String(l)))]);
       let row = this.rows.get(film.id);
       if (!row || row.key !== key) {
         const open = row?.li.querySelector("details.film-more")?.open ?? false;

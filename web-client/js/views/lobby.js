@@ -63,6 +63,9 @@ export function renderLobby(root, navigate, sessionId) {
       if (event.type.startsWith("import.")) view.imports.apply(event);
       if (event.type === "reaction") view.chat.reaction(event.emoji, nameOf(state, event.member_id) ?? "");
       if (event.type === "member.joined" && view.drawer?.dialog.open) view.drawer.refresh();
+      // An import's look-up done: films it linked across lists (an IMDb row and a Letterboxd
+      // row of one film) now count as one, so the ranking is read again.
+      if (event.type === "films.enriched" && event.remaining === 0 && event.enriched > 0) refreshCandidates();
     },
     gone(code) {
       gone(t(`gone.${code}`));
