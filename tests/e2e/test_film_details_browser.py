@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.checks import assert_accessible, assert_no_horizontal_scroll
 from tests.e2e.friday import (
@@ -126,7 +126,11 @@ def test_posters_runtimes_genres_and_progress_in_english_and_russian(
             page.evaluate(RECORD_STATUS)
         # Борис brings an IMDb list first; Ana's Letterboxd list then has the same Heat as
         # another catalogue row, until the look-up links the two.
-        imdb = {"name": "list.csv", "mimeType": "text/csv", "buffer": imdb_csv(KNOWN[0], KNOWN[2])}
+        imdb: FilePayload = {
+            "name": "list.csv",
+            "mimeType": "text/csv",
+            "buffer": imdb_csv(KNOWN[0], KNOWN[2]),
+        }
         phone.set_input_files("#import-file", files=[imdb])
         expect(phone.locator(".film-status-text")).to_have_text("Подробности найдены для 2 фильмов")
         host.set_input_files("#import-file", files=[csv_file(FILMS)])
