@@ -25,6 +25,7 @@ from tests.e2e.friday import (
     start_match,
 )
 from tests.filmdata.test_enrichment import imdb_csv
+from tests.support.fake_kinopoisk import fake_kinopoisk
 from tests.support.fake_provider import FakeMovie
 from tests.support.fake_tmdb import FakeTmdb, fake_tmdb
 from tests.support.poster_images import poster_png
@@ -272,3 +273,76 @@ def test_the_host_reads_a_refused_key_in_plain_words_and_voting_goes_on(
             assert_accessible(host, "provider failure (ru)")
         finally:
             context.close()
+
+
+def test_kinopoisk_titles_follow_each_members_language_and_kinopoisk_is_credited(
+    browser: Browser, tmp_path: Path
+) -> None:
+    matrix = FakeMovie(tmdb_id=603, title="The Matrix", year=1999, title_ru="Матрица",
+                       runtime=136, genres=("Action", "Science Fiction"), imdb_id="tt0133093",
+                       kinopoisk_id=301, poster=poster_png((20, 90, 40), (0, 15, 5)))  # fmt: skip
+    with (
+        fake_kinopoisk([matrix]) as kinopoisk,
+        server_process(
+            tmp_path,
+            {
+                "FILMNIGHT_FILM_DATA": "kinopoisk",
+                "FILMNIGHT_KINOPOISK_URL": kinopoisk.base_url,
+                "FILMNIGHT_FILM_DATA_KEY": kinopoisk.key,
+            },
+        ) as server,  # fmt: skip
+    ):
+        english = new_member_context(browser, DESKTOP, "en-US")
+        russian = new_member_context(browser, PHONE, "ru-RU")
+        host, guest = english.new_page(), russian.new_page()
+        try:
+            invite = create_session(host, server.base_url, "Ana", "Friday")
+            join_session(guest, invite, "Борис")
+            for page in (host, guest):
+                open_stage(page, "lists")
+            upload: FilePayload = {
+                "name": "list.csv", "mimeType": "text/csv", "buffer": imdb_csv(matrix),
+            }  # fmt: skip
+            host.set_input_files("#import-file", files=[upload])
+            expect(host.locator(".film-status-text")).to_have_text("Film details: 1 film found")
+            # Kinopoisk's nameEn for English, nameRu for Russian; its genres translated.
+            english_card = card(host, "The Matrix")
+            expect(english_card.locator(".film-facts")).to_have_text(
+                "2 hr 16 min · Action, Science Fiction"
+            )
+            russian_card = card(guest, "Матрица")
+            expect(russian_card.locator(".film-facts")).to_have_text(
+                "2 ч 16 мин · боевик, фантастика"
+            )
+            expect(russian_card.locator("img.poster")).to_have_attribute(
+                "src", re.compile(r"^/posters/")
+            )
+            expect(host.locator(".film-about")).to_have_text(re.compile(r"from Kinopoisk"))
+            expect(guest.locator(".film-about")).to_have_text(re.compile(r"с Кинопоиска"))
+            expect(host.locator(".film-about")).not_to_contain_text("TMDB")
+        finally:
+            english.close()
+            russian.close()
+
+
+def test_without_a_provider_nothing_is_credited(
+    browser: Browser, server_none: ServerProcess
+) -> None:
+    context = new_member_context(browser, DESKTOP, "en-US")
+    page = context.new_page()
+    try:
+        create_session(page, server_none.base_url, "Ana", "Friday")
+        open_stage(page, "lists")
+        page.set_input_files("#import-file", files=[csv_file(FILMS[:3])])
+        expect(page.locator("li.candidate")).to_have_count(3)
+        expect(page.locator(".film-about")).to_be_hidden()
+        expect(page.locator(".film-status")).to_be_hidden()  # nothing is looked up
+        expect(page.locator("li.candidate .title-card")).to_have_count(3)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def server_none(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with server_process(tmp_path_factory.mktemp("no-film-data")) as running:
+        yield running
