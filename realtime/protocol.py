@@ -133,6 +133,9 @@ class Film(msgspec.Struct, kw_only=True):
     shows the one of its language, else ``title``."""
     overview: str | None = None
     """The provider's summary in ``film_data_language``, at most 600 characters."""
+    overviews: dict[str, str] = msgspec.field(default_factory=dict)
+    """The summary in each client language the provider has one in (each at most 600
+    characters): a client shows the one of its language, else ``overview``."""
 
 
 class Candidate(msgspec.Struct, kw_only=True):

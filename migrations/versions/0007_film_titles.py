@@ -1,4 +1,4 @@
-"""film titles in each web-client language (a member reads titles in their own language)
+"""film titles and overviews in each web-client language (read in each member's language)
 
 Revision ID: 0007
 Revises: 0006
@@ -19,8 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("fn_film", schema=None) as batch_op:
         batch_op.add_column(sa.Column("titles", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("overviews", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("fn_film", schema=None) as batch_op:
+        batch_op.drop_column("overviews")
         batch_op.drop_column("titles")

@@ -80,6 +80,8 @@ class FilmDetails(msgspec.Struct, kw_only=True, frozen=True):
     """The title in ``film_data_language``, when the provider has one."""
     titles: dict[str, str] = {}
     """The title in each of :data:`TITLE_LANGUAGES` the provider knows (``{"ru": "Матрица"}``)."""
+    overviews: dict[str, str] = {}
+    """The overview in each of :data:`TITLE_LANGUAGES` the provider knows."""
     year: int | None = None
     runtime_minutes: int | None = None
     genres: tuple[str, ...] = ()
@@ -156,6 +158,11 @@ def checked(details: FilmDetails) -> FilmDetails:
         original_title=_text(details.original_title, MAX_TITLE),
         localized_title=_text(details.localized_title, MAX_TITLE),
         titles=_titles(details.titles),
+        overviews={
+            language: text
+            for language in TITLE_LANGUAGES
+            if (text := _overview(details.overviews.get(language)))
+        },
         runtime_minutes=runtime or None,  # providers send 0 for "unknown"
         genres=tuple(g for g in (_text(x, MAX_NAME) for x in details.genres) if g),
         directors=tuple(d for d in (_text(x, MAX_NAME) for x in details.directors) if d),

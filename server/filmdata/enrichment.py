@@ -354,6 +354,7 @@ class FilmEnricher:
         row.original_title = details.original_title
         row.localized_title = details.localized_title
         row.titles = dict(details.titles)
+        row.overviews = dict(details.overviews)
         row.runtime_minutes = details.runtime_minutes
         row.genres = list(details.genres)
         row.directors = list(details.directors)

@@ -17,8 +17,8 @@
 Kinopoisk's titles are Russian first: ``nameRu`` is the ``localized_title``,
 ``nameOriginal`` (else ``nameEn``) the original; ``titles`` holds ``nameRu`` as ``ru``
 and ``nameEn`` as ``en`` (``nameOriginal`` may be in any language, so it is not taken
-for English).  Its film answer names no director
-(that is another endpoint, ``/api/v1/staff``), so ``directors`` stays empty.
+for English).  Its ``description`` is Russian: ``overviews["ru"]``.  Its film answer
+names no director (that is another endpoint, ``/api/v1/staff``), so ``directors`` stays empty.
 401 is a bad key, 402 the daily quota, 429 the per-second limit (``transport.py``).
 """
 
@@ -161,6 +161,7 @@ class KinopoiskProvider:
                 original_title=film.nameOriginal or film.nameEn,
                 localized_title=film.nameRu,
                 titles=_titles(film.nameRu, film.nameEn),
+                overviews={"ru": film.description} if film.description else {},
                 year=film.year,
                 runtime_minutes=film.filmLength,
                 genres=tuple(g.genre for g in film.genres),

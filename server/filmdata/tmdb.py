@@ -17,7 +17,8 @@ Calls, as TMDb documents them:
 
 ``title`` is in the requested ``language`` (TMDb falls back to the original title
 when it has no translation), so it is also the film's ``localized_title``.  The
-``translations`` give the title in each of the web client's languages (``titles``),
+``translations`` give the title and overview in each of the web client's languages
+(``titles``, ``overviews``),
 in the same call: a translation's ``title`` is empty in the film's original
 language (the original title is that title) and for languages nobody translated.
 """
@@ -91,6 +92,7 @@ class _ExternalIds(msgspec.Struct):
 
 class _TranslationData(msgspec.Struct):
     title: str | None = None
+    overview: str | None = None
 
 
 class _Translation(msgspec.Struct):
@@ -131,6 +133,20 @@ def _titles(movie: _MovieDetails) -> dict[str, str]:
     # No translation and not the original language: TMDb's own ``title`` would only be the
     # original title again, so the language is left out and the client keeps the list's.
     return titles
+
+
+def _overviews(movie: _MovieDetails) -> dict[str, str]:
+    """The film's overview in each of the client's languages TMDb has one in."""
+    overviews: dict[str, str] = {}
+    found = movie.translations.translations if movie.translations else []
+    for wanted in TITLE_LANGUAGES:
+        written = [
+            t for t in found if t.iso_639_1 == wanted and t.data is not None and t.data.overview
+        ]
+        written.sort(key=lambda t: t.iso_3166_1 != HOME_COUNTRY.get(wanted))
+        if written and written[0].data is not None and written[0].data.overview:
+            overviews[wanted] = written[0].data.overview
+    return overviews
 
 
 def _year(release_date: str | None) -> int | None:
@@ -245,6 +261,7 @@ class TmdbProvider:
             directors=tuple(c.name for c in crew if c.job == "Director" and c.name),
             imdb_id=imdb,
             titles=_titles(movie),
+            overviews=_overviews(movie),
         )
 
     async def aclose(self) -> None:

@@ -206,6 +206,11 @@ def film_from_row(row: FilmRow) -> Film:
         kinopoisk_id=row.kinopoisk_id,
         titles=dict(row.titles or {}),
         overview=_shortened(row.overview),
+        overviews={
+            language: short
+            for language, text in (row.overviews or {}).items()
+            if (short := _shortened(text))
+        },
     )
 
 

@@ -35,6 +35,7 @@ KNOWN = [
     FakeMovie(tmdb_id=949, title="Heat", year=1995, title_ru="Схватка", runtime=170,
               genres=("Crime", "Drama", "Action"), directors=("Michael Mann",),
               overview="Obsessive master thief Neil McCauley leads a top-notch crew.",
+              overview_ru="Вор-профессионал Нил Макколи и его команда берутся за последнее дело.",
               imdb_id="tt0113277", poster=poster_png((40, 60, 110), (10, 10, 30))),
     FakeMovie(tmdb_id=496243, title="Parasite", year=2019, title_ru="Паразиты", runtime=133,
               genres=("Comedy", "Thriller", "Drama"), directors=("Bong Joon Ho",),
@@ -188,6 +189,7 @@ def test_posters_runtimes_genres_and_progress_in_english_and_russian(
         expect(phone.locator(".film-about")).to_contain_text("не одобрен и не сертифицирован TMDB")
         schvatka.locator("details.film-more summary").click()
         expect(schvatka.locator(".film-directors")).to_have_text("Режиссёр: Michael Mann")
+        expect(schvatka.locator(".film-overview")).to_contain_text("Нил Макколи")
         expect(schvatka.locator(".film-credit")).to_have_text("Данные: TMDB")
 
         for page, where in (

@@ -43,6 +43,8 @@ async def test_tmdb_details_carry_the_title_in_each_client_language(tmdb: TmdbPr
     amelie = await tmdb.details(AMELIE.tmdb_id)
     # English original: TMDb's English translation has an empty title, the original is it.
     assert matrix.titles == {"en": "The Matrix", "ru": "Матрица"}
+    # The overview where a translation has one: TMDb's Russian entry for it is empty here.
+    assert matrix.overviews == {"en": MATRIX.overview}
     # A French film without a Russian translation: English only; German is not kept.
     assert amelie.titles == {"en": "Amélie"}
 
@@ -66,6 +68,7 @@ async def test_kinopoisk_titles_are_its_russian_and_english_names(
     assert MATRIX.kinopoisk_id is not None
     details = await kinopoisk.details(MATRIX.kinopoisk_id)
     assert details.titles == {"ru": "Матрица", "en": "The Matrix"}
+    assert details.overviews == {"ru": MATRIX.overview}  # the API's description is Russian
 
 
 async def test_films_carry_titles_overview_and_the_provider_is_named(
@@ -82,6 +85,7 @@ async def test_films_carry_titles_overview_and_the_provider_is_named(
         snapshot = (await client.get(f"/api/v1/sessions/{sid}", headers=auth(token))).json()
     assert shown["titles"] == {"en": "The Matrix", "ru": "Матрица"}
     assert shown["overview"] == matrix.overview
+    assert shown["overviews"] == {"en": matrix.overview, "ru": "Хакер узнаёт правду."}
     assert snapshot["film_data"] == "tmdb"
 
 
@@ -112,6 +116,7 @@ async def test_a_long_overview_is_shortened_on_the_wire_not_in_the_catalogue(
                     )
                 ).scalar_one()
     shown = page["candidates"][0]["film"]["overview"]
+    assert page["candidates"][0]["film"]["overviews"] == {"en": shown}
     assert len(shown) <= 600 and shown.endswith("…")
     assert words.startswith(shown[:-1])
     assert kept == words
@@ -254,7 +259,13 @@ def auth(token: str) -> dict[str, str]:
 @pytest.fixture
 def movies() -> dict[str, FakeMovie]:
     return {
-        "matrix": film("The Matrix", 1999, title_ru="Матрица", overview="A hacker learns."),
+        "matrix": film(
+            "The Matrix",
+            1999,
+            title_ru="Матрица",
+            overview="A hacker learns.",
+            overview_ru="Хакер узнаёт правду.",
+        ),
         "amelie": film("Amélie", 2001, original_title="Le Fabuleux Destin d'Amélie Poulain"),
         "leo": film("Leo", 2023),
         "solaris": film("Solaris", 1972),

@@ -180,7 +180,8 @@ class FakeTmdb(FakeProvider):
         """TMDb's translations: the original language's title is empty (it is the original)."""
 
         def one(country: str, language: str, name: str, english: str, title: str) -> dict[str, Any]:
-            data = {"homepage": "", "overview": film.overview, "runtime": film.runtime,
+            overview = {"en": film.overview, "ru": film.overview_ru or ""}.get(language, "")
+            data = {"homepage": "", "overview": overview, "runtime": film.runtime,
                     "tagline": "", "title": title}  # fmt: skip
             return {"iso_3166_1": country, "iso_639_1": language, "name": name,
                     "english_name": english, "data": data}  # fmt: skip

@@ -34,6 +34,11 @@ export function filmTitle(film, lang = "en") {
   return film?.titles?.[lang] || film?.title || "";
 }
 
+// The overview in the member's language when the provider has one, else the server's.
+export function filmOverview(film, lang = "en") {
+  return film?.overviews?.[lang] || film?.overview || "";
+}
+
 const unitFormats = new Map();
 function unit(lang, name, value) {
   const key = `${lang}|${name}`;

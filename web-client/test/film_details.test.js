@@ -2,7 +2,7 @@
 // keeps each import's look-up counts; titles follow the member's language; runtimes through Intl.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { filmFacts, filmTitle, formatRuntime, hasDetails, partyFilm } from "../js/films.js";
+import { filmFacts, filmOverview, filmTitle, formatRuntime, hasDetails, partyFilm } from "../js/films.js";
 import { enrichmentProgress, initialState, mergeFilms, reduce } from "../js/state.js";
 
 const bare = (id, title, year) => ({ id, title, year, slug: null, poster_url: null, genres: [], directors: [], titles: {} });
@@ -106,6 +106,13 @@ test("titles follow the member's language, the list's title otherwise", () => {
   assert.equal(filmTitle({ ...DETAILS, titles: { en: "The Matrix" } }, "ru"), "The Matrix");
   assert.equal(filmTitle(LEO, "ru"), "Leo");
   assert.equal(filmTitle({ ...LEO, titles: undefined }, "ru"), "Leo");
+});
+
+test("overviews follow the member's language, the server's otherwise", () => {
+  const film = { ...DETAILS, overviews: { ru: "Хакер узнаёт правду." } };
+  assert.equal(filmOverview(film, "ru"), "Хакер узнаёт правду.");
+  assert.equal(filmOverview(film, "en"), DETAILS.overview);
+  assert.equal(filmOverview(LEO, "ru"), "");
 });
 
 test("runtimes through Intl: hours and minutes in each language", () => {

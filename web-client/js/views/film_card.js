@@ -5,7 +5,7 @@
 // Other features add a line to a card with one call: addCardLine(body, text or element) puts it
 // in the card's `.film-lines` slot (under the facts), e.g. where the film streams.
 import { h } from "../dom.js";
-import { filmFacts, filmTitle, posterOf, titleHue } from "../films.js";
+import { filmFacts, filmOverview, filmTitle, posterOf, titleHue } from "../films.js";
 import { has, language, t } from "../i18n.js";
 
 // CSS pixels of each poster size at 2:3 (the attributes reserve the space before the file comes).
@@ -73,17 +73,18 @@ export function filmBody(film, { tag = "span", year = "title", overview = "none"
     facts.length ? h("p", { class: "film-facts" }, facts.join(" · ")) : null,
     slot);
   for (const line of lines) addCardLine(body, line);
+  const summary = filmOverview(film, language());
   const directors = film.directors?.length ? t("film.directors", { names: film.directors.slice(0, 3).join(", "), count: film.directors.length }) : "";
   if (overview === "inline") {
     if (directors) body.append(h("p", { class: "film-directors" }, directors));
-    if (film.overview) body.append(h("p", { class: "film-overview", dir: "auto" }, film.overview));
-    const creditLine = directors || film.overview ? providerCredit(credit) : null;
+    if (summary) body.append(h("p", { class: "film-overview", dir: "auto" }, summary));
+    const creditLine = directors || summary ? providerCredit(credit) : null;
     if (creditLine) body.append(creditLine);
-  } else if (overview === "details" && (directors || film.overview)) {
+  } else if (overview === "details" && (directors || summary)) {
     body.append(h("details", { class: "film-more" },
       h("summary", {}, t("film.details")),
       directors ? h("p", { class: "film-directors" }, directors) : null,
-      film.overview ? h("p", { class: "film-overview", dir: "auto" }, film.overview) : null,
+      summary ? h("p", { class: "film-overview", dir: "auto" }, summary) : null,
       providerCredit(credit)));
   }
   return body;

@@ -185,7 +185,7 @@ export class RoundPanel {
   detailsKey(state) {
     const round = state.round;
     const shown = round.status === "closed" ? [round.winner] : round.mode === "match" ? [this.nextCard()] : round.films;
-    return JSON.stringify([state.filmData, shown.map((f) => f && [f.poster_url, f.runtime_minutes, f.genres, f.titles, f.overview, f.directors])]);
+    return JSON.stringify([state.filmData, shown.map((f) => f && [f.poster_url, f.runtime_minutes, f.genres, f.titles, f.overview, f.overviews, f.directors])]);
   }
 
   nextCard() {
