@@ -71,7 +71,8 @@ FILMS = [
 
 
 # What the fake TMDb says of them: Russian title, minutes, genres, director, a summary of our
-# own, and the poster's two colours.  "Brief Encounter" is left out: it stays a title card.
+# own, and the poster's two colours (the Russian summaries are in SUMMARIES_RU).
+# "Brief Encounter" is left out: it stays a title card.
 DETAILS = {
     "Paddington 2": ("Приключения Паддингтона 2", 104, ("Comedy", "Family", "Adventure"),
                      "Paul King", "A bear takes odd jobs to buy a pop-up book.", (196, 120, 40)),
@@ -98,6 +99,21 @@ DETAILS = {
 }  # fmt: skip
 
 
+SUMMARIES_RU = {
+    "Paddington 2": "Медвежонок берётся за любую работу, чтобы купить книжку-раскладушку.",
+    "Spirited Away": "Девочка работает в купальне для духов.",
+    "Heat": "Сыщик и вор, каждый — лучший в своём деле.",
+    "Parasite": "Бедная семья устраивается работать в дом богатой.",
+    "Alien": "Экипаж грузового корабля откликается на сигнал бедствия.",
+    "In the Mood for Love": "Двое соседей и их вечно отсутствующие супруги.",
+    "Stalker": "Проводник ведёт двоих через Зону.",
+    "Moonlight": "Одна жизнь в трёх главах, в Майами.",
+    "The Thing": "На полярной станции им может оказаться кто угодно.",
+    "Amélie": "Официантка тихо чинит чужие жизни.",
+    "Solaris": "Станция над океаном, который помнит.",
+}
+
+
 # The first cards' posters have loaded (further ones load lazily, when scrolled to).
 POSTERS_SHOWN = """() => [...document.querySelectorAll("li.candidate img.poster")]
     .slice(0, 3).every((img) => img.complete && img.naturalWidth > 0)"""
@@ -113,6 +129,7 @@ def fake_films() -> list[FakeMovie]:
         films.append(FakeMovie(
             tmdb_id=number, title=title, year=year or 2000, title_ru=russian, runtime=minutes,
             genres=genres, directors=(director,), overview=summary,
+            overview_ru=SUMMARIES_RU.get(title),
             poster=poster_png(colour, dark),
         ))  # fmt: skip
     return films
