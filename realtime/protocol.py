@@ -132,10 +132,11 @@ class Film(msgspec.Struct, kw_only=True):
     """The title in each client language the provider knows (``"en"``, ``"ru"``): a client
     shows the one of its language, else ``title``."""
     overview: str | None = None
-    """The provider's summary in ``film_data_language``, at most 600 characters."""
+    """The provider's summary in ``film_data_language``, at most 400 characters."""
     overviews: dict[str, str] = msgspec.field(default_factory=dict)
-    """The summary in each client language the provider has one in (each at most 600
-    characters): a client shows the one of its language, else ``overview``."""
+    """The summary in each client language the provider has one in, but for the one
+    ``overview`` already is (each at most 400 characters): a client shows the one of its
+    language, else ``overview``."""
 
 
 class Candidate(msgspec.Struct, kw_only=True):

@@ -85,7 +85,8 @@ async def test_films_carry_titles_overview_and_the_provider_is_named(
         snapshot = (await client.get(f"/api/v1/sessions/{sid}", headers=auth(token))).json()
     assert shown["titles"] == {"en": "The Matrix", "ru": "Матрица"}
     assert shown["overview"] == matrix.overview
-    assert shown["overviews"] == {"en": matrix.overview, "ru": "Хакер узнаёт правду."}
+    # English is `overview` itself (film_data_language is en-US): not sent twice.
+    assert shown["overviews"] == {"ru": "Хакер узнаёт правду."}
     assert snapshot["film_data"] == "tmdb"
 
 
@@ -116,8 +117,8 @@ async def test_a_long_overview_is_shortened_on_the_wire_not_in_the_catalogue(
                     )
                 ).scalar_one()
     shown = page["candidates"][0]["film"]["overview"]
-    assert page["candidates"][0]["film"]["overviews"] == {"en": shown}
-    assert len(shown) <= 600 and shown.endswith("…")
+    assert page["candidates"][0]["film"]["overviews"] == {}  # English is `overview`
+    assert len(shown) <= 400 and shown.endswith("…")
     assert words.startswith(shown[:-1])
     assert kept == words
 
