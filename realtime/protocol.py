@@ -131,6 +131,15 @@ class Film(msgspec.Struct, kw_only=True):
     tmdb_id: int | None = None
     imdb_id: str | None = None
     kinopoisk_id: int | None = None
+    titles: dict[str, str] = msgspec.field(default_factory=dict)
+    """The title in each client language the provider knows (``"en"``, ``"ru"``): a client
+    shows the one of its language, else ``title``."""
+    overview: str | None = None
+    """The provider's summary in ``film_data_language``, at most 400 characters."""
+    overviews: dict[str, str] = msgspec.field(default_factory=dict)
+    """The summary in each client language the provider has one in, but for the one
+    ``overview`` already is (each at most 400 characters): a client shows the one of its
+    language, else ``overview``."""
 
 
 class Limits(msgspec.Struct, kw_only=True):
@@ -346,6 +355,8 @@ class Snapshot(msgspec.Struct, kw_only=True):
     """The last ``chat_history`` chat messages of the log, oldest first."""
     limits: Limits = msgspec.field(default_factory=Limits)
     """The host's limits for tonight."""
+    film_data: Literal["none", "tmdb", "kinopoisk"] = "none"
+    """The server's film-data provider: the client credits it as its terms ask."""
 
 
 # ---------------------------------------------------------------- client → server
@@ -536,6 +547,9 @@ class FilmsEnriched(_Base, tag="films.enriched", kw_only=True):
     """``bad_key``, ``quota`` or ``down`` when the provider failed."""
     message: str | None = None
     """The failure in plain words, for the host."""
+    import_id: str | None = None
+    """The import whose films these are: the counts are that import's (two members'
+    imports are looked up side by side)."""
 
 
 class CandidatesEvent(_Base, tag="candidates", kw_only=True):

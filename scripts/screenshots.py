@@ -8,9 +8,11 @@ two friends, one on a phone (390×844, touch), through Invite → Lists → Pick
 its celebration) → Watch, once per language, and writes a PNG of each stage for each
 screen size to ``docs/screenshots/{lang}-{n}-{stage}-{desktop|phone}.png``.  The PNGs are
 taken at device scale 1 and reduced to 256 colours with Pillow (in the locked environment),
-so twenty of them stay near 2 MB.  The films have no posters, so the cards are the
-client's title cards and nothing is fetched from outside this machine.  The chat's emoji
-need an emoji font on the machine (Debian: fonts-noto-color-emoji).
+so twenty of them stay near 2 MB.  Film details come from the tests' local fake TMDb
+(``tests/support/fake_tmdb.py``) with made-up posters (two-colour PNGs), runtimes, genres,
+directors and one-line summaries, so nothing is fetched from outside this machine; one
+film is unknown to it and keeps the client's title card.  The chat's emoji need an emoji
+font on the machine (Debian: fonts-noto-color-emoji).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from tests.e2e.friday import (
     upload_list,
     watch_it_together,
 )
+from tests.support.fake_provider import FakeMovie
+from tests.support.fake_tmdb import fake_tmdb
+from tests.support.poster_images import poster_png
 from tests.support.server_process import server_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +68,71 @@ FILMS = [
     ("Brief Encounter", 1945, "brfe"),
     ("Solaris", 1972, "1Qeq"),
 ]
+
+
+# What the fake TMDb says of them: Russian title, minutes, genres, director, a summary of our
+# own, and the poster's two colours (the Russian summaries are in SUMMARIES_RU).
+# "Brief Encounter" is left out: it stays a title card.
+DETAILS = {
+    "Paddington 2": ("Приключения Паддингтона 2", 104, ("Comedy", "Family", "Adventure"),
+                     "Paul King", "A bear takes odd jobs to buy a pop-up book.", (196, 120, 40)),
+    "Spirited Away": ("Унесённые призраками", 125, ("Animation", "Family", "Fantasy"),
+                      "Hayao Miyazaki", "A girl works in a bathhouse for spirits.", (170, 70, 70)),
+    "Heat": ("Схватка", 170, ("Crime", "Drama", "Action"),
+             "Michael Mann", "A detective and a thief, each the best at it.", (50, 70, 130)),
+    "Parasite": ("Паразиты", 133, ("Comedy", "Thriller", "Drama"),
+                 "Bong Joon Ho", "A poor family finds work in a rich one's house.", (40, 110, 70)),
+    "Alien": ("Чужой", 117, ("Horror", "Science Fiction"),
+              "Ridley Scott", "A cargo crew answers a distress call.", (30, 90, 90)),
+    "In the Mood for Love": ("Любовное настроение", 98, ("Drama", "Romance"),
+                             "Wong Kar-wai", "Two neighbours, two absent spouses.", (150, 30, 40)),
+    "Stalker": ("Сталкер", 162, ("Science Fiction", "Drama"),
+                "Andrei Tarkovsky", "A guide leads two men through the Zone.", (100, 110, 60)),
+    "Moonlight": ("Лунный свет", 111, ("Drama",),
+                  "Barry Jenkins", "One life in three chapters, in Miami.", (40, 60, 150)),
+    "The Thing": ("Нечто", 109, ("Horror", "Science Fiction", "Mystery"),
+                  "John Carpenter", "At a polar station, anyone may be it.", (70, 120, 150)),
+    "Amélie": ("Амели", 122, ("Comedy", "Romance"),
+               "Jean-Pierre Jeunet", "A waitress quietly mends lives.", (160, 40, 50)),
+    "Solaris": ("Солярис", 167, ("Science Fiction", "Drama"),
+                "Andrei Tarkovsky", "A station above an ocean that remembers.", (60, 60, 140)),
+}  # fmt: skip
+
+
+SUMMARIES_RU = {
+    "Paddington 2": "Медвежонок берётся за любую работу, чтобы купить книжку-раскладушку.",
+    "Spirited Away": "Девочка работает в купальне для духов.",
+    "Heat": "Сыщик и вор, каждый — лучший в своём деле.",
+    "Parasite": "Бедная семья устраивается работать в дом богатой.",
+    "Alien": "Экипаж грузового корабля откликается на сигнал бедствия.",
+    "In the Mood for Love": "Двое соседей и их вечно отсутствующие супруги.",
+    "Stalker": "Проводник ведёт двоих через Зону.",
+    "Moonlight": "Одна жизнь в трёх главах, в Майами.",
+    "The Thing": "На полярной станции им может оказаться кто угодно.",
+    "Amélie": "Официантка тихо чинит чужие жизни.",
+    "Solaris": "Станция над океаном, который помнит.",
+}
+
+
+# The first cards' posters have loaded (further ones load lazily, when scrolled to).
+POSTERS_SHOWN = """() => [...document.querySelectorAll("li.candidate img.poster")]
+    .slice(0, 3).every((img) => img.complete && img.naturalWidth > 0)"""
+
+
+def fake_films() -> list[FakeMovie]:
+    films = []
+    for number, (title, year, _) in enumerate(FILMS, 1):
+        if title not in DETAILS:
+            continue
+        russian, minutes, genres, director, summary, colour = DETAILS[title]
+        dark = (colour[0] // 6, colour[1] // 6, colour[2] // 6)
+        films.append(FakeMovie(
+            tmdb_id=number, title=title, year=year or 2000, title_ru=russian, runtime=minutes,
+            genres=genres, directors=(director,), overview=summary,
+            overview_ru=SUMMARIES_RU.get(title),
+            poster=poster_png(colour, dark),
+        ))  # fmt: skip
+    return films
 
 
 @dataclass(frozen=True)
@@ -121,6 +191,8 @@ def night(browser: Browser, base_url: str, lang: str, out: Path) -> list[Path]:
     upload_list(host, FILMS[:10])
     upload_list(phone, FILMS[2:12])
     upload_list(third, [*FILMS[:6], FILMS[8]])
+    expect(host.locator(".film-status-text")).not_to_contain_text("…", timeout=60_000)
+    host.wait_for_function(POSTERS_SHOWN)
     phone.locator("#chat-input").fill(cast.chat[0])
     phone.locator("#chat-input").press("Enter")
     third.locator("#chat-input").fill(cast.chat[1])
@@ -170,7 +242,16 @@ def main() -> None:
     shots: list[Path] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server_process(Path(tmp), {"FILMNIGHT_PUBLIC_URL": PUBLIC_URL}) as server,
+        fake_tmdb(fake_films()) as tmdb,
+        server_process(
+            Path(tmp),
+            {
+                "FILMNIGHT_PUBLIC_URL": PUBLIC_URL,
+                "FILMNIGHT_FILM_DATA": "tmdb",
+                "FILMNIGHT_TMDB_URL": tmdb.base_url,
+                "FILMNIGHT_FILM_DATA_KEY": tmdb.key,
+            },
+        ) as server,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=chromium, args=ARGS, headless=True)

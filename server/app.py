@@ -130,6 +130,7 @@ def build_services(
         engine, provider, posters, max_age=timedelta(days=settings.film_data_max_age_days)
     )
     watchlists = WatchlistService(engine, WatchlistStore(keys), settings, films=films)
+    service.snapshot_parts.append(films.snapshot_part)
     watchlists.attach(service)
     streaming = StreamingService(
         engine, ServiceDirectory(provider if isinstance(provider, TmdbProvider) else None)
@@ -259,13 +260,16 @@ def create_app(
         retention = asyncio.create_task(
             services.watchlists.run_retention(settings.retention_sweep_interval_s)
         )
+        poster_sweep = asyncio.create_task(
+            services.films.run_poster_sweep(settings.retention_sweep_interval_s)
+        )
         round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
         stall_check = asyncio.create_task(connections.run_stall_check())
         audit("server.start", "ok")
         try:
             yield
         finally:
-            for task in (heartbeat, catch_up, retention, round_clock, stall_check):
+            for task in (heartbeat, catch_up, retention, poster_sweep, round_clock, stall_check):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -172,6 +172,10 @@ class FilmRow(DefaultBase):
     counted as in candidates (an IMDb row and a Letterboxd row of one film)."""
     original_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
     localized_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    """The title in each web-client language the provider knows: ``{"en": ..., "ru": ...}``."""
+    overviews: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    """The overview in each web-client language the provider knows."""
     runtime_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     genres: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     directors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)

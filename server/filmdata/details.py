@@ -20,6 +20,7 @@ Item = TypeVar("Item")
 
 __all__ = [
     "FAILURE_MESSAGES",
+    "TITLE_LANGUAGES",
     "FailureKind",
     "FilmDataError",
     "FilmDetails",
@@ -41,6 +42,10 @@ FAILURE_MESSAGES: dict[str, str] = {
     "not_found": "The film-data provider does not know this film.",
 }
 """Plain words for the host; never a status line, URL or key from the provider."""
+
+TITLE_LANGUAGES: tuple[str, ...] = ("en", "ru")
+"""The web client's languages: a film's title is kept in each, so every member reads it in
+their own (``FilmDetails.titles``), whatever ``film_data_language`` the server asks in."""
 
 MIN_YEAR = 1870
 MAX_YEAR = 2100
@@ -75,6 +80,10 @@ class FilmDetails(msgspec.Struct, kw_only=True, frozen=True):
     original_title: str | None = None
     localized_title: str | None = None
     """The title in ``film_data_language``, when the provider has one."""
+    titles: dict[str, str] = {}
+    """The title in each of :data:`TITLE_LANGUAGES` the provider knows (``{"ru": "Матрица"}``)."""
+    overviews: dict[str, str] = {}
+    """The overview in each of :data:`TITLE_LANGUAGES` the provider knows."""
     year: int | None = None
     runtime_minutes: int | None = None
     genres: tuple[str, ...] = ()
@@ -110,6 +119,19 @@ def _overview(value: str | None) -> str | None:
     return clean[:MAX_OVERVIEW] or None
 
 
+def _titles(titles: dict[str, str]) -> dict[str, str]:
+    """The titles in the client's languages; an odd one is dropped, not the film."""
+    kept: dict[str, str] = {}
+    for language in TITLE_LANGUAGES:
+        try:
+            title = _text(titles.get(language), MAX_TITLE)
+        except FilmDataError:
+            continue
+        if title:
+            kept[language] = title
+    return kept
+
+
 def checked(details: FilmDetails) -> FilmDetails:
     """``details`` with whitespace tidied, or ``FilmDataError("malformed")`` for absurd values."""
     title = _text(details.title, MAX_TITLE)
@@ -139,6 +161,12 @@ def checked(details: FilmDetails) -> FilmDetails:
         title=title,
         original_title=_text(details.original_title, MAX_TITLE),
         localized_title=_text(details.localized_title, MAX_TITLE),
+        titles=_titles(details.titles),
+        overviews={
+            language: text
+            for language in TITLE_LANGUAGES
+            if (text := _overview(details.overviews.get(language)))
+        },
         runtime_minutes=runtime or None,  # providers send 0 for "unknown"
         genres=tuple(g for g in (_text(x, MAX_NAME) for x in details.genres) if g),
         directors=tuple(d for d in (_text(x, MAX_NAME) for x in details.directors) if d),

@@ -36,11 +36,11 @@ from typing import Literal
 import structlog
 from sqlalchemy import or_, select, update
 
-from realtime.protocol import Film, FilmsEnriched
+from realtime.protocol import Film, FilmsEnriched, Snapshot
 from server.db.engine import DbSession
 from server.db.models import FilmRow
 from server.filmdata.details import FAILURE_MESSAGES, FailureKind, FilmDataError, FilmDetails
-from server.filmdata.identity import match_title_year
+from server.filmdata.identity import match_title_year, seen_films_worth_linking
 from server.filmdata.posters import PosterRefused, PosterStore
 from server.filmdata.provider import FilmProvider
 from server.session_engine import SessionEngine, utcnow
@@ -90,6 +90,7 @@ class EnrichmentReport:
     """Films asked about within the max age: not asked again."""
     posters_refused: int = 0
     failure: FailureKind | None = None
+    import_id: str | None = None
 
 
 class FilmEnricher:
@@ -118,26 +119,67 @@ class FilmEnricher:
     def enabled(self) -> bool:
         return self.provider.name != "none"
 
-    def enrich_later(self, session_id: uuid.UUID, film_ids: Sequence[int]) -> None:
-        """Start looking ``film_ids`` up; returns at once (nothing waits for it)."""
+    async def snapshot_part(
+        self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
+    ) -> None:
+        """Every snapshot names the provider, so clients credit it as its terms ask."""
+        name = self.provider.name
+        snapshot.film_data = name if name in ("tmdb", "kinopoisk") else "none"  # type: ignore[assignment]
+
+    def enrich_later(
+        self,
+        session_id: uuid.UUID,
+        film_ids: Sequence[int],
+        *,
+        seen: Sequence[int] = (),
+        listed: Sequence[int] = (),
+        import_id: str | None = None,
+    ) -> None:
+        """Start looking ``film_ids`` up; returns at once (nothing waits for it).
+
+        ``seen`` are the session's films already seen and ``listed`` the films on its
+        lists: the seen films that may be another row of a listed film are looked up
+        after ``film_ids`` (:func:`seen_films_worth_linking`).
+        """
         if not self.enabled or not film_ids:
             return
-        task = asyncio.get_running_loop().create_task(self._guarded(session_id, list(film_ids)))
+        task = asyncio.get_running_loop().create_task(
+            self._guarded(session_id, list(film_ids), list(seen), list(listed), import_id)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, session_id: uuid.UUID, film_ids: list[int]) -> EnrichmentReport:
+    async def _guarded(
+        self,
+        session_id: uuid.UUID,
+        film_ids: list[int],
+        seen: list[int],
+        listed: list[int],
+        import_id: str | None,
+    ) -> EnrichmentReport:
         """A background run: whatever fails (the database, the hub) ends in a log line."""
         try:
-            return await self.enrich(session_id, film_ids)
+            return await self.enrich(
+                session_id, film_ids, seen=seen, listed=listed, import_id=import_id
+            )
         except Exception as exc:
             log.warning("filmdata.enrichment_failed", error=type(exc).__name__)
             return EnrichmentReport()
 
-    async def enrich(self, session_id: uuid.UUID, film_ids: list[int]) -> EnrichmentReport:
+    async def enrich(
+        self,
+        session_id: uuid.UUID,
+        film_ids: list[int],
+        *,
+        seen: Sequence[int] = (),
+        listed: Sequence[int] = (),
+        import_id: str | None = None,
+    ) -> EnrichmentReport:
         """Look ``film_ids`` up in list order, batch by batch; never raises a provider error."""
-        report = EnrichmentReport()
+        report = EnrichmentReport(import_id=import_id)
         async with self._jobs:
+            if seen:
+                film_ids = film_ids + await self._seen_worth_linking(seen, [*film_ids, *listed])
             wanted = await self._stale(film_ids, report)
             stop = False
             for start in range(0, len(wanted), BATCH):
@@ -167,6 +209,29 @@ class FilmEnricher:
             for hook in self.on_finished:
                 await hook(session_id)
         return report
+
+    async def _seen_worth_linking(self, seen: Sequence[int], listed: Sequence[int]) -> list[int]:
+        """The films seen that may be another catalogue row of a listed film."""
+        titled: dict[int, tuple[list[str | None], int | None]] = {}
+        unique = list(dict.fromkeys([*listed, *seen]))
+        async with self.engine.reader() as db:
+            for start in range(0, len(unique), 400):
+                rows = await db.execute(
+                    select(
+                        FilmRow.id,
+                        FilmRow.title,
+                        FilmRow.original_title,
+                        FilmRow.localized_title,
+                        FilmRow.titles,
+                        FilmRow.year,
+                    ).where(FilmRow.id.in_(unique[start : start + 400]))
+                )
+                for film_id, title, original, localized, titles, year in rows:
+                    names = [title, original, localized, *(titles or {}).values()]
+                    titled[film_id] = (names, year)
+        listed_films = [(f, *titled[f]) for f in dict.fromkeys(listed) if f in titled]
+        seen_films = [(f, titled[f][0][0] or "", titled[f][1]) for f in seen if f in titled]
+        return seen_films_worth_linking(listed_films, seen_films)
 
     async def _stale(self, film_ids: list[int], report: EnrichmentReport) -> list[_Wanted]:
         """The films not asked about within the max age, in the caller's order."""
@@ -295,6 +360,8 @@ class FilmEnricher:
         )
         row.original_title = details.original_title
         row.localized_title = details.localized_title
+        row.titles = dict(details.titles)
+        row.overviews = dict(details.overviews)
         row.runtime_minutes = details.runtime_minutes
         row.genres = list(details.genres)
         row.directors = list(details.directors)
@@ -303,6 +370,9 @@ class FilmEnricher:
             row.year = details.year
         if poster_file is not None:
             row.poster_file = poster_file
+        elif not details.poster_url:
+            # The provider has no poster now: the old file goes (the poster sweep deletes it).
+            row.poster_file = None
         if details.streaming is not None:
             row.streaming = offers_json(details.streaming)
         if details.imdb_id and row.imdb_id is None:
@@ -337,8 +407,32 @@ class FilmEnricher:
                 remaining=remaining,
                 failure=report.failure,
                 message=FAILURE_MESSAGES[report.failure] if report.failure else None,
+                import_id=report.import_id,
             ),
         )
+
+    async def sweep_posters(self) -> int:
+        """Delete the kept posters no catalogue row names any more; how many went."""
+        if self.posters is None:
+            return 0
+        async with self.engine.reader() as db:
+            rows = await db.execute(
+                select(FilmRow.poster_file).where(FilmRow.poster_file.is_not(None)).distinct()
+            )
+            referenced = {name for name in rows.scalars() if name}
+        removed = await asyncio.to_thread(self.posters.sweep, referenced)
+        if removed:
+            log.info("filmdata.posters_swept", removed=removed)
+        return removed
+
+    async def run_poster_sweep(self, interval_s: float) -> None:
+        """The periodic poster sweep (started with the retention sweep, at its interval)."""
+        while True:
+            try:
+                await self.sweep_posters()
+            except Exception as exc:
+                log.warning("filmdata.poster_sweep_failed", error=type(exc).__name__)
+            await asyncio.sleep(interval_s)
 
     async def wait(self) -> list[EnrichmentReport]:
         """Wait for every running enrichment; their reports (for tests and benchmarks)."""

@@ -22,12 +22,13 @@ and a year off by one (a festival year against a release year) does not link.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from server.filmdata.details import FilmDetails
 
-__all__ = ["TitleMatch", "match_title_year", "normalize_title"]
+__all__ = ["TitleMatch", "match_title_year", "normalize_title", "seen_films_worth_linking"]
 
 ARTICLES = ("the ", "a ", "an ")
 
@@ -62,7 +63,7 @@ class TitleMatch:
 
 
 def _titles(film: FilmDetails) -> set[str]:
-    names = (film.title, film.original_title, film.localized_title)
+    names = (film.title, film.original_title, film.localized_title, *film.titles.values())
     return {normalize_title(name) for name in names if name}
 
 
@@ -83,3 +84,35 @@ def match_title_year(title: str, year: int | None, films: list[FilmDetails]) -> 
     if len(same) > 1:
         return TitleMatch("ambiguous")
     return TitleMatch("linked", next(iter(same.values())))
+
+
+def seen_films_worth_linking(
+    listed: Iterable[tuple[int, Iterable[str | None], int | None]],
+    seen: Iterable[tuple[int, str, int | None]],
+) -> list[int]:
+    """The films seen (``watched.csv``) that may be another row of a film on a list.
+
+    A film seen leaves the candidates only when it is the listed film's own catalogue
+    row, or a row linked to it (``same_as``) by the film-data provider.  A Letterboxd
+    row seen and the IMDb row of the same film on someone's list are two rows until
+    both are looked up, so those seen rows must be looked up too; but a history holds
+    thousands of films, and a provider's quota is small.  Only a seen row with the same
+    normalized title (any of the listed row's titles) and the same year as a listed row
+    *other than itself* can be linked to it, so only those are worth a look-up.
+    ``listed``: ``(id, titles, year)``; ``seen``: ``(id, title, year)``; the ids of
+    ``seen`` worth a look-up come back in ``seen``'s order.
+    """
+    keys: dict[tuple[str, int], set[int]] = {}
+    for film_id, names, year in listed:
+        if year is None:
+            continue
+        for name in names:
+            if name:
+                keys.setdefault((normalize_title(name), year), set()).add(film_id)
+    worth: list[int] = []
+    for film_id, title, year in seen:
+        if year is None:
+            continue
+        if keys.get((normalize_title(title), year), set()) - {film_id}:
+            worth.append(film_id)
+    return worth

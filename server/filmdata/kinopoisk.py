@@ -15,8 +15,10 @@
   (no length: the film's own answer gives it).
 
 Kinopoisk's titles are Russian first: ``nameRu`` is the ``localized_title``,
-``nameOriginal`` (else ``nameEn``) the original.  Its film answer names no director
-(that is another endpoint, ``/api/v1/staff``), so ``directors`` stays empty.
+``nameOriginal`` (else ``nameEn``) the original; ``titles`` holds ``nameRu`` as ``ru``
+and ``nameEn`` as ``en`` (``nameOriginal`` may be in any language, so it is not taken
+for English).  Its ``description`` is Russian: ``overviews["ru"]``.  Its film answer
+names no director (that is another endpoint, ``/api/v1/staff``), so ``directors`` stays empty.
 401 is a bad key, 402 the daily quota, 429 the per-second limit (``transport.py``).
 """
 
@@ -107,6 +109,11 @@ def _minutes(text: str | None) -> int | None:
     return None
 
 
+def _titles(russian: str | None, english: str | None) -> dict[str, str]:
+    titles = {"ru": russian, "en": english}
+    return {language: title for language, title in titles.items() if title}
+
+
 class KinopoiskProvider:
     """The ``kinopoisk`` provider."""
 
@@ -132,6 +139,7 @@ class KinopoiskProvider:
                 title=title,
                 original_title=found.nameEn,
                 localized_title=found.nameRu,
+                titles=_titles(found.nameRu, found.nameEn),
                 year=_year(found.year),
                 runtime_minutes=_minutes(found.filmLength),
                 genres=tuple(g.genre for g in found.genres),
@@ -152,6 +160,8 @@ class KinopoiskProvider:
                 title=title,
                 original_title=film.nameOriginal or film.nameEn,
                 localized_title=film.nameRu,
+                titles=_titles(film.nameRu, film.nameEn),
+                overviews={"ru": film.description} if film.description else {},
                 year=film.year,
                 runtime_minutes=film.filmLength,
                 genres=tuple(g.genre for g in film.genres),
@@ -173,6 +183,7 @@ class KinopoiskProvider:
                 title=title,
                 original_title=item.nameOriginal or item.nameEn,
                 localized_title=item.nameRu,
+                titles=_titles(item.nameRu, item.nameEn),
                 year=_year(item.year),
                 poster_url=item.posterUrl,
                 imdb_id=item.imdbId,

@@ -18,6 +18,12 @@ A poster is kept only when every check passes:
 The name is the SHA-256 of the provider's address (32 hex digits) plus the
 extension the bytes showed, so the same poster is fetched once, and a name in a
 request is checked against :data:`NAME` before it touches the file system.
+
+A poster no catalogue row names any more (its film's details were refreshed with
+another poster or none, or the row is gone) is deleted by the periodic sweep
+(:meth:`PosterStore.sweep`, run by ``FilmEnricher.run_poster_sweep``).  A file younger
+than :data:`SWEEP_GRACE_S` is left alone: a look-up writes its poster before the
+transaction that names it commits.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import hashlib
 import os
 import re
 import secrets
+import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -37,6 +45,8 @@ __all__ = ["NAME", "PosterRefused", "PosterStore", "image_kind"]
 
 NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
 MAX_REDIRECTS = 3
+SWEEP_GRACE_S = 3600.0
+"""A poster file this young is never swept (its row may not be committed yet)."""
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 RefusalReason = Literal["off_host", "not_image", "too_big", "down"]
@@ -142,6 +152,26 @@ class PosterStore:
         temporary = self.directory / f".{name}.{secrets.token_hex(8)}.part"
         temporary.write_bytes(data)
         os.replace(temporary, self.directory / name)
+
+    def sweep(self, referenced: Collection[str], *, grace_s: float = SWEEP_GRACE_S) -> int:
+        """Delete the posters (and left-over partial files) not in ``referenced``; how many."""
+        if not self.directory.is_dir():
+            return 0
+        cutoff = time.time() - grace_s
+        removed = 0
+        for path in self.directory.iterdir():
+            name = path.name
+            ours = NAME.match(name) or (name.startswith(".") and name.endswith(".part"))
+            if not ours or name in referenced or not path.is_file():
+                continue
+            try:
+                if path.stat().st_mtime > cutoff:
+                    continue
+                path.unlink()
+            except FileNotFoundError:  # another process swept it first
+                continue
+            removed += 1
+        return removed
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -8,12 +8,16 @@ Calls, as TMDb documents them:
   ``{"page", "results": [{"id", "title", "original_title", "release_date",
   "poster_path", "overview", "genre_ids"}], "total_pages", "total_results"}``;
 - ``GET /3/find/{tt…}?external_source=imdb_id`` → ``{"movie_results": [...]}``;
-- ``GET /3/movie/{id}?append_to_response=external_ids,credits,watch/providers&language=`` →
-  ``{"id", "title", "original_title", "runtime", "genres": [{"id", "name"}],
-  "overview", "poster_path", "release_date", "imdb_id", "external_ids": {"imdb_id"},
-  "credits": {"crew": [{"job", "name"}]}, "watch/providers": {"results": {"US":
-  {"link", "flatrate": [{"provider_id", "provider_name", ...}], "rent", "buy"}}}}``
-  (the film's streaming offers in every region at once: JustWatch data);
+- ``GET /3/movie/{id}?append_to_response=external_ids,credits,watch/providers,translations``
+  ``&language=`` →
+  ``{"id", "title", "original_title", "original_language", "runtime", "genres": [{"id",
+  "name"}], "overview", "poster_path", "release_date", "imdb_id", "external_ids":
+  {"imdb_id"}, "credits": {"crew": [{"job", "name"}]}, "watch/providers": {"results":
+  {"US": {"link", "flatrate": [{"provider_id", "provider_name", ...}], "rent", "buy"}}},
+  "translations": {"translations": [{"iso_3166_1", "iso_639_1", "name", "english_name",
+  "data": {"title", "overview", "tagline", "homepage", "runtime"}}]}}``
+  (the film's streaming offers in every region at once, JustWatch data, and its
+  translations);
 - ``GET /3/watch/providers/regions?language=`` → ``{"results": [{"iso_3166_1",
   "english_name", "native_name"}]}``;
 - ``GET /3/watch/providers/movie?watch_region=&language=`` → ``{"results":
@@ -21,7 +25,11 @@ Calls, as TMDb documents them:
   "logo_path"}]}``: the services of one region.
 
 ``title`` is in the requested ``language`` (TMDb falls back to the original title
-when it has no translation), so it is also the film's ``localized_title``.
+when it has no translation), so it is also the film's ``localized_title``.  The
+``translations`` give the title and overview in each of the web client's languages
+(``titles``, ``overviews``),
+in the same call: a translation's ``title`` is empty in the film's original
+language (the original title is that title) and for languages nobody translated.
 """
 
 from __future__ import annotations
@@ -32,7 +40,14 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from server.filmdata.details import FilmDataError, FilmDetails, checked, decode_answer, usable
+from server.filmdata.details import (
+    TITLE_LANGUAGES,
+    FilmDataError,
+    FilmDetails,
+    checked,
+    decode_answer,
+    usable,
+)
 from server.filmdata.transport import ProviderHttp, TransportSettings
 from server.streaming.offers import (
     KINDS,
@@ -60,6 +75,7 @@ class _Movie(msgspec.Struct):
     id: int
     title: str | None = None
     original_title: str | None = None
+    original_language: str | None = None
     release_date: str | None = None
     poster_path: str | None = None
     overview: str | None = None
@@ -93,6 +109,21 @@ class _ExternalIds(msgspec.Struct):
     imdb_id: str | None = None
 
 
+class _TranslationData(msgspec.Struct):
+    title: str | None = None
+    overview: str | None = None
+
+
+class _Translation(msgspec.Struct):
+    iso_639_1: str | None = None
+    iso_3166_1: str | None = None
+    data: _TranslationData | None = None
+
+
+class _Translations(msgspec.Struct):
+    translations: list[_Translation] = []
+
+
 class _MovieDetails(_Movie):
     runtime: int | None = None
     genres: list[_Genre] = []
@@ -101,6 +132,7 @@ class _MovieDetails(_Movie):
     credits: _Credits | None = None
     watch_providers: Any = msgspec.field(default=None, name="watch/providers")
     """Read by :func:`watch_offers` entry by entry: one broken entry costs only itself."""
+    translations: _Translations | None = None
 
 
 class _Region(msgspec.Struct):
@@ -147,6 +179,41 @@ def _priority(service: dict[str, Any], region: str) -> int:
     if not isinstance(value, int):
         value = service.get("display_priority")
     return value if isinstance(value, int) else 10_000
+
+
+# Where a language has several translations (Portuguese of Brazil and of Portugal), the
+# one of the language's home country wins.
+HOME_COUNTRY = {"en": "US", "ru": "RU"}
+
+
+def _titles(movie: _MovieDetails) -> dict[str, str]:
+    """The film's title in each of the client's languages TMDb knows."""
+    titles: dict[str, str] = {}
+    found = movie.translations.translations if movie.translations else []
+    for wanted in TITLE_LANGUAGES:
+        named = [t for t in found if t.iso_639_1 == wanted and t.data is not None and t.data.title]
+        named.sort(key=lambda t: t.iso_3166_1 != HOME_COUNTRY.get(wanted))
+        if named and named[0].data is not None and named[0].data.title:
+            titles[wanted] = named[0].data.title
+        elif movie.original_language == wanted and movie.original_title:
+            titles[wanted] = movie.original_title
+    # No translation and not the original language: TMDb's own ``title`` would only be the
+    # original title again, so the language is left out and the client keeps the list's.
+    return titles
+
+
+def _overviews(movie: _MovieDetails) -> dict[str, str]:
+    """The film's overview in each of the client's languages TMDb has one in."""
+    overviews: dict[str, str] = {}
+    found = movie.translations.translations if movie.translations else []
+    for wanted in TITLE_LANGUAGES:
+        written = [
+            t for t in found if t.iso_639_1 == wanted and t.data is not None and t.data.overview
+        ]
+        written.sort(key=lambda t: t.iso_3166_1 != HOME_COUNTRY.get(wanted))
+        if written and written[0].data is not None and written[0].data.overview:
+            overviews[wanted] = written[0].data.overview
+    return overviews
 
 
 def _year(release_date: str | None) -> int | None:
@@ -248,7 +315,9 @@ class TmdbProvider:
         movie = decode_answer(
             await self._http.get_json(
                 f"/3/movie/{int(provider_id)}",
-                self._params(append_to_response="external_ids,credits,watch/providers"),
+                self._params(
+                    append_to_response="external_ids,credits,watch/providers,translations"
+                ),
             ),
             _MovieDetails,
         )
@@ -261,6 +330,8 @@ class TmdbProvider:
             directors=tuple(c.name for c in crew if c.job == "Director" and c.name),
             imdb_id=imdb,
             streaming=watch_offers(movie.watch_providers),
+            titles=_titles(movie),
+            overviews=_overviews(movie),
         )
 
     async def watch_regions(self) -> list[tuple[str, str]]:

@@ -401,11 +401,20 @@ class WatchlistService:
                     watched=len(watched_ids),
                 ),
             )
-            await self.emit_candidates(tx, who.session_id)
-            if self.films is not None:
+            stored = await self.emit_candidates(tx, who.session_id)
+            if self.films is not None and self.films.enabled:
                 # Details come after the list is stored and announced: voting never waits.
+                # Films seen are looked up where one may be another row of a listed film
+                # (an IMDb list's row and a Letterboxd history's), so "seen" finds it.
+                session_lists = stored.lists.values()
+                seen = [f for m in session_lists for f in m.watched]
+                listed = [f for m in session_lists for f in m.films]
                 enricher = self.films
-                tx.after_commit.append(lambda: enricher.enrich_later(who.session_id, film_ids))
+                tx.after_commit.append(
+                    lambda: enricher.enrich_later(
+                        who.session_id, film_ids, seen=seen, listed=listed, import_id=import_id
+                    )
+                )
         audit("import.finish", "ok")
         return len(film_ids)
 
@@ -457,8 +466,9 @@ class WatchlistService:
         )
         return page, stored
 
-    async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> None:
-        """Write a ``candidates`` event with the newest ranking (and repair unreadable lists)."""
+    async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> StoredLists:
+        """Write a ``candidates`` event with the newest ranking (and repair unreadable lists);
+        the session's lists it read."""
         page, stored = await self.page(tx.db, session_id, limit=CANDIDATES_IN_EVENT)
         for member in stored.unreadable:
             await self._forget_unreadable(tx, session_id, uuid.UUID(member))
@@ -475,6 +485,7 @@ class WatchlistService:
                 left_out=page.left_out,
             ),
         )
+        return stored
 
     async def candidates(self, who: Identity, *, limit: int, offset: int) -> CandidatesPage:
         async with self.engine.reader() as db:

@@ -234,6 +234,7 @@ async def test_bad_answers_are_counted_and_voting_never_waits(
         await ana.close()
     assert (event["enriched"], event["unlinked"], event["skipped"], event["failed"]) == (1, 1, 1, 0)
     assert event["remaining"] == 0 and event["failure"] is None
+    assert event["import_id"] == response.json()["import_id"]  # whose counts these are
     assert [f["title"] for f in event["films"]] == ["The Matrix"]
     assert event["films"][0]["runtime_minutes"] == 136
 

@@ -40,7 +40,7 @@ async def test_tmdb_details_carry_every_field(tmdb: TmdbProvider, tmdb_site: Fak
     call = tmdb_site.api_calls("movie/603")[0]
     assert call.headers["authorization"] == f"Bearer {tmdb_site.key}"
     assert call.query == {
-        "append_to_response": "external_ids,credits,watch/providers",
+        "append_to_response": "external_ids,credits,watch/providers,translations",
         "language": "en-US",
     }
     assert film.streaming == {}  # known: streamed nowhere

@@ -63,6 +63,7 @@ class FakeMovie:
     runtime: int = 100
     genres: tuple[str, ...] = ("Drama",)
     overview: str = "A film."
+    overview_ru: str | None = None
     directors: tuple[str, ...] = ("A. Director",)
     imdb_id: str | None = None
     kinopoisk_id: int | None = None

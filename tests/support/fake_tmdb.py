@@ -1,7 +1,7 @@
 """A local fake of TMDb's API v3, answering with TMDb's documented JSON shapes.
 
 Serves ``/3/configuration``, ``/3/search/movie``, ``/3/find/{imdb_id}``,
-``/3/movie/{id}`` (with ``append_to_response=external_ids,credits,watch/providers``),
+``/3/movie/{id}`` (with ``append_to_response=external_ids,credits,watch/providers,translations``),
 ``/3/movie/{id}/watch/providers``, ``/3/watch/providers/regions``,
 ``/3/watch/providers/movie?watch_region=`` (:data:`REGIONS`, :data:`SERVICES`) and the posters
 under ``/t/p/{size}/{file}`` (the ``secure_base_url`` it announces is itself).  It
@@ -82,7 +82,7 @@ class FakeTmdb(FakeProvider):
             "backdrop_path": None,
             "genre_ids": [GENRE_IDS.get(g, 18) for g in film.genres],
             "id": film.tmdb_id,
-            "original_language": "en",
+            "original_language": "fr" if film.original_title else "en",
             "original_title": film.original_title or film.title,
             "overview": film.overview,
             "popularity": 10.5,
@@ -239,8 +239,28 @@ class FakeTmdb(FakeProvider):
                 }
             if "watch/providers" in appended:
                 fields["watch/providers"] = self._watch_providers(film)
+            if "translations" in appended:
+                fields["translations"] = {"translations": self._translations(film)}
             return Answer.json(200, self.film_fields(film.tmdb_id, fields))
         return self.refused(404)
+
+    @staticmethod
+    def _translations(film: FakeMovie) -> list[dict[str, Any]]:
+        """TMDb's translations: the original language's title is empty (it is the original)."""
+
+        def one(country: str, language: str, name: str, english: str, title: str) -> dict[str, Any]:
+            overview = {"en": film.overview, "ru": film.overview_ru or ""}.get(language, "")
+            data = {"homepage": "", "overview": overview, "runtime": film.runtime,
+                    "tagline": "", "title": title}  # fmt: skip
+            return {"iso_3166_1": country, "iso_639_1": language, "name": name,
+                    "english_name": english, "data": data}  # fmt: skip
+
+        english = "" if not film.original_title else film.title
+        found = [one("US", "en", "English", "English", english)]
+        if film.title_ru:
+            found.append(one("RU", "ru", "Pусский", "Russian", film.title_ru))
+        found.append(one("DE", "de", "Deutsch", "German", ""))
+        return found
 
 
 @contextmanager

@@ -29,7 +29,8 @@ export function resultSentence(round, title) {
     }
     return { key: "result.none", params: {} };
   }
-  const film = winner.title;
+  // The member's own title for it (`title` knows the round's films), else the list's.
+  const film = round.films?.some((f) => f.id === winner.id) ? title(winner.id) : winner.title;
   if (round.tied.length > 1 && ex.kind !== "veto") {
     return { key: "result.tie", params: { count: round.tied.length, film } };
   }

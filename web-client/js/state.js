@@ -30,6 +30,9 @@ export const initialState = Object.freeze({
   lastStrike: null,
   streaming: null,
   limits: null,
+  // Film details (films.enriched): the server's provider, and each import's look-up counts.
+  filmData: "none",
+  enrichment: null,
 });
 
 export function member(state, id) {
@@ -119,6 +122,7 @@ function welcome(state, event) {
     return {
       ...state,
       title: snap.title,
+      filmData: snap.film_data ?? state.filmData,
       members: state.members.map((m) => (online.has(m.member_id) ? { ...m, online: online.get(m.member_id) } : m)),
     };
   }
@@ -137,6 +141,7 @@ function welcome(state, event) {
     ended: snap.state === "ended" ? "ended" : null,
     notice: state.notice,
     lastStrike: null,
+    filmData: snap.film_data ?? "none",
   };
   // A reconnect that could not resume keeps the member where they were.
   next.stage = state.sessionId === snap.session_id && state.stage ? state.stage : defaultStage(next);
@@ -285,6 +290,8 @@ export function reduce(state, event) {
     }
     case "session.ended":
       return { ...state, ended: event.reason };
+    case "films.enriched":
+      return filmsEnriched(state, event);
     case "ui.stage":
       return STAGES.includes(event.stage) ? { ...state, stage: event.stage } : state;
     case "ui.vote": {
@@ -301,4 +308,59 @@ export function reduce(state, event) {
     default:
       return STREAMING_EVENTS.includes(event.type) ? reduceStreaming(state, event) : state;
   }
+}
+
+// ---- Film details (films.enriched) ----
+// Details arrive in batches after an import: every copy of a film the state holds (candidates,
+// the round's films and winner) takes the new fields by id, so cards fill in where they are.
+export function mergeFilms(state, films) {
+  if (!films?.length) return state;
+  const byId = new Map(films.map((f) => [f.id, f]));
+  const merged = (film) => (film && byId.has(film.id) ? { ...film, ...byId.get(film.id) } : film);
+  const next = { ...state };
+  const c = state.candidates;
+  if (c?.candidates?.some((x) => byId.has(x.film.id))) {
+    next.candidates = { ...c, candidates: c.candidates.map((x) => (byId.has(x.film.id) ? { ...x, film: merged(x.film) } : x)) };
+  }
+  const r = state.round;
+  if (r && (r.films.some((f) => byId.has(f.id)) || byId.has(r.winner?.id))) {
+    next.round = { ...r, films: r.films.map(merged), winner: merged(r.winner) };
+  }
+  return next;
+}
+
+// Each import's counts, by import id. A run that starts once every earlier one has finished
+// starts the tally afresh, so "120 of 1,500" is about this import, not the evening's.
+function filmsEnriched(state, event) {
+  const key = event.import_id ?? "";
+  const counts = {
+    enriched: event.enriched, unlinked: event.unlinked, skipped: event.skipped, failed: event.failed,
+    remaining: event.remaining, failure: event.failure ?? null,
+  };
+  const runs = state.enrichment?.runs ?? {};
+  const allDone = Object.values(runs).every((run) => run.remaining === 0);
+  const fresh = !(key in runs) && allDone;
+  const enrichment = { runs: { ...(fresh ? {} : runs), [key]: counts } };
+  return { ...mergeFilms(state, event.films), enrichment };
+}
+
+// What the status line says: films looked up of how many, still running or done, the skipped
+// count and the provider's failure (null: nothing to say).
+export function enrichmentProgress(state) {
+  const runs = Object.values(state.enrichment?.runs ?? {});
+  if (!runs.length) return null;
+  const sum = (field) => runs.reduce((total, run) => total + run[field], 0);
+  const looked = sum("enriched") + sum("unlinked") + sum("skipped") + sum("failed");
+  const remaining = sum("remaining");
+  const failures = runs.map((run) => run.failure).filter(Boolean);
+  return {
+    done: remaining === 0,
+    looked,
+    total: looked + remaining,
+    enriched: sum("enriched"),
+    unlinked: sum("unlinked"),
+    skipped: sum("skipped"),
+    failed: sum("failed"),
+    failure: failures.at(-1) ?? null,
+  };
 }

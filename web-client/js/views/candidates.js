@@ -3,9 +3,9 @@
 import { h } from "../dom.js";
 import { formatList, t } from "../i18n.js";
 import { listCounts, nameOf } from "../state.js";
-import { filmPicture } from "./cards.js";
 import { serviceKey, serviceLine } from "./streaming.js";
 import { visibleCandidates } from "../streaming-state.js";
+import { filmBody, filmPoster } from "./film_card.js";
 
 // "everyone" only when every member has a list; before that, "all N lists so far".
 export function wantedLabel(wanted, lists, members) {
@@ -15,7 +15,9 @@ export function wantedLabel(wanted, lists, members) {
 }
 
 export class CandidatesPanel {
-  constructor({ loadMore }) {
+  // `lines(film, candidate, state)`: extra lines for a card's slot (where it streams, …).
+  constructor({ loadMore, lines = () => [] }) {
+    this.lines = lines;
     this.rows = new Map();
     this.summary = h("p", { class: "muted" });
     this.list = h("ol", { class: "candidates" });
@@ -39,15 +41,23 @@ export class CandidatesPanel {
       const { film, wanted_by: wanted } = candidate;
       seen.add(film.id);
       const label = wantedLabel(wanted, lists, members);
-      const key = JSON.stringify([film.title, film.year, film.poster_url, candidate.nominated, label.text, serviceKey(state, film.id)]);
+      const lines = [...this.lines(film, candidate, state), serviceLine(state, film)].filter(Boolean);
+      // A card is redrawn when what it shows changed (details arrived, a count moved, …).
+      const key = JSON.stringify([film, candidate.nominated, label.text, state.filmData, serviceKey(state, film.id), lines.map((l) => (l instanceof Node ? l.textContent : String(l)))]);
       let row = this.rows.get(film.id);
       if (!row || row.key !== key) {
+        const open = row?.li.querySelector("details.film-more")?.open ?? false;
         const li = h("li", { class: `candidate${label.everyone ? " everyone" : ""}`, dataset: { filmId: film.id } },
-          filmPicture(film),
-          h("span", { class: "film-title", dir: "auto" }, film.title, film.year ? h("span", { class: "muted" }, ` ${film.year}`) : null, serviceLine(state, film)),
-          candidate.nominated ? h("span", { class: "badge host" }, t("badge.nominated")) : null,
-          h("span", { class: "wanted", title: t("wanted.title", { count: wanted, total: lists }) }, label.text));
+          filmPoster(film, "medium"),
+          filmBody(film, { overview: "details", credit: state.filmData, lines }),
+          h("span", { class: "candidate-side" },
+            candidate.nominated ? h("span", { class: "badge host" }, t("badge.nominated")) : null,
+            h("span", { class: "wanted", title: t("wanted.title", { count: wanted, total: lists }) }, label.text)));
+        if (open) li.querySelector("details.film-more")?.setAttribute("open", "");
+        // Details arriving must not throw a keyboard user out of the card they are on.
+        const focused = row?.li.contains(document.activeElement) ? document.activeElement.tagName : null;
         if (row) row.li.replaceWith(li);
+        if (focused) li.querySelector(focused.toLowerCase())?.focus();
         row = { li, key };
         this.rows.set(film.id, row);
       }

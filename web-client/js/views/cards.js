@@ -1,20 +1,13 @@
-// Film pictures: the poster when there is one, else a title card (title, year, a colour from the
-// title). And the swipe: the card follows the finger; past a threshold it is a yes or a no.
+// Film pictures (views/film_card.js draws them), the film's page elsewhere, and the swipe: the
+// card follows the finger; past a threshold it is a yes or a no.
 import { h } from "../dom.js";
-import { filmLink, posterOf, titleHue } from "../films.js";
+import { filmLink } from "../films.js";
 import { t } from "../i18n.js";
+import { filmPoster } from "./film_card.js";
 
+// Kept for the views that call it: the poster (or title card) of views/film_card.js.
 export function filmPicture(film, size = "small") {
-  const src = posterOf(film);
-  if (src) {
-    return h("img", { class: `poster ${size}`, src, alt: "", loading: "lazy", referrerpolicy: "no-referrer" });
-  }
-  const card = h("span", { class: `poster title-card ${size}`, "aria-hidden": "true" },
-    h("span", { class: "tc-title", dir: "auto" }, film.title),
-    film.year ? h("span", { class: "tc-year" }, String(film.year)) : null);
-  // CSSOM, not a style attribute: the CSP forbids inline styles.
-  card.style.setProperty("--hue", String(titleHue(film.title)));
-  return card;
+  return filmPoster(film, size);
 }
 
 export function filmLinkElement(film) {

@@ -7,9 +7,11 @@ import { errorText, t } from "../i18n.js";
 import { LiveSession } from "../live.js";
 import { forgetSeat, getSeat, updateSeat } from "../seats.js";
 import { STAGES, filmSet, initialState, isHost, member, nameOf, reduce } from "../state.js";
-import { posterOf } from "../films.js";
+import { filmByTitle, posterOf } from "../films.js";
 import { filmPicture } from "./cards.js";
 import { CandidatesPanel } from "./candidates.js";
+import { factsOf, titleOf } from "./film_card.js";
+import { FilmDetailsStatus } from "./film_status.js";
 import { ChatPanel } from "./chat.js";
 import { HostDrawer } from "./host.js";
 import { ImportPanel } from "./imports.js";
@@ -63,6 +65,9 @@ export function renderLobby(root, navigate, sessionId) {
       if (event.type.startsWith("import.")) view.imports.apply(event);
       if (event.type === "reaction") view.chat.reaction(event.emoji, nameOf(state, event.member_id) ?? "");
       if (event.type === "member.joined" && view.drawer?.dialog.open) view.drawer.refresh();
+      // An import's look-up done: films it linked across lists (an IMDb row and a Letterboxd
+      // row of one film) now count as one, so the ranking is read again.
+      if (event.type === "films.enriched" && event.remaining === 0 && event.enriched > 0) refreshCandidates();
     },
     gone(code) {
       gone(t(`gone.${code}`));
@@ -170,6 +175,8 @@ class SessionView {
     this.candidates = new CandidatesPanel({ loadMore });
     this.streaming = new StreamingPanel({ sessionId, token: seat.token, dispatch });
     this.limits = new LimitsPanel({ sessionId, token: seat.token });
+    this.filmStatus = new FilmDetailsStatus();
+    this.candidates.summary.after(this.filmStatus.root);
     this.listsPanel = h("div", { class: "stack" }, this.imports.root, this.limits.root, this.streaming.root, this.candidates.root);
 
     // Pick
@@ -196,6 +203,8 @@ class SessionView {
     this.members = new MemberList();
     this.chat = new ChatPanel({ send });
     const leaveButton = h("button", { type: "button", class: "ghost small", onclick: () => leave(leaveButton) }, t("lobby.leave"));
+    // The film-data provider's credit, as its terms ask (only when one is configured).
+    this.filmAbout = h("p", { class: "film-about", hidden: true });
 
     this.celebration = h("dialog", { class: "celebration", "data-celebration": "", "aria-labelledby": "celebration-heading" });
     this.drawer = null;
@@ -218,7 +227,7 @@ class SessionView {
       nav,
       this.notice,
       h("div", { class: "session-body" }, this.stage, h("aside", { class: "side stack", "aria-label": t("lobby.side") }, this.chat.root, this.members.root)),
-      h("footer", { class: "lobby-foot" }, leaveButton),
+      h("footer", { class: "lobby-foot" }, this.filmAbout, leaveButton),
       this.celebration);
 
     this.keys = (event) => this.key(event);
@@ -276,6 +285,10 @@ class SessionView {
     // them: tonight's limits then); before a round, tonight's limits.
     const roundLimits = state.round && state.round.limits !== undefined ? state.round.limits : state.limits;
     this.roundLimits.update(roundLimits, state.round ? 0 : state.candidates?.left_out ?? 0);
+    this.filmStatus.update(state);
+    const about = state.filmData === "tmdb" || state.filmData === "kinopoisk" ? t(`film.about.${state.filmData}`) : "";
+    if (this.filmAbout.textContent !== about) this.filmAbout.textContent = about;
+    this.filmAbout.hidden = !about;
     const roundOpen = state.round?.status === "open";
     this.starter.root.hidden = !host || roundOpen;
     this.waiting.hidden = Boolean(state.round) || host;
@@ -286,7 +299,8 @@ class SessionView {
     if (!prev || state.round !== prev.round || state.candidates !== prev.candidates || state.members !== prev.members || state.hostId !== prev.hostId || state.party?.film_title !== prev.party?.film_title) {
       this.rounds.update(state);
     }
-    if (!prev || state.party !== prev.party || state.members !== prev.members || state.hostId !== prev.hostId) {
+    // The party shows the film's card too: details arriving for it redraw it.
+    if (!prev || state.party !== prev.party || state.members !== prev.members || state.hostId !== prev.hostId || state.round !== prev.round || state.candidates !== prev.candidates) {
       this.party.update(state);
     }
 
@@ -329,7 +343,7 @@ class SessionView {
       }
       case "pick":
         if (state.round?.status === "open") return t("stage.pick_open");
-        if (state.round?.winner) return state.round.winner.title;
+        if (state.round?.winner) return titleOf(state.round.winner);
         return "";
       case "watch":
         if (!filmSet(state.party)) return "";
@@ -343,6 +357,9 @@ class SessionView {
   showNotice(notice) {
     const params = { ...notice.params };
     if ("position_ms" in params) params.time = formatDuration(params.position_ms);
+    // Notices name a film by the list's title: the member reads it in their language.
+    const known = params.film ? filmByTitle(this.state, params.film) : null;
+    if (known) params.film = titleOf(known);
     this.notice.textContent = t(notice.key, params);
     this.notice.classList.add("shown");
     window.clearTimeout(this.noticeTimer);
@@ -364,9 +381,9 @@ class SessionView {
       h("p", { class: "eyebrow" }, t("result.match_eyebrow")),
       // a poster if there is one; a title card would only repeat the title below
       posterOf(winner) ? filmPicture(winner, "large") : null,
-      h("h2", { id: "celebration-heading", dir: "auto" }, winner.title),
-      winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
-      h("p", { class: "lede" }, t("result.match", { film: winner.title })),
+      h("h2", { id: "celebration-heading", dir: "auto" }, titleOf(winner)),
+      h("p", { class: "muted" }, factsOf(winner).join(" · ")),
+      h("p", { class: "lede" }, t("result.match", { film: titleOf(winner) })),
       h("div", { class: "row wrap center" }, watch, close)));
     dialog.addEventListener("close", () => this.rounds.focusTarget()?.focus(), { once: true });
     if (!dialog.open) dialog.showModal();

@@ -3,7 +3,9 @@
 import { driftCorrection, formatDuration, positionAt, secondsLeft } from "../clock.js";
 import { h, keepFocus } from "../dom.js";
 import { errorText, t } from "../i18n.js";
+import { partyFilm } from "../films.js";
 import { filmSet, isHost, readyMembers } from "../state.js";
+import { filmCard, titleOf } from "./film_card.js";
 
 const EXTEND_S = 10;
 
@@ -14,6 +16,8 @@ export class PartyPanel {
     this.state = null;
     this.error = h("p", { class: "form-error", role: "alert" });
     this.film = h("p", { class: "party-film", dir: "auto" });
+    // The film's card (poster, facts, overview) when the party's film is one the session knows.
+    this.filmInfo = h("div", { class: "party-film-card", hidden: true });
     this.timer = h("output", { class: "timer", "aria-live": "off", id: "party-timer" }, "0:00");
     this.status = h("p", { class: "muted small", id: "party-status" });
     this.countdown = h("p", { class: "countdown" });
@@ -27,7 +31,7 @@ export class PartyPanel {
     this.setup = h("div", { class: "stack" });
     this.root = h("section", { class: "panel stack party", "aria-labelledby": "party-heading" },
       h("h2", { id: "party-heading", tabindex: -1 }, t("party.heading")),
-      this.film, this.empty, this.video, this.timer, this.startNow, this.countdown, this.status,
+      this.film, this.filmInfo, this.empty, this.video, this.timer, this.startNow, this.countdown, this.status,
       this.controls, this.readyRow, this.countdownRow, this.error, this.setup);
     this.tick = window.setInterval(() => this.sync(), 200);
     this.phase = null;
@@ -69,7 +73,16 @@ export class PartyPanel {
       if (party.media_url) this.video.setAttribute("src", party.media_url); else this.video.removeAttribute("src");
     }
     this.video.hidden = !party.media_url;
-    this.film.textContent = hasFilm ? t("party.tonight", { film: party.film_title || t("party.video") }) : "";
+    const known = hasFilm ? partyFilm(state) : null;
+    const shownTitle = known ? titleOf(known) : party.film_title;
+    this.shownTitle = shownTitle;
+    this.film.textContent = hasFilm ? t("party.tonight", { film: shownTitle || t("party.video") }) : "";
+    const infoKey = JSON.stringify([known, state.filmData]);
+    if (infoKey !== this.infoKey) {
+      this.infoKey = infoKey;
+      this.filmInfo.replaceChildren(known ? filmCard(known, { size: "medium", year: "facts", overview: "inline", credit: state.filmData, titleClass: null }) : "");
+      this.filmInfo.hidden = !known;
+    }
     this.film.hidden = !hasFilm;
     this.empty.hidden = hasFilm;
     this.empty.textContent = hasFilm ? "" : host ? t("party.no_film_host") : t("party.no_film_guest");
@@ -77,7 +90,7 @@ export class PartyPanel {
 
     const ready = readyMembers(state);
     const online = state.members.filter((m) => m.online);
-    const film = party.film_title ? t("party.now_showing", { film: party.film_title }) : t("party.no_film");
+    const film = party.film_title ? t("party.now_showing", { film: shownTitle }) : t("party.no_film");
     const who = party.control === "everyone" ? t("party.control_everyone") : t("party.control_host");
     this.status.textContent = `${film} · ${t("party.ready_count", { count: ready.length, total: online.length })} · ${who}`;
 
@@ -176,7 +189,7 @@ export class PartyPanel {
     if (this.countdown.textContent !== counting) this.countdown.textContent = counting;
     // At zero with no video: everyone starts their own copy now.
     const started = party.playback.state === "playing" && now >= party.playback.at && now - party.playback.at < 10000;
-    const startNow = !party.media_url && filmSet(party) && started ? t("party.start_now", { film: party.film_title || "" }) : "";
+    const startNow = !party.media_url && filmSet(party) && started ? t("party.start_now", { film: this.shownTitle || party.film_title || "" }) : "";
     if (this.startNow.textContent !== startNow) this.startNow.textContent = startNow;
     if (!party.media_url || this.video.readyState < 1) return;
     const shouldPlay = party.playback.state === "playing" && now >= party.playback.at;

@@ -10,6 +10,12 @@ import { answeredCards, methodKey, resultSentence } from "../results.js";
 import { isHost, listCounts, nameOf } from "../state.js";
 import { filmLinkElement, filmPicture, swipeable } from "./cards.js";
 import { ProviderResults } from "./provider_search.js";
+import { factsOf, filmBody, filmPoster, titleOf } from "./film_card.js";
+
+// "Title (year)" in the member's language, for lists and labels.
+function labelOf(film) {
+  return film.year ? `${titleOf(film)} (${film.year})` : titleOf(film);
+}
 
 const METHODS = ["schulze", "irv", "borda", "approval"];
 
@@ -166,12 +172,24 @@ export class RoundPanel {
   }
 
   keyOf(state) {
+    return `${this.voteKey(state)}|${this.detailsKey(state)}`;
+  }
+
+  voteKey(state) {
     const round = state.round;
     const inRound = round.eligible.includes(state.me);
     if (round.status === "closed") return `${round.round_id}|closed|${isHost(state)}|${state.party?.film_title ?? ""}`;
     if (round.mode === "match") return `${round.round_id}|${inRound}|${this.nextCard()?.id ?? "done"}`;
     if (round.mode === "poll") return `${round.round_id}|${inRound}|${JSON.stringify(round.my_ballot)}|${this.ranking.join()}`;
     return `${round.round_id}|${inRound}|${round.turn}|${(round.remaining ?? []).join()}`;
+  }
+
+  // Film details arriving (films.enriched) redraw what shows them: the match card, the winner,
+  // a poll's or a veto's films.
+  detailsKey(state) {
+    const round = state.round;
+    const shown = round.status === "closed" ? [round.winner] : round.mode === "match" ? [this.nextCard()] : round.films;
+    return JSON.stringify([state.filmData, shown.map((f) => f && [f.poster_url, f.runtime_minutes, f.genres, f.titles, f.overview, f.overviews, f.directors])]);
   }
 
   nextCard() {
@@ -233,15 +251,21 @@ export class RoundPanel {
       }
     };
     this.vote = vote;
-    const swipe = h("div", { class: "swipe-card", tabindex: 0, role: "group", "aria-roledescription": t("match.card_role"), "aria-label": filmLabel(card), "aria-describedby": "swipe-hint", dataset: { filmId: card.id } },
-      filmPicture(card, "large"),
-      h("div", { class: "card-text" },
-        // A title card already shows the title in large type.
-        h("p", { class: posterOf(card) ? "card-title" : "card-title sr-only", dir: "auto" }, card.title),
-        h("p", { class: "card-meta" },
-          card.year && posterOf(card) ? h("span", {}, String(card.year)) : null,
-          wanted && lists ? h("span", {}, t("card.on_lists", { count: wanted, total: lists })) : null),
-        filmLinkElement(card)));
+    const text = filmBody(card, {
+      tag: "p",
+      // A title card already shows the title and year in large type.
+      titleClass: posterOf(card) ? "card-title" : "card-title sr-only",
+      year: posterOf(card) ? "facts" : false,
+      overview: "inline",
+      credit: this.state.filmData,
+      lines: wanted && lists ? [h("p", { class: "card-meta" }, t("card.on_lists", { count: wanted, total: lists }))] : [],
+    });
+    text.classList.add("card-text");
+    // The film's page, then the provider's credit last.
+    const link = filmLinkElement(card);
+    if (link) text.insertBefore(link, text.querySelector(".film-credit"));
+    const swipe = h("div", { class: "swipe-card", tabindex: 0, role: "group", "aria-roledescription": t("match.card_role"), "aria-label": labelOf(card), "aria-describedby": "swipe-hint", dataset: { filmId: card.id } },
+      filmPoster(card, "large"), text);
     swipeable(swipe, (choice) => vote(choice));
     this.body.append(h("div", { class: "deck", dataset: { filmId: card.id } },
       h("p", { class: "muted small card-count" }, t("match.card_of", { count: index, total: round.films.length })),
@@ -259,7 +283,7 @@ export class RoundPanel {
       const chosen = new Set(round.my_ballot ?? []);
       const list = h("ul", { class: "approval" }, round.films.map((film) => {
         const box = h("input", { type: "checkbox", id: `approve-${film.id}`, checked: chosen.has(film.id), onchange: () => { if (box.checked) chosen.add(film.id); else chosen.delete(film.id); } });
-        return h("li", { dataset: { filmId: film.id } }, box, h("label", { for: `approve-${film.id}` }, filmPicture(film), h("span", { dir: "auto" }, filmLabel(film))));
+        return h("li", { dataset: { filmId: film.id } }, box, h("label", { for: `approve-${film.id}` }, filmPicture(film), rowText(film)));
       }));
       const submit = h("button", { type: "button", class: "primary", onclick: async () => {
         const ranking = round.films.map((f) => f.id).filter((id) => chosen.has(id));
@@ -280,11 +304,11 @@ export class RoundPanel {
     };
     this.ranking.forEach((id, index) => {
       const film = films.get(id);
-      const item = h("li", { tabindex: 0, draggable: "true", dataset: { filmId: id }, "aria-label": `${index + 1}. ${filmLabel(film)}` },
-        h("span", { class: "rank" }, String(index + 1)), filmPicture(film), h("span", { class: "film-title", dir: "auto" }, filmLabel(film)),
+      const item = h("li", { tabindex: 0, draggable: "true", dataset: { filmId: id }, "aria-label": `${index + 1}. ${labelOf(film)}` },
+        h("span", { class: "rank" }, String(index + 1)), filmPicture(film), rowText(film),
         h("span", { class: "row moves" },
-          h("button", { type: "button", class: "ghost small", "aria-label": t("poll.up", { film: film.title }), disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
-          h("button", { type: "button", class: "ghost small", "aria-label": t("poll.down", { film: film.title }), disabled: index === this.ranking.length - 1, onclick: () => move(index, index + 1) }, "↓")));
+          h("button", { type: "button", class: "ghost small", "aria-label": t("poll.up", { film: titleOf(film) }), disabled: index === 0, onclick: () => move(index, index - 1) }, "↑"),
+          h("button", { type: "button", class: "ghost small", "aria-label": t("poll.down", { film: titleOf(film) }), disabled: index === this.ranking.length - 1, onclick: () => move(index, index + 1) }, "↓")));
       item.addEventListener("keydown", (event) => {
         if (event.altKey && event.key === "ArrowUp") { event.preventDefault(); move(index, index - 1); }
         if (event.altKey && event.key === "ArrowDown") { event.preventDefault(); move(index, index + 1); }
@@ -313,25 +337,24 @@ export class RoundPanel {
       h("p", { class: "muted small" }, t("veto.order", { names: round.order.map((id) => nameOf(this.state, id) ?? "?").join(" → ") })));
     const remaining = new Set(round.remaining ?? []);
     this.body.append(h("ul", { class: "veto" }, round.films.map((film) => h("li", { class: remaining.has(film.id) ? "" : "struck", dataset: { filmId: film.id } },
-      filmPicture(film), h("span", { class: "film-title", dir: "auto" }, filmLabel(film)),
+      filmPicture(film), rowText(film),
       remaining.has(film.id)
-        ? h("button", { type: "button", class: "ghost small", disabled: !mine, onclick: () => this.command({ type: "veto", round_id: round.round_id, film_id: film.id }) }, t("veto.strike", { film: film.title }))
+        ? h("button", { type: "button", class: "ghost small", disabled: !mine, onclick: () => this.command({ type: "veto", round_id: round.round_id, film_id: film.id }) }, t("veto.strike", { film: titleOf(film) }))
         : h("span", { class: "muted small" }, t("veto.struck"))))));
   }
 
   drawResult() {
     const round = this.round;
     const films = this.films;
-    const title = (id) => films.get(id)?.title ?? id;
+    const title = (id) => (films.has(id) ? titleOf(films.get(id)) : id);
     const sentence = resultSentence(round, title);
     const winner = round.winner;
     if (winner) {
       this.body.append(h("div", { class: "winner", dataset: { filmId: winner.id } },
         filmPicture(winner, "large"),
-        h("div", { class: "stack" },
+        h("div", { class: "stack winner-text" },
           h("p", { class: "eyebrow" }, round.mode === "match" ? t("result.match_eyebrow") : t("result.eyebrow")),
-          h("p", { class: "winner-title", dir: "auto" }, winner.title),
-          winner.year ? h("p", { class: "muted" }, String(winner.year)) : null,
+          filmBody(winner, { tag: "p", titleClass: "winner-title", year: "facts", overview: "details", credit: this.state.filmData }),
           filmLinkElement(winner),
           this.watchButton(winner))));
     } else {
@@ -360,7 +383,7 @@ function bars(scores, films, label) {
       const bar = h("span", { class: "bar", "aria-hidden": "true" });
       bar.style.setProperty("--w", `${Math.round((value / topValue) * 100)}%`);
       return h("li", { class: "bar-row" },
-        h("span", { class: "bar-label", dir: "auto" }, films.get(id)?.title ?? id), bar,
+        h("span", { class: "bar-label", dir: "auto" }, films.has(id) ? titleOf(films.get(id)) : id), bar,
         h("span", { class: "bar-value" }, String(Math.round(value * 100) / 100)));
     })));
 }
@@ -368,7 +391,7 @@ function bars(scores, films, label) {
 // The details, by the explanation's tag (`kind`).
 function explain(round, films, state) {
   const ex = round.explanation ?? {};
-  const title = (id) => films.get(id)?.title ?? id;
+  const title = (id) => (films.has(id) ? titleOf(films.get(id)) : id);
   const wrap = h("div", { class: "stack" });
   switch (ex.kind) {
     case "match": {
@@ -409,4 +432,11 @@ function explain(round, films, state) {
     wrap.append(h("p", {}, t("result.closest", { films: ex.closest.map((c) => `${title(c.film)} (${c.yes})`).join(", ") })));
   }
   return wrap;
+}
+
+// A row's text: the title (year) in the member's language, and the runtime and genres under it.
+function rowText(film) {
+  const facts = factsOf(film, { year: false });
+  return h("span", { class: "film-title row-text", dir: "auto" }, labelOf(film),
+    facts.length ? h("span", { class: "film-facts" }, facts.join(" · ")) : null);
 }
