@@ -1,0 +1,421 @@
+"""Film details for a 1,500-film Letterboxd export, against a fake TMDb limited to 40 requests/s.
+
+    uv run python bench/bench_enrichment.py [--films 1500] [--quick]
+
+One real server process (``film_data = "tmdb"``, on SQLite, its defaults otherwise)
+talks to the local fake TMDb (``tests/support/fake_tmdb.py``), which answers at most
+40 API requests in any second, as TMDb does, and 429 with ``Retry-After`` beyond, and
+serves real PNG posters (342 × 513, ~20 KB).  The host uploads a ``watchlist.csv``
+(Date, Name, Year, Letterboxd URI) of ``--films`` distinct titles, every 50th one a
+title the fake does not know.  Measured as a client sees it:
+
+- **first 20 cards**: from sending the upload until every one of the first 20
+  candidates (the ``candidates`` event's order: what the client shows) arrived with
+  a poster in a ``films.enriched`` event on the host's WebSocket;
+- **whole list**: until the ``films.enriched`` event with ``remaining: 0``;
+- **server memory**: the process's resident set, sampled with psutil every 50 ms
+  (before the upload, the peak, at the end; and the kernel's high-water mark);
+- **event loop's longest stall**: a second process holds a member's WebSocket and
+  sends ``ping`` every 5 ms, one at a time, and records each ``pong``'s round trip;
+  the worst round trip during the upload request and during the enrichment (and,
+  for scale, while idle before).  A round trip is at least any stall of the server's
+  loop, plus this machine's scheduling noise;
+- **provider**: API requests per film, 429s the fake served, the most requests it
+  answered in any one second, posters fetched.
+
+``--rate`` sets ``film_data_requests_per_second`` (default: the server's default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import psutil
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.fake_provider import FakeMovie, png_image
+from tests.support.fake_tmdb import FakeTmdb, fake_tmdb
+from tests.support.server_process import server_process
+
+LIMIT_PER_SECOND = 40
+"""TMDb's limit, as the fake enforces it."""
+FIRST_CARDS = 20
+UNKNOWN_EVERY = 50
+"""Every 50th row is a title the fake does not know (it stays unlinked)."""
+PING_INTERVAL_S = 0.005
+KEY = "bench-tmdb-token"
+
+# fmt: off
+_ADJECTIVES = (
+    "Silent", "Crimson", "Hidden", "Last", "Broken", "Golden", "Distant", "Wild", "Quiet",
+    "Burning", "Frozen", "Lonely", "Secret", "Endless", "Fallen", "Northern", "Paper",
+    "Midnight", "Velvet", "Iron", "Hollow", "Bitter", "Electric", "Forgotten", "Little",
+    "Savage", "Sweet", "Strange", "Wandering", "Blue", "Scarlet", "Restless",
+)
+_NOUNS = (
+    "Harbor", "River", "Garden", "Mirror", "Station", "Winter", "Summer", "Kingdom", "Letter",
+    "Island", "Highway", "Orchard", "Lantern", "Comet", "Desert", "Violin", "Forest", "Empire",
+    "Shadow", "Carnival", "Lighthouse", "Bridge", "Tide", "Mountain", "Passenger", "Archive",
+    "Canyon", "Meadow", "Frontier", "Circus", "Monsoon", "Signal", "Parade", "Voyage",
+    "Cathedral", "Orbit", "Harvest", "Compass", "Reef", "Tunnel", "Ember", "Glacier",
+    "Pilgrim", "Sparrow", "Verdict", "Aurora", "Labyrinth", "Requiem", "Odyssey",
+)
+_PLACES = (
+    "Paris", "Lisbon", "Tokyo", "Oslo", "Havana", "Kyiv", "Montréal", "Zürich", "Tbilisi",
+    "Dakar",
+)
+# fmt: on
+
+
+def make_titles(count: int, seed: int = 19) -> list[str]:
+    """``count`` distinct titles: up to 1,568 none holds all the words of another.
+
+    Past that a place is added ("Silent Harbor in Oslo"): a search for the shorter
+    title then finds both, and the title rule still links the right one.
+    """
+    rng = random.Random(seed)
+    pairs = [f"{a} {n}" for a in _ADJECTIVES for n in _NOUNS]
+    rng.shuffle(pairs)
+    titles = [f"The {p}" if i % 3 == 0 else p for i, p in enumerate(pairs)]
+    if count > len(titles):  # a third word from another slot keeps them apart
+        titles += [f"{p} in {place}" for place in _PLACES for p in pairs]
+    if count > len(titles):
+        raise SystemExit(f"at most {len(titles)} films")
+    return titles[:count]
+
+
+@dataclass
+class Catalogue:
+    movies: list[FakeMovie]
+    csv: bytes
+
+
+def build(count: int) -> Catalogue:
+    """The films the fake knows, and the export listing them (film 0 added last)."""
+    posters = [png_image(342, 513, seed) for seed in range(16)]
+    rng = random.Random(7)
+    movies: list[FakeMovie] = []
+    rows: list[str] = []
+    newest = date(2026, 12, 1).toordinal()
+    for n, title in enumerate(make_titles(count)):
+        year = rng.randint(1950, 2025)
+        added = date.fromordinal(newest - n).isoformat()  # film n was added n days ago
+        rows.append(f'{added},"{title}",{year},https://boxd.it/b{n:05d}')
+        if n % UNKNOWN_EVERY == UNKNOWN_EVERY - 1:
+            continue  # a title only this list has: the fake finds nothing
+        movies.append(
+            FakeMovie(
+                tmdb_id=100_000 + n,
+                title=title,
+                year=year,
+                runtime=80 + n % 90,
+                genres=("Drama", "Comedy") if n % 2 else ("Science Fiction",),
+                imdb_id=f"tt{9_000_000 + n}",
+                poster=posters[n % len(posters)],
+            )
+        )
+    # Letterboxd writes the oldest first; the server shows the newest first.
+    lines = ["Date,Name,Year,Letterboxd URI", *reversed(rows)]
+    return Catalogue(movies, ("\n".join(lines) + "\n").encode())
+
+
+# ------------------------------------------------------------------ the ping process
+
+
+async def _ping(ws_url: str, token: str, out: list[tuple[float, float]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with websockets.connect(ws_url, max_size=2**24, compression=None) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        while msgspec.json.decode(await ws.recv())["type"] != "welcome":
+            pass
+        print("ready", flush=True)
+        n = 0
+        while not stop.is_set():
+            n += 1
+            sent = time.monotonic()
+            await ws.send(f'{{"type":"ping","t":{n}}}')
+            while True:
+                raw = await ws.recv()
+                # Other frames (the enrichment's events) are skipped without decoding.
+                if b'"pong"' in (raw if isinstance(raw, bytes) else raw.encode()):
+                    break
+            out.append((sent, time.monotonic() - sent))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PING_INTERVAL_S)
+
+
+def pinger_main(ws_url: str, token: str) -> None:
+    """The second process: ping until SIGTERM, then print the samples as JSON."""
+    samples: list[tuple[float, float]] = []
+    asyncio.run(_ping(ws_url, token, samples))
+    print(json.dumps(samples), flush=True)
+
+
+# ------------------------------------------------------------------ the measuring side
+
+
+@dataclass
+class Memory:
+    pid: int
+    samples: list[int] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        process = psutil.Process(self.pid)
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.samples.append(process.memory_info().rss)
+            self._stop.wait(0.05)
+
+    def high_water_mark(self) -> int | None:
+        """``VmHWM`` (Linux): the peak resident set the kernel saw, between samples too."""
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return None
+
+
+@dataclass
+class Timeline:
+    upload_sent: float = 0.0
+    upload_done: float = 0.0
+    first_cards: float | None = None
+    whole_list: float | None = None
+    events: int = 0
+    enriched: int = 0
+    unlinked: int = 0
+    failed: int = 0
+    with_poster: set[str] = field(default_factory=set)
+
+
+async def watch(ws: Any, first: asyncio.Future[list[str]], timeline: Timeline) -> None:
+    """The host's socket: the first cards, then ``films.enriched`` until ``remaining: 0``."""
+    wanted: set[str] | None = None
+    async for raw in ws:
+        frame = msgspec.json.decode(raw)
+        kind = frame["type"]
+        if kind == "candidates" and not first.done():
+            ids = [c["film"]["id"] for c in frame["candidates"][:FIRST_CARDS]]
+            if len(ids) == FIRST_CARDS:
+                first.set_result(ids)
+                wanted = set(ids)
+        elif kind == "films.enriched":
+            now = time.monotonic()
+            timeline.events += 1
+            for film in frame["films"]:
+                if film.get("poster_url"):
+                    timeline.with_poster.add(film["id"])
+            if wanted is None and first.done():
+                wanted = set(first.result())
+            if timeline.first_cards is None and wanted and wanted <= timeline.with_poster:
+                timeline.first_cards = now
+            timeline.enriched, timeline.unlinked = frame["enriched"], frame["unlinked"]
+            timeline.failed = frame["failed"] + frame["skipped"]
+            if frame["remaining"] == 0:
+                timeline.whole_list = now
+                return
+    raise RuntimeError("the host's socket closed before the last films.enriched event")
+
+
+async def keep_alive(ws: Any) -> None:
+    """A ``ping`` every 10 s, as the web client sends (the server closes an idle socket)."""
+    while True:
+        await asyncio.sleep(10)
+        await ws.send(json.dumps({"type": "ping", "t": int(time.time() * 1000)}))
+
+
+def worst(samples: list[tuple[float, float]], start: float, end: float) -> tuple[float, int]:
+    """The longest round trip of the pings sent in [start, end), and how many there were."""
+    times = [s[0] for s in samples]
+    window = samples[bisect.bisect_left(times, start) : bisect.bisect_left(times, end)]
+    return (max((s[1] for s in window), default=0.0), len(window))
+
+
+async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) -> dict[str, Any]:
+    env = {
+        "FILMNIGHT_FILM_DATA": "tmdb",
+        "FILMNIGHT_TMDB_URL": fake.base_url,
+        "FILMNIGHT_FILM_DATA_KEY": KEY,
+        # The pinger sends 200 commands a second: far past a member's flood limit.
+        "FILMNIGHT_WS_COMMANDS_PER_SECOND": "1000",
+        "FILMNIGHT_WS_COMMAND_BURST": "2000",
+        "FILMNIGHT_LOG_LEVEL": "warning",
+    }
+    if args.rate:
+        env["FILMNIGHT_FILM_DATA_REQUESTS_PER_SECOND"] = str(args.rate)
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        server_process(Path(directory), env=env) as server,
+    ):
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as http:
+            host = (await http.post("/api/v1/sessions", json={"host_name": "host"})).json()
+            sid = host["session_id"]
+            auth = {"Authorization": f"Bearer {host['token']}"}
+            pinger_member = (
+                await http.post(
+                    f"/api/v1/invites/{host['invite_code']}/join", json={"name": "pinger"}
+                )
+            ).json()
+            ws_url = f"{server.ws_url}/ws/v1/sessions/{sid}"
+            pinger = subprocess.Popen(
+                [sys.executable, __file__, "--pinger", ws_url, pinger_member["token"]],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert pinger.stdout is not None
+            assert pinger.stdout.readline().strip() == "ready"
+            memory = Memory(server.process.pid)
+            sampler = threading.Thread(target=memory.run, daemon=True)
+            sampler.start()
+            async with websockets.connect(ws_url, max_size=2**24, compression=None) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": host["token"]}))
+                while msgspec.json.decode(await ws.recv())["type"] != "welcome":
+                    pass
+                await asyncio.sleep(1.0)  # an idle second: the pings' floor
+                rss_before = memory.samples[-1]
+                timeline = Timeline()
+                first: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+                watcher = asyncio.create_task(watch(ws, first, timeline))
+                alive = asyncio.create_task(keep_alive(ws))
+                timeline.upload_sent = time.monotonic()
+                response = await http.post(
+                    f"/api/v1/sessions/{sid}/imports/csv",
+                    files={"file": ("watchlist.csv", catalogue.csv, "text/csv")},
+                    headers=auth,
+                )
+                timeline.upload_done = time.monotonic()
+                response.raise_for_status()
+                try:
+                    await asyncio.wait_for(watcher, timeout=args.timeout)
+                finally:
+                    alive.cancel()
+                await asyncio.sleep(0.5)  # the pings just after the last event
+                ended = time.monotonic()
+                page = (
+                    await http.get(
+                        f"/api/v1/sessions/{sid}/candidates",
+                        params={"limit": FIRST_CARDS},
+                        headers=auth,
+                    )
+                ).json()
+            pinger.send_signal(signal.SIGTERM)
+            out, _ = pinger.communicate(timeout=30)
+            memory._stop.set()
+            sampler.join()
+            rss_end = memory.samples[-1]
+            high_water = memory.high_water_mark()
+    samples = [(float(a), float(b)) for a, b in json.loads(out.strip().splitlines()[-1])]
+    first_ids = first.result()
+    shown = [c["film"] for c in page["candidates"]]
+    return {
+        "timeline": timeline,
+        "samples": samples,
+        "idle": worst(samples, timeline.upload_sent - 1.0, timeline.upload_sent),
+        "upload": worst(samples, timeline.upload_sent, timeline.upload_done),
+        "enrichment": worst(samples, timeline.upload_done, ended),
+        "rss": (rss_before, max(memory.samples), rss_end, high_water),
+        "first_ok": [f["id"] for f in shown] == first_ids and all(f["poster_url"] for f in shown),
+    }
+
+
+def report(args: argparse.Namespace, result: dict[str, Any], fake: FakeTmdb) -> None:
+    timeline: Timeline = result["timeline"]
+    films = args.films
+    api = fake.api_calls()
+    posters = [r for r in fake.requests if r.path.startswith("/t/p/")]
+    mib = 1024 * 1024
+    before, peak, end, high_water = result["rss"]
+    rows = [
+        ("films in the export", f"{films:,}", f"{films - films // UNKNOWN_EVERY:,} known to TMDb"),
+        (
+            "upload request (stored + announced)",
+            f"{timeline.upload_done - timeline.upload_sent:.2f} s",
+            "",
+        ),
+        (
+            "first 20 cards with posters",
+            f"{(timeline.first_cards or float('nan')) - timeline.upload_sent:.2f} s",
+            "checked again on GET candidates: "
+            + ("all 20 have posters" if result["first_ok"] else "NOT all"),
+        ),
+        (
+            "whole list enriched",
+            f"{(timeline.whole_list or float('nan')) - timeline.upload_sent:.1f} s",
+            f"{timeline.enriched:,} enriched, {timeline.unlinked} unlinked, "
+            f"{timeline.failed} failed; {timeline.events} events",
+        ),
+        (
+            "server RSS: before, peak, end",
+            f"{peak / mib:.0f} MiB",
+            f"{before / mib:.0f} → {peak / mib:.0f} → {end / mib:.0f} MiB"
+            + (f" (kernel high-water {high_water / mib:.0f} MiB)" if high_water else ""),
+        ),
+    ]
+    for label, key in (
+        ("idle", "idle"),
+        ("during the upload", "upload"),
+        ("during enrichment", "enrichment"),
+    ):
+        stall, count = result[key]
+        rows.append(
+            (f"longest ping round trip, {label}", f"{stall * 1000:.0f} ms", f"{count:,} pings")
+        )
+    rows += [
+        (
+            "provider API requests",
+            f"{len(api):,}",
+            f"{len(api) / films:.2f} per film, {fake.limited} answered 429, "
+            f"busiest second {fake.busiest_second()}",
+        ),
+        ("posters fetched", f"{len(posters):,}", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure'.ljust(width)} | {'value':>10} | detail")
+    print(f"{'-' * width}-|-{'-' * 10}-|-------")
+    for name, value, detail in rows:
+        print(f"{name.ljust(width)} | {value:>10} | {detail}")
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--pinger"]:
+        pinger_main(sys.argv[2], sys.argv[3])
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--films", type=int, default=1500)
+    parser.add_argument("--quick", action="store_true", help="200 films (a smoke run)")
+    parser.add_argument("--rate", type=float, default=0.0, help="film_data_requests_per_second")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    if args.quick:
+        args.films = 200
+    catalogue = build(args.films)
+    with fake_tmdb(catalogue.movies, key=KEY) as fake:
+        fake.switches.per_second = LIMIT_PER_SECOND
+        result = asyncio.run(run(args, catalogue, fake))
+        report(args, result, fake)
+
+
+if __name__ == "__main__":
+    main()
