@@ -10,12 +10,20 @@ provider.  Per film, in this order:
    (``identity.py``), otherwise the row stays bare ("unlinked").
 
 A film asked about within ``film_data_max_age_days`` is not asked again (linked
-or not).  Films go in batches of :data:`BATCH`; each batch is written in one
-transaction, then a ``films.enriched`` event (ephemeral) carries its films with
-their details and the counts so far.  A ``bad_key`` or ``quota`` failure stops
-the rest of that import's look-ups (every one would fail alike) and is counted, as
-does a batch in which no look-up got an answer (``down``); a ``malformed`` answer
-skips that film only.
+or not).  Look-ups flow: :data:`BATCH` of them are under way at once, taken in list
+order (the order the candidates are shown in, so the first cards fill in first),
+and each one that ends makes room for the next film, so a slow answer or a 429's
+pause holds back one card, never the rest of its batch.  The results are written
+:data:`BATCH` at a time (or after :data:`FLUSH_S` when fewer came), each group in
+one transaction while the next look-ups go on, then a ``films.enriched`` event
+(ephemeral) carries its films with their details and the counts so far.
+
+A ``bad_key`` or ``quota`` failure stops the rest of that import's look-ups (every
+one would fail alike; those under way are cancelled) and is counted, as do
+:data:`BATCH` look-ups in a row that got no answer (``down``): after a ``down``, no
+new film is taken until a look-up under way answers (or none is left under way),
+so a provider that does not answer costs at most :data:`BATCH` look-ups.  A
+``malformed`` answer skips that film only.
 
 Linking: rows given the same provider film (TMDb id, or Kinopoisk id with
 Kinopoisk) are one film in candidates: every row but the lowest id gets
@@ -28,7 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -51,8 +60,12 @@ __all__ = ["BATCH", "EnrichmentReport", "FilmEnricher", "Lookup"]
 log = structlog.get_logger(__name__)
 
 BATCH = 20
-"""Films looked up, written and announced together (the first cards fill in early)."""
+"""Look-ups under way at once, and films written and announced together."""
+FLUSH_S = 1.0
+"""Results waiting longer than this are written and announced without a full batch."""
 STOPPING: frozenset[str] = frozenset({"bad_key", "quota"})
+REPORTS_KEPT = 32
+"""Reports of ended enrichments kept for :meth:`FilmEnricher.wait` (the newest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,85 @@ class EnrichmentReport:
     failure: FailureKind | None = None
 
 
+_FLUSH = object()
+"""Stands for "no result within :data:`FLUSH_S`": write and announce what came."""
+
+
+class _Lookups:
+    """One import's look-ups: :data:`BATCH` workers taking films in list order.
+
+    Each worker takes the next film, looks it up and puts the :class:`Lookup` on
+    :attr:`results`; ``None`` follows the last one.  After a ``down`` result no worker
+    takes a new film until a look-up under way answers, or until none is under way
+    (then one goes on alone, to find out); :data:`BATCH` ``down`` results in a row, or
+    :meth:`stop`, end the flow.
+    """
+
+    def __init__(
+        self, look_up: Callable[[_Wanted], Awaitable[Lookup]], wanted: list[_Wanted]
+    ) -> None:
+        self._look_up = look_up
+        self._todo = iter(wanted)
+        self.results: asyncio.Queue[Lookup | None] = asyncio.Queue()
+        self._turn = asyncio.Condition()
+        self._under_way = 0
+        self._down_in_a_row = 0
+        self._stopped = False
+        self._workers: list[asyncio.Task[None]] = []
+        self._closer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._workers = [loop.create_task(self._work()) for _ in range(BATCH)]
+        self._closer = loop.create_task(self._close_when_done())
+
+    def _may_take(self) -> bool:
+        return self._stopped or self._down_in_a_row == 0 or self._under_way == 0
+
+    async def _work(self) -> None:
+        while True:
+            async with self._turn:
+                await self._turn.wait_for(self._may_take)
+                wanted = None if self._stopped else next(self._todo, None)
+                if wanted is None:
+                    return
+                self._under_way += 1
+            lookup = await self._look_up(wanted)
+            async with self._turn:
+                self._under_way -= 1
+                self._down_in_a_row = self._down_in_a_row + 1 if lookup.failure == "down" else 0
+                if self._down_in_a_row >= BATCH:
+                    self._stopped = True
+                self._turn.notify_all()
+            self.results.put_nowait(lookup)
+
+    async def _close_when_done(self) -> None:
+        try:
+            await asyncio.gather(*self._workers)
+        finally:
+            self.results.put_nowait(None)
+
+    def stop(self) -> None:
+        """Take no more films and drop the look-ups under way (they would fail alike)."""
+        self._stopped = True
+        for worker in self._workers:
+            worker.cancel()
+
+    def raise_failure(self) -> None:
+        """Re-raise what ended a worker, if anything did (not :meth:`stop`)."""
+        for worker in self._workers:
+            if worker.done() and not worker.cancelled():
+                error = worker.exception()
+                if error is not None:
+                    raise error
+
+    async def cancel(self) -> None:
+        tasks = [*self._workers, *([self._closer] if self._closer else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class FilmEnricher:
     """Looks imported films up with the configured provider, in the background."""
 
@@ -109,6 +201,7 @@ class FilmEnricher:
         self.max_age = max_age
         self._jobs = asyncio.Semaphore(jobs)
         self._tasks: set[asyncio.Task[EnrichmentReport]] = set()
+        self._finished: deque[EnrichmentReport] = deque(maxlen=REPORTS_KEPT)
 
     @property
     def enabled(self) -> bool:
@@ -125,41 +218,82 @@ class FilmEnricher:
     async def _guarded(self, session_id: uuid.UUID, film_ids: list[int]) -> EnrichmentReport:
         """A background run: whatever fails (the database, the hub) ends in a log line."""
         try:
-            return await self.enrich(session_id, film_ids)
+            report = await self.enrich(session_id, film_ids)
         except Exception as exc:
             log.warning("filmdata.enrichment_failed", error=type(exc).__name__)
-            return EnrichmentReport()
+            report = EnrichmentReport()
+        self._finished.append(report)
+        return report
 
     async def enrich(self, session_id: uuid.UUID, film_ids: list[int]) -> EnrichmentReport:
-        """Look ``film_ids`` up in list order, batch by batch; never raises a provider error."""
+        """Look ``film_ids`` up in list order, as a flow; never raises a provider error."""
         report = EnrichmentReport()
         async with self._jobs:
             wanted = await self._stale(film_ids, report)
-            stop = False
-            for start in range(0, len(wanted), BATCH):
-                batch = wanted[start : start + BATCH]
-                if stop:
-                    report.failed += len(wanted) - start
-                    await self._announce(session_id, [], report, 0)
-                    break
-                lookups = await asyncio.gather(*(self._look_up(w) for w in batch))
-                for lookup in lookups:
-                    self._count(report, lookup)
-                # Every later look-up would fail alike: a refused key, a spent quota, or a
-                # provider that answered none of a whole batch.
-                stop = report.failure in STOPPING or all(x.failure == "down" for x in lookups)
-                try:
-                    films = await self._write(lookups)
-                except Exception as exc:
-                    # The database went away, or another process linked the same IMDb id
-                    # a moment earlier: this batch is asked again by the next import.
-                    log.warning("filmdata.write_failed", error=type(exc).__name__)
-                    films = []
-                remaining = max(0, len(wanted) - start - len(batch))
-                await self._announce(session_id, films, report, remaining)
+            if wanted:
+                await self._flow(session_id, wanted, report)
         if report.failure is not None:
             log.warning("filmdata.enrichment_incomplete", failure=report.failure)
         return report
+
+    async def _flow(
+        self, session_id: uuid.UUID, wanted: list[_Wanted], report: EnrichmentReport
+    ) -> None:
+        """Run the look-ups (:class:`_Lookups`); write and announce their results in groups."""
+        lookups = _Lookups(self._look_up, wanted)
+        lookups.start()
+        loop = asyncio.get_running_loop()
+        pending: list[Lookup] = []
+        deadline = 0.0
+        received = written = 0
+        last_announced = False
+        try:
+            while True:
+                try:
+                    timeout = max(0.0, deadline - loop.time()) if pending else None
+                    item: object = await asyncio.wait_for(lookups.results.get(), timeout)
+                except TimeoutError:
+                    item = _FLUSH
+                finished = item is None
+                if isinstance(item, Lookup):
+                    received += 1
+                    self._count(report, item)
+                    if report.failure in STOPPING:
+                        lookups.stop()
+                    pending.append(item)
+                    if len(pending) == 1:
+                        deadline = loop.time() + FLUSH_S
+                if finished:
+                    lookups.raise_failure()
+                    report.failed += len(wanted) - received  # stopped: never looked up
+                if pending and (finished or item is _FLUSH or len(pending) >= BATCH):
+                    written += len(pending)
+                    remaining = 0 if finished else len(wanted) - written
+                    await self._flush(session_id, pending, report, remaining)
+                    pending = []
+                    last_announced = remaining == 0
+                if finished:
+                    if not last_announced:
+                        await self._announce(session_id, [], report, 0)
+                    return
+        finally:
+            await lookups.cancel()
+
+    async def _flush(
+        self,
+        session_id: uuid.UUID,
+        batch: list[Lookup],
+        report: EnrichmentReport,
+        remaining: int,
+    ) -> None:
+        try:
+            films = await self._write(batch)
+        except Exception as exc:
+            # The database went away, or another process linked the same IMDb id
+            # a moment earlier: this batch is asked again by the next import.
+            log.warning("filmdata.write_failed", error=type(exc).__name__)
+            films = []
+        await self._announce(session_id, films, report, remaining)
 
     async def _stale(self, film_ids: list[int], report: EnrichmentReport) -> list[_Wanted]:
         """The films not asked about within the max age, in the caller's order."""
@@ -332,12 +466,12 @@ class FilmEnricher:
         )
 
     async def wait(self) -> list[EnrichmentReport]:
-        """Wait for every running enrichment; their reports (for tests and benchmarks)."""
-        reports: list[EnrichmentReport] = []
+        """Wait for every running enrichment; the reports of those that ended since the
+        last call, in the order they ended (for tests and benchmarks)."""
         while self._tasks:
-            for result in await asyncio.gather(*list(self._tasks), return_exceptions=True):
-                if isinstance(result, EnrichmentReport):
-                    reports.append(result)
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        reports = list(self._finished)
+        self._finished.clear()
         return reports
 
     async def close(self) -> None:

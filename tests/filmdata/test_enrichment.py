@@ -371,3 +371,52 @@ async def test_with_no_provider_an_import_asks_nobody(settings: Settings) -> Non
         assert await services(client).films.wait() == []  # no look-up was even started
         film = (await candidates(client, host["session_id"], host["token"]))["candidates"][0]
     assert film["film"]["tmdb_id"] is None and film["film"]["genres"] == []
+
+
+async def test_a_slow_film_holds_back_neither_its_batch_nor_the_next(
+    settings: Settings,
+) -> None:
+    """Look-ups flow: the cards of a batch fill in without waiting for its slowest film,
+    and the next films are asked meanwhile (a 429's pause or a slow answer costs one card)."""
+    films = [film(f"Quiet Film Number {n}", 2001) for n in range(2 * BATCH)]
+    slow = films[1]
+    with fake_tmdb(films) as site:
+        site.switches.slow[slow.tmdb_id] = 3.0
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            ana, _ = await connect_member(http.live.ws_url, host["session_id"], host["token"])
+            csv = lb_csv(*((f.title, f.year, lid()) for f in films))
+            assert (await upload(http, host["session_id"], host["token"], csv)).status_code == 201
+            events = [await ana.next_type("films.enriched", timeout=10)]
+            while events[-1]["remaining"]:
+                events.append(await ana.next_type("films.enriched", timeout=10))
+            await ana.close()
+    announced = [[int(f["tmdb_id"]) for f in event["films"]] for event in events]
+    assert slow.tmdb_id not in announced[0]  # the first cards did not wait for it
+    assert announced[-1] == [slow.tmdb_id]  # everything else was announced before it
+    others = {f.tmdb_id for f in films} - {slow.tmdb_id}
+    assert set().union(*announced[:-1]) == others
+    assert events[-1]["enriched"] == len(films)
+
+
+async def test_a_film_that_gets_no_answer_costs_only_that_film(settings: Settings) -> None:
+    """One look-up timing out (``down``) holds new look-ups until another answers, then the
+    flow goes on: the import is not stopped as it is for a provider that answers nobody."""
+    films = [film(f"Gentle Film Number {n}", 2002) for n in range(BATCH + 5)]
+    silent = films[3]
+    with fake_tmdb(films) as site:
+        site.switches.slow[silent.tmdb_id] = 2.0
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0,
+                                       film_data_timeout_s=0.5, film_data_attempts=1)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            csv = lb_csv(*((f.title, f.year, lid()) for f in films))
+            assert (await upload(http, host["session_id"], host["token"], csv)).status_code == 201
+            (report,) = await services(http).films.wait()
+            page = await candidates(http, host["session_id"], host["token"], limit=100)
+    assert (report.enriched, report.failed, report.failure) == (len(films) - 1, 1, "down")
+    bare = [c["film"]["title"] for c in page["candidates"] if c["film"]["tmdb_id"] is None]
+    assert bare == [silent.title]

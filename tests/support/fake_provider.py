@@ -15,6 +15,7 @@ Each fake answers its provider's documented JSON (see ``fake_tmdb.py`` and
 - ``huge``: API requests answer 200 with 3 MiB of JSON and no ``Content-Length``;
 - ``broken``: film (``tmdb_id``) → fields replaced in that film's answers
   (``{"runtime": -5}``; :data:`DROP` removes a field);
+- ``slow``: film (``tmdb_id``) → seconds its details (TMDb's ``/3/movie/{id}``) take;
 - ``posters``: film (``tmdb_id``) → ``"not_image"`` (HTML sent as ``image/jpeg``), ``"text"``
   (a ``text/html`` answer), ``"too_big"`` (``big_poster_bytes`` of JPEG, no
   ``Content-Length``), ``"redirect_off_host"`` (a 302 to another host) or
@@ -123,6 +124,7 @@ class Switches:
     huge: bool = False
     broken: dict[int, dict[str, Any]] = field(default_factory=dict)
     posters: dict[int, str] = field(default_factory=dict)
+    slow: dict[int, float] = field(default_factory=dict)
     big_poster_bytes: int = 3 * 1024 * 1024
 
 
@@ -185,6 +187,12 @@ class FakeProvider:
     # -- shared
     def api_calls(self, prefix: str = "") -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith(self.api_prefix + prefix)]
+
+    def delay(self, film_id: int) -> None:
+        """Hold this answer for the ``slow`` switch's seconds (other requests go on)."""
+        seconds = self.switches.slow.get(film_id, 0.0)
+        if seconds > 0:
+            self._stop.wait(seconds)
 
     def busiest_second(self) -> int:
         """The most API requests received within any one second (refused ones included)."""
