@@ -19,7 +19,11 @@ title the fake does not know.  Measured as a client sees it:
   sends ``ping`` every 5 ms, one at a time, and records each ``pong``'s round trip;
   the worst round trip during the upload request and during the enrichment (and,
   for scale, while idle before).  A round trip is at least any stall of the server's
-  loop, plus this machine's scheduling noise;
+  loop, plus this machine's scheduling noise.  Beside it the server's own view: its
+  ``filmnight_event_loop_lag_seconds`` histogram (a timer due every 50 ms, how late
+  it ran), scraped from ``/metrics`` before the upload and at the end;
+- **server CPU**: user + system seconds the process spent from the upload to the
+  end (what the machine's other load does not change much);
 - **provider**: API requests per film, 429s the fake served, the most requests it
   answered in any one second, posters fetched.
 
@@ -33,6 +37,7 @@ import asyncio
 import bisect
 import contextlib
 import json
+import os
 import random
 import signal
 import subprocess
@@ -246,6 +251,38 @@ async def keep_alive(ws: Any) -> None:
         await ws.send(json.dumps({"type": "ping", "t": int(time.time() * 1000)}))
 
 
+LAG_METRIC = "filmnight_event_loop_lag_seconds_bucket"
+
+
+async def loop_lag(http: httpx.AsyncClient) -> dict[float, float]:
+    """The server's own ``filmnight_event_loop_lag_seconds`` buckets (cumulative) by bound."""
+    text = (await http.get("/metrics")).text
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(LAG_METRIC + "{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def lag_summary(before: dict[float, float], after: dict[float, float]) -> tuple[str, str]:
+    """The worst tick's bucket between two scrapes, and how many ticks were over 50/100 ms."""
+    if not after:
+        return "n/a", "the server has no loop-lag metric"
+    delta = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
+    ticks = delta[float("inf")]
+    bounds = sorted(delta)
+    worst = next(b for b in bounds if delta[b] == ticks)
+    lower = max((b for b in bounds if b < worst), default=0.0)
+    over = {limit: ticks - delta[limit] for limit in (0.05, 0.1) if limit in delta}
+    value = f"≤ {worst * 1000:.0f} ms" if worst != float("inf") else f"> {lower * 1000:.0f} ms"
+    detail = (
+        f"worst tick in ({lower * 1000:.0f}, {worst * 1000:.0f}] ms; {ticks:.0f} ticks, "
+        + ", ".join(f"{count:.0f} over {limit * 1000:.0f} ms" for limit, count in over.items())
+    )
+    return value, detail
+
+
 def worst(samples: list[tuple[float, float]], start: float, end: float) -> tuple[float, int]:
     """The longest round trip of the pings sent in [start, end), and how many there were."""
     times = [s[0] for s in samples]
@@ -254,6 +291,7 @@ def worst(samples: list[tuple[float, float]], start: float, end: float) -> tuple
 
 
 async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     env = {
         "FILMNIGHT_FILM_DATA": "tmdb",
         "FILMNIGHT_TMDB_URL": fake.base_url,
@@ -267,7 +305,7 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
         env["FILMNIGHT_FILM_DATA_REQUESTS_PER_SECOND"] = str(args.rate)
     with (
         tempfile.TemporaryDirectory() as directory,
-        server_process(Path(directory), env=env) as server,
+        server_process(Path(directory), env=env, ready_timeout=120) as server,
     ):
         async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as http:
             host = (await http.post("/api/v1/sessions", json={"host_name": "host"})).json()
@@ -294,6 +332,8 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
                 while msgspec.json.decode(await ws.recv())["type"] != "welcome":
                     pass
                 await asyncio.sleep(1.0)  # an idle second: the pings' floor
+                lag_before = await loop_lag(http)
+                cpu_before = sum(psutil.Process(server.process.pid).cpu_times()[:2])
                 rss_before = memory.samples[-1]
                 timeline = Timeline()
                 first: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
@@ -313,6 +353,8 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
                     alive.cancel()
                 await asyncio.sleep(0.5)  # the pings just after the last event
                 ended = time.monotonic()
+                lag_after = await loop_lag(http)
+                cpu = sum(psutil.Process(server.process.pid).cpu_times()[:2]) - cpu_before
                 page = (
                     await http.get(
                         f"/api/v1/sessions/{sid}/candidates",
@@ -337,6 +379,9 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
         "enrichment": worst(samples, timeline.upload_done, ended),
         "rss": (rss_before, max(memory.samples), rss_end, high_water),
         "first_ok": [f["id"] for f in shown] == first_ids and all(f["poster_url"] for f in shown),
+        "load": (load_before, os.getloadavg()[0]),
+        "lag": lag_summary(lag_before, lag_after),
+        "cpu": cpu,
     }
 
 
@@ -382,6 +427,14 @@ def report(args: argparse.Namespace, result: dict[str, Any], fake: FakeTmdb) -> 
         rows.append(
             (f"longest ping round trip, {label}", f"{stall * 1000:.0f} ms", f"{count:,} pings")
         )
+    rows.append(("server's own loop lag, upload + enrichment", *result["lag"]))
+    rows.append(
+        (
+            "server CPU time, upload + enrichment",
+            f"{result['cpu']:.1f} s",
+            f"{result['cpu'] / films * 1000:.1f} ms per film (user + system)",
+        )
+    )
     rows += [
         (
             "provider API requests",
@@ -396,6 +449,12 @@ def report(args: argparse.Namespace, result: dict[str, Any], fake: FakeTmdb) -> 
     print(f"{'-' * width}-|-{'-' * 10}-|-------")
     for name, value, detail in rows:
         print(f"{name.ljust(width)} | {value:>10} | {detail}")
+    start, end = result["load"]
+    print(
+        f"pace {args.rate or 'the server default'} requests/s; machine load (1-minute average) "
+        f"{start:.1f} before, {end:.1f} after, on {os.cpu_count()} cores: a busy machine "
+        "lengthens round trips and the upload"
+    )
 
 
 def main() -> None:
