@@ -28,6 +28,11 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
         ["bench/bench_voting.py"],
         ["--members", "100", "--repeat", "3"],
     ),
+    (
+        "film details: a 1,500-film export against TMDb's 40/s",
+        ["bench/bench_enrichment.py"],
+        ["--quick"],
+    ),
 ]
 
 
