@@ -381,7 +381,7 @@ async def test_a_slow_film_holds_back_neither_its_batch_nor_the_next(
     films = [film(f"Quiet Film Number {n}", 2001) for n in range(2 * BATCH)]
     slow = films[1]
     with fake_tmdb(films) as site:
-        site.switches.slow[slow.tmdb_id] = 3.0
+        site.switches.slow[slow.tmdb_id] = 4.0
         configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
                                        film_data_requests_per_second=500.0)  # fmt: skip
         async with served(configured, site.key) as http:
@@ -407,10 +407,10 @@ async def test_a_film_that_gets_no_answer_costs_only_that_film(settings: Setting
     films = [film(f"Gentle Film Number {n}", 2002) for n in range(BATCH + 5)]
     silent = films[3]
     with fake_tmdb(films) as site:
-        site.switches.slow[silent.tmdb_id] = 2.0
+        site.switches.slow[silent.tmdb_id] = 5.0
         configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
                                        film_data_requests_per_second=500.0,
-                                       film_data_timeout_s=0.5, film_data_attempts=1)  # fmt: skip
+                                       film_data_timeout_s=2.0, film_data_attempts=1)  # fmt: skip
         async with served(configured, site.key) as http:
             host = await create(http)
             csv = lb_csv(*((f.title, f.year, lid()) for f in films))
