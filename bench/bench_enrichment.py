@@ -368,6 +368,8 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
             sampler.join()
             rss_end = memory.samples[-1]
             high_water = memory.high_water_mark()
+            if args.server_log:
+                Path(args.server_log).write_text(server.log())
     samples = [(float(a), float(b)) for a, b in json.loads(out.strip().splitlines()[-1])]
     first_ids = first.result()
     shown = [c["film"] for c in page["candidates"]]
@@ -466,6 +468,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 films (a smoke run)")
     parser.add_argument("--rate", type=float, default=0.0, help="film_data_requests_per_second")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--server-log", help="copy the server's log to this file")
     args = parser.parse_args()
     if args.quick:
         args.films = 200
