@@ -267,10 +267,10 @@ async def loop_lag(http: httpx.AsyncClient) -> dict[float, float]:
 
 def lag_summary(before: dict[float, float], after: dict[float, float]) -> tuple[str, str]:
     """The worst tick's bucket between two scrapes, and how many ticks were over 50/100 ms."""
-    if not after:
-        return "n/a", "the server has no loop-lag metric"
     delta = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
-    ticks = delta[float("inf")]
+    ticks = delta.get(float("inf"), 0.0)
+    if not ticks:
+        return "n/a", "the server has no loop-lag metric"
     bounds = sorted(delta)
     worst = next(b for b in bounds if delta[b] == ticks)
     lower = max((b for b in bounds if b < worst), default=0.0)
