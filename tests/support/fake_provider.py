@@ -15,7 +15,8 @@ Each fake answers its provider's documented JSON (see ``fake_tmdb.py`` and
 - ``huge``: API requests answer 200 with 3 MiB of JSON and no ``Content-Length``;
 - ``broken``: film (``tmdb_id``) → fields replaced in that film's answers
   (``{"runtime": -5}``; :data:`DROP` removes a field);
-- ``slow``: film (``tmdb_id``) → seconds its details (TMDb's ``/3/movie/{id}``) take;
+- ``slow``: film (``tmdb_id``) → seconds its details (TMDb's ``/3/movie/{id}``) take at
+  most: setting :attr:`FakeProvider.release` answers them at once;
 - ``posters``: film (``tmdb_id``) → ``"not_image"`` (HTML sent as ``image/jpeg``), ``"text"``
   (a ``text/html`` answer), ``"too_big"`` (``big_poster_bytes`` of JPEG, no
   ``Content-Length``), ``"redirect_off_host"`` (a 302 to another host) or
@@ -162,6 +163,8 @@ class FakeProvider:
         self.key = key
         self.switches = Switches()
         self.requests: list[Recorded] = []
+        self.release = threading.Event()
+        """Set: the ``slow`` films' answers wait no longer."""
         self.limited = 0
         """API requests refused with 429 by the ``per_second`` limit."""
         self._window: list[float] = []
@@ -192,7 +195,7 @@ class FakeProvider:
         """Hold this answer for the ``slow`` switch's seconds (other requests go on)."""
         seconds = self.switches.slow.get(film_id, 0.0)
         if seconds > 0:
-            self._stop.wait(seconds)
+            self.release.wait(seconds)
 
     def busiest_second(self) -> int:
         """The most API requests received within any one second (refused ones included)."""
@@ -323,6 +326,7 @@ def serve(fake: Fake) -> Iterator[Fake]:
         yield fake
     finally:
         fake._stop.set()
+        fake.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
