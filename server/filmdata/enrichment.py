@@ -10,8 +10,10 @@ provider.  Per film, in this order:
    (``identity.py``), otherwise the row stays bare ("unlinked").
 
 A film asked about within ``film_data_max_age_days`` is not asked again (linked
-or not).  Look-ups flow: :data:`BATCH` of them are under way at once, taken in list
-order (the order the candidates are shown in, so the first cards fill in first),
+or not).  Look-ups flow: :data:`BATCH` of them are under way at once, taken in the
+order the session's candidates show them (:func:`shown_first`: the first page of the
+``candidates`` event the import sent, then the rest in list order), so the first
+cards fill in first,
 and each one that ends makes room for the next film, so a slow answer or a 429's
 pause holds back one card, never the rest of its batch.  The results are written
 :data:`BATCH` at a time (or after :data:`FLUSH_S` when fewer came), each group in
@@ -55,7 +57,7 @@ from server.filmdata.provider import FilmProvider
 from server.session_engine import SessionEngine, utcnow
 from server.watchlists.catalogue import film_from_row
 
-__all__ = ["BATCH", "EnrichmentReport", "FilmEnricher", "Lookup"]
+__all__ = ["BATCH", "EnrichmentReport", "FilmEnricher", "Lookup", "shown_first"]
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +104,17 @@ class EnrichmentReport:
     """Films asked about within the max age: not asked again."""
     posters_refused: int = 0
     failure: FailureKind | None = None
+
+
+def shown_first(film_ids: Sequence[int], first: Sequence[int]) -> list[int]:
+    """``film_ids`` with those in ``first`` ahead, in ``first``'s order, then the rest in
+    theirs.  An import's films are looked up in the order the session's candidates show
+    them: with one list that is the list's order; with more, a film on every list (the
+    top cards) comes first even when it is last on the list being imported."""
+    listed = set(film_ids)
+    ahead = [f for f in dict.fromkeys(first) if f in listed]
+    moved = set(ahead)
+    return ahead + [f for f in film_ids if f not in moved]
 
 
 _FLUSH = object()
@@ -207,11 +220,15 @@ class FilmEnricher:
     def enabled(self) -> bool:
         return self.provider.name != "none"
 
-    def enrich_later(self, session_id: uuid.UUID, film_ids: Sequence[int]) -> None:
-        """Start looking ``film_ids`` up; returns at once (nothing waits for it)."""
+    def enrich_later(
+        self, session_id: uuid.UUID, film_ids: Sequence[int], *, first: Sequence[int] = ()
+    ) -> None:
+        """Start looking ``film_ids`` up, those in ``first`` (the cards shown first, in
+        their order) before the rest; returns at once (nothing waits for it)."""
         if not self.enabled or not film_ids:
             return
-        task = asyncio.get_running_loop().create_task(self._guarded(session_id, list(film_ids)))
+        ordered = shown_first(film_ids, first)
+        task = asyncio.get_running_loop().create_task(self._guarded(session_id, ordered))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -358,11 +358,15 @@ class WatchlistService:
                     watched=len(watched_ids),
                 ),
             )
-            await self.emit_candidates(tx, who.session_id)
+            shown = await self.emit_candidates(tx, who.session_id)
             if self.films is not None:
                 # Details come after the list is stored and announced: voting never waits.
+                # The cards members see first (the page just sent) are looked up first.
                 enricher = self.films
-                tx.after_commit.append(lambda: enricher.enrich_later(who.session_id, film_ids))
+                first = [int(c.film.id) for c in shown.candidates]
+                tx.after_commit.append(
+                    lambda: enricher.enrich_later(who.session_id, film_ids, first=first)
+                )
         audit("import.finish", "ok")
         return len(film_ids)
 
@@ -409,8 +413,9 @@ class WatchlistService:
         ]
         return CandidatesPage(len(stored.lists), candidates, ranking.total, waiting), stored
 
-    async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> None:
-        """Write a ``candidates`` event with the newest ranking (and repair unreadable lists)."""
+    async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> CandidatesPage:
+        """Write a ``candidates`` event with the newest ranking (and repair unreadable lists);
+        return the page it carries."""
         page, stored = await self.page(tx.db, session_id, limit=CANDIDATES_IN_EVENT)
         for member in stored.unreadable:
             await self._forget_unreadable(tx, session_id, uuid.UUID(member))
@@ -426,6 +431,7 @@ class WatchlistService:
                 members=page.members,
             ),
         )
+        return page
 
     async def candidates(self, who: Identity, *, limit: int, offset: int) -> CandidatesPage:
         async with self.engine.reader() as db:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from server.app import Services, create_app
 from server.db.models import FilmRow
 from server.filmdata import KEY_VARIABLE
-from server.filmdata.enrichment import BATCH
+from server.filmdata.enrichment import BATCH, shown_first
 from server.settings import Settings, SettingsError
 from tests.conftest import make_settings, run_live
 from tests.server.test_sessions_http import create, join
@@ -425,3 +425,40 @@ async def test_a_film_that_gets_no_answer_costs_only_that_film(settings: Setting
     assert (report.enriched, report.failed, report.failure) == (len(films) - 1, 1, "down")
     bare = [c["film"]["title"] for c in page["candidates"] if c["film"]["tmdb_id"] is None]
     assert bare == [silent.title]
+
+
+async def test_the_cards_shown_first_are_looked_up_first(settings: Settings) -> None:
+    """A second member's list: the films on both lists are the top cards, so they are
+    looked up before the rest of that list, though they come last on it."""
+    shared = [film(f"Shared Film {n}", 2003) for n in range(5)]
+    own_first = [film(f"First Member Film {n}", 2004) for n in range(5)]
+    own_second = [film(f"Second Member Film {n}", 2005) for n in range(15)]
+    lids = {f.tmdb_id: lid() for f in shared}
+    shared_rows = [(f.title, f.year, lids[f.tmdb_id]) for f in shared]
+    with fake_tmdb([*shared, *own_first, *own_second]) as site:
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0,
+                                       film_data_attempts=1)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            ben = await join(http, host["invite_code"], "Ben")
+            sid = host["session_id"]
+            site.switches.quota = True  # the first list's look-ups stop at once: it stays bare
+            first = lb_csv(*shared_rows, *((f.title, f.year, lid()) for f in own_first))
+            assert (await upload(http, sid, host["token"], first)).status_code == 201
+            (stopped,) = await services(http).films.wait()
+            assert stopped.failure == "quota"
+            site.switches.quota = False
+            site.requests.clear()
+            second = lb_csv(*((f.title, f.year, lid()) for f in own_second), *shared_rows)
+            assert (await upload(http, sid, ben["token"], second)).status_code == 201
+            (report,) = await services(http).films.wait()
+    assert report.enriched == len(own_second) + len(shared)
+    searched = [r.query["query"] for r in site.api_calls("search/")]
+    assert set(searched[: len(shared)]) == {f.title for f in shared}, searched
+
+
+def test_one_list_is_looked_up_in_its_own_order() -> None:
+    assert shown_first([5, 3, 9, 1], []) == [5, 3, 9, 1]
+    assert shown_first([5, 3, 9, 1], [5, 3, 9, 1]) == [5, 3, 9, 1]
+    assert shown_first([5, 3, 9, 1], [7, 1, 9, 1, 8]) == [1, 9, 5, 3]  # 7, 8: other lists'
