@@ -28,6 +28,10 @@ title the fake does not know.  Measured as a client sees it:
   answered in any one second, posters fetched.
 
 ``--rate`` sets ``film_data_requests_per_second`` (default: the server's default).
+``--second 400``: a second member uploads 400 films 5 s after the first upload, a
+quarter of them from the older half of the first list (so not yet looked up), spread
+through theirs; those are now the group's top cards: the time from that upload until
+they all have posters.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ FIRST_CARDS = 20
 UNKNOWN_EVERY = 50
 """Every 50th row is a title the fake does not know (it stays unlinked)."""
 PING_INTERVAL_S = 0.005
+SECOND_AFTER_S = 5.0
+"""``--second``: the second member uploads this long after the first."""
 KEY = "bench-tmdb-token"
 
 # fmt: off
@@ -112,16 +118,20 @@ def make_titles(count: int, seed: int = 19) -> list[str]:
 class Catalogue:
     movies: list[FakeMovie]
     csv: bytes
+    second_csv: bytes = b""
 
 
-def build(count: int) -> Catalogue:
-    """The films the fake knows, and the export listing them (film 0 added last)."""
+def build(count: int, second: int = 0) -> Catalogue:
+    """The films the fake knows, and the export listing them (film 0 added last); with
+    ``second``, a second member's export of that many films, a quarter of them from the
+    older half of the first list, spread through it."""
     posters = [png_image(342, 513, seed) for seed in range(16)]
     rng = random.Random(7)
     movies: list[FakeMovie] = []
     rows: list[str] = []
     newest = date(2026, 12, 1).toordinal()
-    for n, title in enumerate(make_titles(count)):
+    titles = make_titles(count + second - second // 4)
+    for n, title in enumerate(titles):
         year = rng.randint(1950, 2025)
         added = date.fromordinal(newest - n).isoformat()  # film n was added n days ago
         rows.append(f'{added},"{title}",{year},https://boxd.it/b{n:05d}')
@@ -139,8 +149,21 @@ def build(count: int) -> Catalogue:
             )
         )
     # Letterboxd writes the oldest first; the server shows the newest first.
-    lines = ["Date,Name,Year,Letterboxd URI", *reversed(rows)]
-    return Catalogue(movies, ("\n".join(lines) + "\n").encode())
+    lines = ["Date,Name,Year,Letterboxd URI", *reversed(rows[:count])]
+    catalogue = Catalogue(movies, ("\n".join(lines) + "\n").encode())
+    if second:
+        known = [n for n in range(count // 2, count) if n % UNKNOWN_EVERY != UNKNOWN_EVERY - 1]
+        shared = rng.sample(known, second // 4)
+        own = list(range(count, len(titles)))
+        picked = shared + own
+        rng.shuffle(picked)
+        listed = [
+            f"{date.fromordinal(newest - i).isoformat()},{rows[n].split(',', 1)[1]}"
+            for i, n in enumerate(picked)
+        ]
+        lines = ["Date,Name,Year,Letterboxd URI", *reversed(listed)]
+        catalogue.second_csv = ("\n".join(lines) + "\n").encode()
+    return catalogue
 
 
 # ------------------------------------------------------------------ the ping process
@@ -208,6 +231,10 @@ class Timeline:
     upload_done: float = 0.0
     first_cards: float | None = None
     whole_list: float | None = None
+    second_sent: float = 0.0
+    group_cards: float | None = None
+    """When the top cards after the second list (films on both) all had posters."""
+    imports: int = 1
     events: int = 0
     enriched: int = 0
     unlinked: int = 0
@@ -216,31 +243,40 @@ class Timeline:
 
 
 async def watch(ws: Any, first: asyncio.Future[list[str]], timeline: Timeline) -> None:
-    """The host's socket: the first cards, then ``films.enriched`` until ``remaining: 0``."""
+    """The host's socket: the first cards (and the group's after a second list), then
+    ``films.enriched`` until every import sent ``remaining: 0``."""
     wanted: set[str] | None = None
+    group: set[str] | None = None
+    finished = 0
     async for raw in ws:
         frame = msgspec.json.decode(raw)
         kind = frame["type"]
-        if kind == "candidates" and not first.done():
+        now = time.monotonic()
+        if kind == "candidates":
             ids = [c["film"]["id"] for c in frame["candidates"][:FIRST_CARDS]]
-            if len(ids) == FIRST_CARDS:
+            if not first.done() and len(ids) == FIRST_CARDS:
                 first.set_result(ids)
                 wanted = set(ids)
+            elif timeline.second_sent and group is None:
+                group = set(ids)
         elif kind == "films.enriched":
-            now = time.monotonic()
             timeline.events += 1
             for film in frame["films"]:
                 if film.get("poster_url"):
                     timeline.with_poster.add(film["id"])
-            if wanted is None and first.done():
-                wanted = set(first.result())
             if timeline.first_cards is None and wanted and wanted <= timeline.with_poster:
                 timeline.first_cards = now
-            timeline.enriched, timeline.unlinked = frame["enriched"], frame["unlinked"]
-            timeline.failed = frame["failed"] + frame["skipped"]
             if frame["remaining"] == 0:
-                timeline.whole_list = now
-                return
+                finished += 1
+                if finished == timeline.imports:
+                    timeline.whole_list = now
+            if timeline.imports == 1:
+                timeline.enriched, timeline.unlinked = frame["enriched"], frame["unlinked"]
+                timeline.failed = frame["failed"] + frame["skipped"]
+        if timeline.group_cards is None and group and group <= timeline.with_poster:
+            timeline.group_cards = now
+        if timeline.whole_list is not None:
+            return
     raise RuntimeError("the host's socket closed before the last films.enriched event")
 
 
@@ -316,6 +352,9 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
                     f"/api/v1/invites/{host['invite_code']}/join", json={"name": "pinger"}
                 )
             ).json()
+            second_member = (
+                await http.post(f"/api/v1/invites/{host['invite_code']}/join", json={"name": "Ben"})
+            ).json()
             ws_url = f"{server.ws_url}/ws/v1/sessions/{sid}"
             pinger = subprocess.Popen(
                 [sys.executable, __file__, "--pinger", ws_url, pinger_member["token"]],
@@ -347,6 +386,16 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
                 )
                 timeline.upload_done = time.monotonic()
                 response.raise_for_status()
+                if catalogue.second_csv:
+                    timeline.imports = 2
+                    await asyncio.sleep(SECOND_AFTER_S)
+                    timeline.second_sent = time.monotonic()
+                    second = await http.post(
+                        f"/api/v1/sessions/{sid}/imports/csv",
+                        files={"file": ("watchlist.csv", catalogue.second_csv, "text/csv")},
+                        headers={"Authorization": f"Bearer {second_member['token']}"},
+                    )
+                    second.raise_for_status()
                 try:
                     await asyncio.wait_for(watcher, timeout=args.timeout)
                 finally:
@@ -380,7 +429,8 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
         "upload": worst(samples, timeline.upload_sent, timeline.upload_done),
         "enrichment": worst(samples, timeline.upload_done, ended),
         "rss": (rss_before, max(memory.samples), rss_end, high_water),
-        "first_ok": [f["id"] for f in shown] == first_ids and all(f["poster_url"] for f in shown),
+        "first_ok": all(f["poster_url"] for f in shown)
+        and (bool(catalogue.second_csv) or [f["id"] for f in shown] == first_ids),
         "load": (load_before, os.getloadavg()[0]),
         "lag": lag_summary(lag_before, lag_after),
         "cpu": cpu,
@@ -389,13 +439,17 @@ async def run(args: argparse.Namespace, catalogue: Catalogue, fake: FakeTmdb) ->
 
 def report(args: argparse.Namespace, result: dict[str, Any], fake: FakeTmdb) -> None:
     timeline: Timeline = result["timeline"]
-    films = args.films
+    films = args.films + args.second - args.second // 4  # distinct films
     api = fake.api_calls()
     posters = [r for r in fake.requests if r.path.startswith("/t/p/")]
     mib = 1024 * 1024
     before, peak, end, high_water = result["rss"]
     rows = [
-        ("films in the export", f"{films:,}", f"{films - films // UNKNOWN_EVERY:,} known to TMDb"),
+        (
+            "films in the export(s)",
+            f"{films:,}",
+            f"{films - films // UNKNOWN_EVERY:,} known to TMDb",
+        ),
         (
             "upload request (stored + announced)",
             f"{timeline.upload_done - timeline.upload_sent:.2f} s",
@@ -407,11 +461,24 @@ def report(args: argparse.Namespace, result: dict[str, Any], fake: FakeTmdb) -> 
             "checked again on GET candidates: "
             + ("all 20 have posters" if result["first_ok"] else "NOT all"),
         ),
+    ]
+    if timeline.second_sent:
+        rows.append(
+            (
+                "2nd list: its top 20 cards with posters",
+                f"{(timeline.group_cards or float('nan')) - timeline.second_sent:.2f} s",
+                f"{args.second:,} films ({args.second // 4} also on the 1st list, the top cards), "
+                f"uploaded {SECOND_AFTER_S:.0f} s after it; from its upload",
+            )
+        )
+    rows += [
         (
-            "whole list enriched",
+            "whole list enriched" if timeline.imports == 1 else "both lists enriched",
             f"{(timeline.whole_list or float('nan')) - timeline.upload_sent:.1f} s",
             f"{timeline.enriched:,} enriched, {timeline.unlinked} unlinked, "
-            f"{timeline.failed} failed; {timeline.events} events",
+            f"{timeline.failed} failed; {timeline.events} events"
+            if timeline.imports == 1
+            else f"{timeline.events} events, from the first upload",
         ),
         (
             "server RSS: before, peak, end",
@@ -469,10 +536,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="film_data_requests_per_second")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--server-log", help="copy the server's log to this file")
+    parser.add_argument(
+        "--second",
+        type=int,
+        default=0,
+        help="a second member uploads a list of this many films 5 s later (a quarter shared)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.films = 200
-    catalogue = build(args.films)
+    catalogue = build(args.films, args.second)
     with fake_tmdb(catalogue.movies, key=KEY) as fake:
         fake.switches.per_second = LIMIT_PER_SECOND
         result = asyncio.run(run(args, catalogue, fake))
