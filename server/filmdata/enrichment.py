@@ -27,6 +27,11 @@ new film is taken until a look-up under way answers (or none is left under way),
 so a provider that does not answer costs at most :data:`BATCH` look-ups.  A
 ``malformed`` answer skips that film only.
 
+Imports running at once (two members' lists, two sessions) share their look-ups:
+a film one of them is looking up, or looked up after the other read the catalogue
+(among the last :data:`RECENT_KEPT`), is not asked again by the other, which writes
+and announces the same result to its own session.
+
 Linking: rows given the same provider film (TMDb id, or Kinopoisk id with
 Kinopoisk) are one film in candidates: every row but the lowest id gets
 ``same_as`` = the lowest (see ``server/watchlists/catalogue.py``).  The catalogue's
@@ -38,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,6 +72,8 @@ FLUSH_S = 1.0
 """Results waiting longer than this are written and announced without a full batch."""
 STOPPING: frozenset[str] = frozenset({"bad_key", "quota"})
 REPORTS_KEPT = 32
+RECENT_KEPT = 2000
+"""Look-ups kept for other imports running meanwhile (see :meth:`FilmEnricher._look_up_once`)."""
 """Reports of ended enrichments kept for :meth:`FilmEnricher.wait` (the newest)."""
 
 
@@ -215,6 +222,11 @@ class FilmEnricher:
         self._jobs = asyncio.Semaphore(jobs)
         self._tasks: set[asyncio.Task[EnrichmentReport]] = set()
         self._finished: deque[EnrichmentReport] = deque(maxlen=REPORTS_KEPT)
+        self._looking: dict[int, asyncio.Future[Lookup | None]] = {}
+        """Films being looked up now, by catalogue id: a second import waits for the first."""
+        self._recent: OrderedDict[int, tuple[float, Lookup]] = OrderedDict()
+        """The last :data:`RECENT_KEPT` films looked up, and when: an import that read the
+        catalogue before they were written finds them here."""
 
     @property
     def enabled(self) -> bool:
@@ -257,7 +269,8 @@ class FilmEnricher:
         self, session_id: uuid.UUID, wanted: list[_Wanted], report: EnrichmentReport
     ) -> None:
         """Run the look-ups (:class:`_Lookups`); write and announce their results in groups."""
-        lookups = _Lookups(self._look_up, wanted)
+        started = asyncio.get_running_loop().time()  # just after the catalogue was read
+        lookups = _Lookups(lambda film: self._look_up_once(film, started), wanted)
         lookups.start()
         loop = asyncio.get_running_loop()
         pending: list[Lookup] = []
@@ -334,6 +347,34 @@ class FilmEnricher:
                     found[film_id] = _Wanted(film_id, title, year, imdb_id, provider_id)
         report.fresh += len(unique) - len(found)
         return [found[f] for f in unique if f in found]
+
+    async def _look_up_once(self, wanted: _Wanted, started: float) -> Lookup:
+        """:meth:`_look_up`, once per film across imports: two members' lists share films,
+        and an import looking one up, or that did since ``started`` (when the asking
+        import read the catalogue), answers for the other."""
+        loop = asyncio.get_running_loop()
+        recent = self._recent.get(wanted.id)
+        if recent is not None and recent[0] >= started:
+            return recent[1]
+        running = self._looking.get(wanted.id)
+        if running is not None:
+            shared = await asyncio.shield(running)
+            # None: that look-up was cancelled or broke; this import asks for itself.
+            return shared if shared is not None else await self._look_up_once(wanted, started)
+        future: asyncio.Future[Lookup | None] = loop.create_future()
+        self._looking[wanted.id] = future
+        lookup: Lookup | None = None
+        try:
+            lookup = await self._look_up(wanted)
+        finally:
+            del self._looking[wanted.id]
+            future.set_result(lookup)
+        if lookup.outcome in ("enriched", "unlinked"):  # what is written
+            self._recent[wanted.id] = (loop.time(), lookup)
+            self._recent.move_to_end(wanted.id)
+            while len(self._recent) > RECENT_KEPT:
+                self._recent.popitem(last=False)
+        return lookup
 
     async def _look_up(self, wanted: _Wanted) -> Lookup:
         provider = self.provider

@@ -462,3 +462,26 @@ def test_one_list_is_looked_up_in_its_own_order() -> None:
     assert shown_first([5, 3, 9, 1], []) == [5, 3, 9, 1]
     assert shown_first([5, 3, 9, 1], [5, 3, 9, 1]) == [5, 3, 9, 1]
     assert shown_first([5, 3, 9, 1], [7, 1, 9, 1, 8]) == [1, 9, 5, 3]  # 7, 8: other lists'
+
+
+async def test_imports_running_at_once_ask_for_each_film_once(settings: Settings) -> None:
+    """Two members upload the same films moments apart: the second import takes the
+    first one's look-ups (under way, or done after it read the catalogue)."""
+    films = [film(f"Twice Listed Film {n}", 2006) for n in range(8)]
+    rows = [(f.title, f.year, lid()) for f in films]
+    with fake_tmdb(films) as site:
+        for movie in films:
+            site.switches.slow[movie.tmdb_id] = 0.5  # both imports are under way at once
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            ben = await join(http, host["invite_code"], "Ben")
+            sid = host["session_id"]
+            assert (await upload(http, sid, host["token"], lb_csv(*rows))).status_code == 201
+            assert (await upload(http, sid, ben["token"], lb_csv(*rows))).status_code == 201
+            reports = await services(http).films.wait()
+    assert [r.enriched for r in reports] == [len(films), len(films)]
+    asked = sorted(int(r.path.rsplit("/", 1)[1]) for r in site.api_calls("movie/"))
+    assert asked == sorted(f.tmdb_id for f in films)
+    assert len(site.api_calls("search/")) == len(films)
