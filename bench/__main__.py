@@ -29,6 +29,11 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
         ["--members", "100", "--repeat", "3"],
     ),
     ("limits for tonight: a page of candidates", ["bench/bench_limits.py"], ["--repeat", "2"]),
+    (
+        "film details: a 1,500-film export against TMDb's 40/s",
+        ["bench/bench_enrichment.py"],
+        ["--quick"],
+    ),
 ]
 
 

@@ -37,7 +37,7 @@ from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
 from server.live.socket import session_socket
 from server.live.wire import write_pass
-from server.observability import audit, configure_logging
+from server.observability import audit, configure_logging, watch_loop_lag
 from server.party.service import PartyCommands
 from server.ratelimit import RateLimits
 from server.security import security_headers_middleware
@@ -265,11 +265,20 @@ def create_app(
         )
         round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
         stall_check = asyncio.create_task(connections.run_stall_check())
+        loop_lag = asyncio.create_task(watch_loop_lag())
         audit("server.start", "ok")
         try:
             yield
         finally:
-            for task in (heartbeat, catch_up, retention, poster_sweep, round_clock, stall_check):
+            for task in (
+                heartbeat,
+                catch_up,
+                retention,
+                poster_sweep,
+                round_clock,
+                stall_check,
+                loop_lag,
+            ):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -145,8 +145,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """Details older than this are fetched again (TMDb's terms: at most six months)."""
     film_data_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
     """Provider requests in flight at once, per process."""
-    film_data_requests_per_second: PositiveFloat = 20.0
-    """Provider requests started per second, per process (TMDb allows about 40)."""
+    film_data_requests_per_second: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """Provider requests started per second, per process; 0: the provider's own pace
+    (TMDb 35, under its limit of about 40; Kinopoisk 20)."""
     film_data_timeout_s: PositiveFloat = 10.0
     film_data_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     """Tries per request (429 after ``Retry-After``, 5xx and no answer are tried again)."""

@@ -10,12 +10,27 @@ provider.  Per film, in this order:
    (``identity.py``), otherwise the row stays bare ("unlinked").
 
 A film asked about within ``film_data_max_age_days`` is not asked again (linked
-or not).  Films go in batches of :data:`BATCH`; each batch is written in one
-transaction, then a ``films.enriched`` event (ephemeral) carries its films with
-their details and the counts so far.  A ``bad_key`` or ``quota`` failure stops
-the rest of that import's look-ups (every one would fail alike) and is counted, as
-does a batch in which no look-up got an answer (``down``); a ``malformed`` answer
-skips that film only.
+or not).  Look-ups flow: :data:`BATCH` of them are under way at once, taken in the
+order the session's candidates show them (:func:`shown_first`: the first page of the
+``candidates`` event the import sent, then the rest in list order), so the first
+cards fill in first,
+and each one that ends makes room for the next film, so a slow answer or a 429's
+pause holds back one card, never the rest of its batch.  The results are written
+:data:`BATCH` at a time (or after :data:`FLUSH_S` when fewer came), each group in
+one transaction while the next look-ups go on, then a ``films.enriched`` event
+(ephemeral) carries its films with their details and the counts so far.
+
+A ``bad_key`` or ``quota`` failure stops the rest of that import's look-ups (every
+one would fail alike; those under way are cancelled) and is counted, as do
+:data:`BATCH` look-ups in a row that got no answer (``down``): after a ``down``, no
+new film is taken until a look-up under way answers (or none is left under way),
+so a provider that does not answer costs at most :data:`BATCH` look-ups.  A
+``malformed`` answer skips that film only.
+
+Imports running at once (two members' lists, two sessions) share their look-ups:
+a film one of them is looking up, or looked up after the other read the catalogue
+(among the last :data:`RECENT_KEPT`), is not asked again by the other, which writes
+and announces the same result to its own session.
 
 Linking: rows given the same provider film (TMDb id, or Kinopoisk id with
 Kinopoisk) are one film in candidates: every row but the lowest id gets
@@ -28,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,13 +63,19 @@ from server.session_engine import SessionEngine, utcnow
 from server.streaming.offers import to_json as offers_json
 from server.watchlists.catalogue import film_from_row
 
-__all__ = ["BATCH", "EnrichmentReport", "FilmEnricher", "Lookup"]
+__all__ = ["BATCH", "EnrichmentReport", "FilmEnricher", "Lookup", "shown_first"]
 
 log = structlog.get_logger(__name__)
 
 BATCH = 20
-"""Films looked up, written and announced together (the first cards fill in early)."""
+"""Look-ups under way at once, and films written and announced together."""
+FLUSH_S = 1.0
+"""Results waiting longer than this are written and announced without a full batch."""
 STOPPING: frozenset[str] = frozenset({"bad_key", "quota"})
+REPORTS_KEPT = 32
+RECENT_KEPT = 2000
+"""Look-ups kept for other imports running meanwhile (see :meth:`FilmEnricher._look_up_once`)."""
+"""Reports of ended enrichments kept for :meth:`FilmEnricher.wait` (the newest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +115,96 @@ class EnrichmentReport:
     import_id: str | None = None
 
 
+def shown_first(film_ids: Sequence[int], first: Sequence[int]) -> list[int]:
+    """``film_ids`` with those in ``first`` ahead, in ``first``'s order, then the rest in
+    theirs.  An import's films are looked up in the order the session's candidates show
+    them: with one list that is the list's order; with more, a film on every list (the
+    top cards) comes first even when it is last on the list being imported."""
+    listed = set(film_ids)
+    ahead = [f for f in dict.fromkeys(first) if f in listed]
+    moved = set(ahead)
+    return ahead + [f for f in film_ids if f not in moved]
+
+
+_FLUSH = object()
+"""Stands for "no result within :data:`FLUSH_S`": write and announce what came."""
+
+
+class _Lookups:
+    """One import's look-ups: :data:`BATCH` workers taking films in list order.
+
+    Each worker takes the next film, looks it up and puts the :class:`Lookup` on
+    :attr:`results`; ``None`` follows the last one.  After a ``down`` result no worker
+    takes a new film until a look-up under way answers, or until none is under way
+    (then one goes on alone, to find out); :data:`BATCH` ``down`` results in a row, or
+    :meth:`stop`, end the flow.
+    """
+
+    def __init__(
+        self, look_up: Callable[[_Wanted], Awaitable[Lookup]], wanted: list[_Wanted]
+    ) -> None:
+        self._look_up = look_up
+        self._todo = iter(wanted)
+        self.results: asyncio.Queue[Lookup | None] = asyncio.Queue()
+        self._turn = asyncio.Condition()
+        self._under_way = 0
+        self._down_in_a_row = 0
+        self._stopped = False
+        self._workers: list[asyncio.Task[None]] = []
+        self._closer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._workers = [loop.create_task(self._work()) for _ in range(BATCH)]
+        self._closer = loop.create_task(self._close_when_done())
+
+    def _may_take(self) -> bool:
+        return self._stopped or self._down_in_a_row == 0 or self._under_way == 0
+
+    async def _work(self) -> None:
+        while True:
+            async with self._turn:
+                await self._turn.wait_for(self._may_take)
+                wanted = None if self._stopped else next(self._todo, None)
+                if wanted is None:
+                    return
+                self._under_way += 1
+            lookup = await self._look_up(wanted)
+            async with self._turn:
+                self._under_way -= 1
+                self._down_in_a_row = self._down_in_a_row + 1 if lookup.failure == "down" else 0
+                if self._down_in_a_row >= BATCH:
+                    self._stopped = True
+                self._turn.notify_all()
+            self.results.put_nowait(lookup)
+
+    async def _close_when_done(self) -> None:
+        try:
+            await asyncio.gather(*self._workers)
+        finally:
+            self.results.put_nowait(None)
+
+    def stop(self) -> None:
+        """Take no more films and drop the look-ups under way (they would fail alike)."""
+        self._stopped = True
+        for worker in self._workers:
+            worker.cancel()
+
+    def raise_failure(self) -> None:
+        """Re-raise what ended a worker, if anything did (not :meth:`stop`)."""
+        for worker in self._workers:
+            if worker.done() and not worker.cancelled():
+                error = worker.exception()
+                if error is not None:
+                    raise error
+
+    async def cancel(self) -> None:
+        tasks = [*self._workers, *([self._closer] if self._closer else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class FilmEnricher:
     """Looks imported films up with the configured provider, in the background."""
 
@@ -114,6 +226,12 @@ class FilmEnricher:
         self.on_finished: list[Callable[[uuid.UUID], Awaitable[None]]] = []
         """Called with the session once an enrichment that gave details ends (the limits
         for tonight then rank the candidates again with the new runtimes and genres)."""
+        self._finished: deque[EnrichmentReport] = deque(maxlen=REPORTS_KEPT)
+        self._looking: dict[int, asyncio.Future[Lookup | None]] = {}
+        """Films being looked up now, by catalogue id: a second import waits for the first."""
+        self._recent: OrderedDict[int, tuple[float, Lookup]] = OrderedDict()
+        """The last :data:`RECENT_KEPT` films looked up, and when: an import that read the
+        catalogue before they were written finds them here."""
 
     @property
     def enabled(self) -> bool:
@@ -134,8 +252,10 @@ class FilmEnricher:
         seen: Sequence[int] = (),
         listed: Sequence[int] = (),
         import_id: str | None = None,
+        first: Sequence[int] = (),
     ) -> None:
-        """Start looking ``film_ids`` up; returns at once (nothing waits for it).
+        """Start looking ``film_ids`` up, those in ``first`` (the cards shown first, in
+        their order) before the rest; returns at once (nothing waits for it).
 
         ``seen`` are the session's films already seen and ``listed`` the films on its
         lists: the seen films that may be another row of a listed film are looked up
@@ -144,7 +264,9 @@ class FilmEnricher:
         if not self.enabled or not film_ids:
             return
         task = asyncio.get_running_loop().create_task(
-            self._guarded(session_id, list(film_ids), list(seen), list(listed), import_id)
+            self._guarded(
+                session_id, shown_first(film_ids, first), list(seen), list(listed), import_id
+            )
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -159,12 +281,14 @@ class FilmEnricher:
     ) -> EnrichmentReport:
         """A background run: whatever fails (the database, the hub) ends in a log line."""
         try:
-            return await self.enrich(
+            report = await self.enrich(
                 session_id, film_ids, seen=seen, listed=listed, import_id=import_id
             )
         except Exception as exc:
             log.warning("filmdata.enrichment_failed", error=type(exc).__name__)
-            return EnrichmentReport()
+            report = EnrichmentReport(import_id=import_id)
+        self._finished.append(report)
+        return report
 
     async def enrich(
         self,
@@ -175,34 +299,14 @@ class FilmEnricher:
         listed: Sequence[int] = (),
         import_id: str | None = None,
     ) -> EnrichmentReport:
-        """Look ``film_ids`` up in list order, batch by batch; never raises a provider error."""
+        """Look ``film_ids`` up in list order, as a flow; never raises a provider error."""
         report = EnrichmentReport(import_id=import_id)
         async with self._jobs:
             if seen:
                 film_ids = film_ids + await self._seen_worth_linking(seen, [*film_ids, *listed])
             wanted = await self._stale(film_ids, report)
-            stop = False
-            for start in range(0, len(wanted), BATCH):
-                batch = wanted[start : start + BATCH]
-                if stop:
-                    report.failed += len(wanted) - start
-                    await self._announce(session_id, [], report, 0)
-                    break
-                lookups = await asyncio.gather(*(self._look_up(w) for w in batch))
-                for lookup in lookups:
-                    self._count(report, lookup)
-                # Every later look-up would fail alike: a refused key, a spent quota, or a
-                # provider that answered none of a whole batch.
-                stop = report.failure in STOPPING or all(x.failure == "down" for x in lookups)
-                try:
-                    films = await self._write(lookups)
-                except Exception as exc:
-                    # The database went away, or another process linked the same IMDb id
-                    # a moment earlier: this batch is asked again by the next import.
-                    log.warning("filmdata.write_failed", error=type(exc).__name__)
-                    films = []
-                remaining = max(0, len(wanted) - start - len(batch))
-                await self._announce(session_id, films, report, remaining)
+            if wanted:
+                await self._flow(session_id, wanted, report)
         if report.failure is not None:
             log.warning("filmdata.enrichment_incomplete", failure=report.failure)
         if report.enriched:
@@ -233,6 +337,66 @@ class FilmEnricher:
         seen_films = [(f, titled[f][0][0] or "", titled[f][1]) for f in seen if f in titled]
         return seen_films_worth_linking(listed_films, seen_films)
 
+    async def _flow(
+        self, session_id: uuid.UUID, wanted: list[_Wanted], report: EnrichmentReport
+    ) -> None:
+        """Run the look-ups (:class:`_Lookups`); write and announce their results in groups."""
+        started = asyncio.get_running_loop().time()  # just after the catalogue was read
+        lookups = _Lookups(lambda film: self._look_up_once(film, started), wanted)
+        lookups.start()
+        loop = asyncio.get_running_loop()
+        pending: list[Lookup] = []
+        deadline = 0.0
+        received = written = 0
+        last_announced = False
+        try:
+            while True:
+                try:
+                    timeout = max(0.0, deadline - loop.time()) if pending else None
+                    item: object = await asyncio.wait_for(lookups.results.get(), timeout)
+                except TimeoutError:
+                    item = _FLUSH
+                finished = item is None
+                if isinstance(item, Lookup):
+                    received += 1
+                    self._count(report, item)
+                    if report.failure in STOPPING:
+                        lookups.stop()
+                    pending.append(item)
+                    if len(pending) == 1:
+                        deadline = loop.time() + FLUSH_S
+                if finished:
+                    lookups.raise_failure()
+                    report.failed += len(wanted) - received  # stopped: never looked up
+                if pending and (finished or item is _FLUSH or len(pending) >= BATCH):
+                    written += len(pending)
+                    remaining = 0 if finished else len(wanted) - written
+                    await self._flush(session_id, pending, report, remaining)
+                    pending = []
+                    last_announced = remaining == 0
+                if finished:
+                    if not last_announced:
+                        await self._announce(session_id, [], report, 0)
+                    return
+        finally:
+            await lookups.cancel()
+
+    async def _flush(
+        self,
+        session_id: uuid.UUID,
+        batch: list[Lookup],
+        report: EnrichmentReport,
+        remaining: int,
+    ) -> None:
+        try:
+            films = await self._write(batch)
+        except Exception as exc:
+            # The database went away, or another process linked the same IMDb id
+            # a moment earlier: this batch is asked again by the next import.
+            log.warning("filmdata.write_failed", error=type(exc).__name__)
+            films = []
+        await self._announce(session_id, films, report, remaining)
+
     async def _stale(self, film_ids: list[int], report: EnrichmentReport) -> list[_Wanted]:
         """The films not asked about within the max age, in the caller's order."""
         cutoff = utcnow() - self.max_age
@@ -255,6 +419,34 @@ class FilmEnricher:
                     found[film_id] = _Wanted(film_id, title, year, imdb_id, provider_id)
         report.fresh += len(unique) - len(found)
         return [found[f] for f in unique if f in found]
+
+    async def _look_up_once(self, wanted: _Wanted, started: float) -> Lookup:
+        """:meth:`_look_up`, once per film across imports: two members' lists share films,
+        and an import looking one up, or that did since ``started`` (when the asking
+        import read the catalogue), answers for the other."""
+        loop = asyncio.get_running_loop()
+        recent = self._recent.get(wanted.id)
+        if recent is not None and recent[0] >= started:
+            return recent[1]
+        running = self._looking.get(wanted.id)
+        if running is not None:
+            shared = await asyncio.shield(running)
+            # None: that look-up was cancelled or broke; this import asks for itself.
+            return shared if shared is not None else await self._look_up_once(wanted, started)
+        future: asyncio.Future[Lookup | None] = loop.create_future()
+        self._looking[wanted.id] = future
+        lookup: Lookup | None = None
+        try:
+            lookup = await self._look_up(wanted)
+        finally:
+            del self._looking[wanted.id]
+            future.set_result(lookup)
+        if lookup.outcome in ("enriched", "unlinked"):  # what is written
+            self._recent[wanted.id] = (loop.time(), lookup)
+            self._recent.move_to_end(wanted.id)
+            while len(self._recent) > RECENT_KEPT:
+                self._recent.popitem(last=False)
+        return lookup
 
     async def _look_up(self, wanted: _Wanted) -> Lookup:
         provider = self.provider
@@ -435,12 +627,12 @@ class FilmEnricher:
             await asyncio.sleep(interval_s)
 
     async def wait(self) -> list[EnrichmentReport]:
-        """Wait for every running enrichment; their reports (for tests and benchmarks)."""
-        reports: list[EnrichmentReport] = []
+        """Wait for every running enrichment; the reports of those that ended since the
+        last call, in the order they ended (for tests and benchmarks)."""
         while self._tasks:
-            for result in await asyncio.gather(*list(self._tasks), return_exceptions=True):
-                if isinstance(result, EnrichmentReport):
-                    reports.append(result)
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        reports = list(self._finished)
+        self._finished.clear()
         return reports
 
     async def close(self) -> None:

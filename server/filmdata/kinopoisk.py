@@ -31,7 +31,10 @@ import msgspec
 from server.filmdata.details import FilmDataError, FilmDetails, checked, decode_answer, usable
 from server.filmdata.transport import ProviderHttp, TransportSettings
 
-__all__ = ["KinopoiskProvider"]
+__all__ = ["REQUESTS_PER_SECOND", "KinopoiskProvider"]
+
+REQUESTS_PER_SECOND = 20.0
+"""The pace unless configured: the unofficial API allows about 20 requests a second."""
 
 
 class _Genre(msgspec.Struct):

@@ -90,13 +90,14 @@ def film_data_key(settings: Settings, environ: Mapping[str, str]) -> str:
     return key
 
 
-def transport_settings(settings: Settings) -> TransportSettings:
+def transport_settings(settings: Settings, pace: float) -> TransportSettings:
+    """The HTTP settings; ``pace``: the provider's requests per second unless configured."""
     return TransportSettings(
         timeout_s=settings.film_data_timeout_s,
         concurrency=settings.film_data_concurrency,
         attempts=settings.film_data_attempts,
         max_retry_after_s=settings.film_data_max_retry_after_s,
-        requests_per_second=settings.film_data_requests_per_second,
+        requests_per_second=settings.film_data_requests_per_second or pace,
     )
 
 
@@ -104,18 +105,20 @@ def create_provider(settings: Settings, environ: Mapping[str, str]) -> FilmProvi
     """The provider ``settings.film_data`` names; :class:`SettingsError` without its key."""
     key = film_data_key(settings, environ)
     if settings.film_data == "tmdb":
-        from server.filmdata.tmdb import TmdbProvider
+        from server.filmdata import tmdb
 
-        return TmdbProvider(
+        return tmdb.TmdbProvider(
             settings.tmdb_url,
             key,
-            transport_settings(settings),
+            transport_settings(settings, tmdb.REQUESTS_PER_SECOND),
             language=settings.film_data_language,
             region=settings.film_data_region,
             poster_size=settings.poster_size,
         )
     if settings.film_data == "kinopoisk":
-        from server.filmdata.kinopoisk import KinopoiskProvider
+        from server.filmdata import kinopoisk
 
-        return KinopoiskProvider(settings.kinopoisk_url, key, transport_settings(settings))
+        return kinopoisk.KinopoiskProvider(
+            settings.kinopoisk_url, key, transport_settings(settings, kinopoisk.REQUESTS_PER_SECOND)
+        )
     return NoFilmData()

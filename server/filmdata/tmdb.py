@@ -59,7 +59,11 @@ from server.streaming.offers import (
     usable_offer,
 )
 
-__all__ = ["TmdbProvider"]
+__all__ = ["REQUESTS_PER_SECOND", "TmdbProvider"]
+
+REQUESTS_PER_SECOND = 35.0
+"""The pace unless configured: TMDb answers 429 past about 40 a second, and every 429
+pauses all requests for its ``Retry-After`` (a second), so a little under it is faster."""
 
 
 class _Images(msgspec.Struct):

@@ -5,12 +5,18 @@ Every answer is classified here into JSON bytes or a :class:`FilmDataError`:
 - 401 and 403: ``bad_key`` (never retried: the key will not get better);
 - 402 (Kinopoisk's daily quota): ``quota``;
 - 429: retried after its ``Retry-After`` (seconds or an HTTP date), when that is no
-  longer than ``max_retry_after_s``; still 429 after the last try, or asked to wait
-  longer: ``quota``;
+  longer than ``max_retry_after_s``, and no other request starts before it passes
+  (the provider said so to this client, not to one request); still 429 after the
+  last try, or asked to wait longer: ``quota``;
 - 5xx, a timeout or a refused connection: retried with a short backoff, then ``down``;
 - 404: ``not_found``;
 - any other status, a body that is not JSON (an HTML error page, an empty body) or
   one larger than ``MAX_BODY_BYTES``: ``malformed``.
+
+Pacing: a request first takes one of ``concurrency`` slots, then waits its turn to
+start; turns are given one at a time in arrival order, ``1 / requests_per_second``
+apart and never during a 429's pause, so the starts stay evenly spaced even when
+requests queued behind busy slots or a pause (they do not go out in a burst).
 
 The key travels only in a request header.  httpx's own exceptions can carry the
 request (and so the header), so none of them is re-raised, logged or chained: the
@@ -99,8 +105,11 @@ class ProviderHttp:
         self.provider = provider
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.concurrency)
+        self._turns = asyncio.Lock()
         self._interval = 1.0 / settings.requests_per_second
         self._next_start = 0.0
+        self._paused_until = 0.0
+        """No request starts before this (``time.monotonic()``): a 429's ``Retry-After``."""
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Accept": "application/json", **auth_headers},
@@ -132,17 +141,22 @@ class ProviderHttp:
             raise last.failure from None
         raise AssertionError("unreachable: tenacity re-raises or returns")
 
-    def _pace(self) -> float:
-        """Seconds until this request may start: starts are spaced evenly, in call order."""
-        now = time.monotonic()
-        start = max(now, self._next_start)
-        self._next_start = start + self._interval
-        return start - now
+    async def _turn(self) -> None:
+        """Wait until this request may start: one at a time, in arrival order, evenly spaced,
+        and not while a 429's pause lasts (a pause that begins meanwhile is waited for too)."""
+        async with self._turns:
+            while True:
+                now = time.monotonic()
+                start = max(self._next_start, self._paused_until)
+                if start <= now:
+                    break
+                await asyncio.sleep(start - now)
+            self._next_start = now + self._interval
+
+    def _pause(self, wait_s: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + wait_s)
 
     async def _once(self, path: str, params: Mapping[str, str | int] | None) -> bytes:
-        delay = self._pace()
-        if delay > 0:
-            await asyncio.sleep(delay)
         try:
             body = await self._answer(path, params)
         except _Retry:
@@ -156,11 +170,13 @@ class ProviderHttp:
 
     async def _answer(self, path: str, params: Mapping[str, str | int] | None) -> bytes:
         try:
-            async with self._slots, self._client.stream("GET", path, params=params) as response:
-                status = response.status_code
-                if status == 200:
-                    return await self._body(response)
-                headers = response.headers
+            async with self._slots:
+                await self._turn()
+                async with self._client.stream("GET", path, params=params) as response:
+                    status = response.status_code
+                    if status == 200:
+                        return await self._body(response)
+                    headers = response.headers
         except httpx.HTTPError:
             # The exception holds the request and its headers: drop it here (the key).
             raise _Retry(FilmDataError("down"), self.settings.backoff_s) from None
@@ -176,6 +192,7 @@ class ProviderHttp:
             wait_s = self.settings.backoff_s if after is None else after
             if wait_s > self.settings.max_retry_after_s:
                 raise FilmDataError("quota", retry_after_s=wait_s)
+            self._pause(wait_s)
             raise _Retry(FilmDataError("quota", retry_after_s=wait_s), wait_s)
         if status >= 500:
             raise _Retry(FilmDataError("down"), self.settings.backoff_s)

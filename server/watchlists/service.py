@@ -401,18 +401,25 @@ class WatchlistService:
                     watched=len(watched_ids),
                 ),
             )
-            stored = await self.emit_candidates(tx, who.session_id)
+            shown, stored = await self.emit_candidates(tx, who.session_id)
             if self.films is not None and self.films.enabled:
                 # Details come after the list is stored and announced: voting never waits.
                 # Films seen are looked up where one may be another row of a listed film
                 # (an IMDb list's row and a Letterboxd history's), so "seen" finds it.
+                # The cards members see first (the page just sent) are looked up first.
                 session_lists = stored.lists.values()
                 seen = [f for m in session_lists for f in m.watched]
                 listed = [f for m in session_lists for f in m.films]
+                first = [int(c.film.id) for c in shown.candidates]
                 enricher = self.films
                 tx.after_commit.append(
                     lambda: enricher.enrich_later(
-                        who.session_id, film_ids, seen=seen, listed=listed, import_id=import_id
+                        who.session_id,
+                        film_ids,
+                        seen=seen,
+                        listed=listed,
+                        import_id=import_id,
+                        first=first,
                     )
                 )
         audit("import.finish", "ok")
@@ -466,9 +473,11 @@ class WatchlistService:
         )
         return page, stored
 
-    async def emit_candidates(self, tx: Transaction, session_id: uuid.UUID) -> StoredLists:
+    async def emit_candidates(
+        self, tx: Transaction, session_id: uuid.UUID
+    ) -> tuple[CandidatesPage, StoredLists]:
         """Write a ``candidates`` event with the newest ranking (and repair unreadable lists);
-        the session's lists it read."""
+        return the page it carries and the session's lists it read."""
         page, stored = await self.page(tx.db, session_id, limit=CANDIDATES_IN_EVENT)
         for member in stored.unreadable:
             await self._forget_unreadable(tx, session_id, uuid.UUID(member))
@@ -485,7 +494,7 @@ class WatchlistService:
                 left_out=page.left_out,
             ),
         )
-        return stored
+        return page, stored
 
     async def candidates(self, who: Identity, *, limit: int, offset: int) -> CandidatesPage:
         async with self.engine.reader() as db:

@@ -51,6 +51,7 @@ def test_a_provider_without_its_key_names_the_variable(provider: str) -> None:
         ({"FILMNIGHT_FILM_DATA_REGION": "de"}, "'film_data_region'"),
         ({"FILMNIGHT_FILM_DATA_CONCURRENCY": "0"}, "'film_data_concurrency'"),
         ({"FILMNIGHT_POSTER_MAX_BYTES": "10"}, "'poster_max_bytes'"),
+        ({"FILMNIGHT_FILM_DATA_REQUESTS_PER_SECOND": "-1"}, "'film_data_requests_per_second'"),
     ],
 )
 def test_bad_film_data_settings_are_refused(env: dict[str, str], fragment: str) -> None:
@@ -75,3 +76,26 @@ def test_serve_stops_with_the_variable_named(
     assert result.exit_code != 0
     assert KEY_VARIABLE in result.output
     assert not (tmp_path / "fn.db").exists()  # stopped before anything was opened
+
+
+@pytest.mark.parametrize(("provider", "pace"), [("tmdb", 35.0), ("kinopoisk", 20.0)])
+async def test_requests_go_at_the_providers_own_pace_unless_configured(
+    provider: str, pace: float
+) -> None:
+    """TMDb answers 429 past about 40 a second, Kinopoisk's unofficial API past 20."""
+    default = create_provider(
+        load_settings(environ={"FILMNIGHT_FILM_DATA": provider}), {KEY_VARIABLE: "k"}
+    )
+    configured = create_provider(
+        load_settings(environ={"FILMNIGHT_FILM_DATA": provider,
+                               "FILMNIGHT_FILM_DATA_REQUESTS_PER_SECOND": "12.5"}),
+        {KEY_VARIABLE: "k"},
+    )  # fmt: skip
+    try:
+        assert isinstance(default, TmdbProvider | KinopoiskProvider)
+        assert isinstance(configured, TmdbProvider | KinopoiskProvider)
+        assert default._http.settings.requests_per_second == pace
+        assert configured._http.settings.requests_per_second == 12.5
+    finally:
+        await default.aclose()
+        await configured.aclose()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from server.app import Services, create_app
 from server.db.models import FilmRow
 from server.filmdata import KEY_VARIABLE
-from server.filmdata.enrichment import BATCH
+from server.filmdata.enrichment import BATCH, shown_first
 from server.settings import Settings, SettingsError
 from tests.conftest import make_settings, run_live
 from tests.server.test_sessions_http import create, join
@@ -372,3 +372,117 @@ async def test_with_no_provider_an_import_asks_nobody(settings: Settings) -> Non
         assert await services(client).films.wait() == []  # no look-up was even started
         film = (await candidates(client, host["session_id"], host["token"]))["candidates"][0]
     assert film["film"]["tmdb_id"] is None and film["film"]["genres"] == []
+
+
+async def test_a_slow_film_holds_back_neither_its_batch_nor_the_next(
+    settings: Settings,
+) -> None:
+    """Look-ups flow: the cards of a batch fill in without waiting for its slowest film,
+    and the next films are asked meanwhile (a 429's pause or a slow answer costs one card)."""
+    films = [film(f"Quiet Film Number {n}", 2001) for n in range(2 * BATCH)]
+    slow = films[1]
+    others = {f.tmdb_id for f in films} - {slow.tmdb_id}
+    with fake_tmdb(films) as site:
+        site.switches.slow[slow.tmdb_id] = 60.0  # answered when the test releases it
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0,
+                                       film_data_timeout_s=120.0)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            ana, _ = await connect_member(http.live.ws_url, host["session_id"], host["token"])
+            csv = lb_csv(*((f.title, f.year, lid()) for f in films))
+            assert (await upload(http, host["session_id"], host["token"], csv)).status_code == 201
+            before: set[int] = set()  # batch by batch, the first event waited for the slow film
+            while before != others:
+                event = await ana.next_type("films.enriched", timeout=10)
+                before.update(int(f["tmdb_id"]) for f in event["films"])
+                assert event["remaining"] > 0
+            site.release.set()
+            after: set[int] = set()
+            while event["remaining"]:
+                event = await ana.next_type("films.enriched", timeout=10)
+                after.update(int(f["tmdb_id"]) for f in event["films"])
+            await ana.close()
+    assert after == {slow.tmdb_id}
+    assert event["enriched"] == len(films)
+
+
+async def test_a_film_that_gets_no_answer_costs_only_that_film(settings: Settings) -> None:
+    """One look-up timing out (``down``) holds new look-ups until another answers, then the
+    flow goes on: the import is not stopped as it is for a provider that answers nobody."""
+    films = [film(f"Gentle Film Number {n}", 2002) for n in range(BATCH + 5)]
+    silent = films[3]
+    with fake_tmdb(films) as site:
+        site.switches.slow[silent.tmdb_id] = 5.0
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0,
+                                       film_data_timeout_s=2.0, film_data_attempts=1)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            csv = lb_csv(*((f.title, f.year, lid()) for f in films))
+            assert (await upload(http, host["session_id"], host["token"], csv)).status_code == 201
+            (report,) = await services(http).films.wait()
+            page = await candidates(http, host["session_id"], host["token"], limit=100)
+    assert (report.enriched, report.failed, report.failure) == (len(films) - 1, 1, "down")
+    bare = [c["film"]["title"] for c in page["candidates"] if c["film"]["tmdb_id"] is None]
+    assert bare == [silent.title]
+
+
+async def test_the_cards_shown_first_are_looked_up_first(settings: Settings) -> None:
+    """A second member's list: the films on both lists are the top cards, so they are
+    looked up before the rest of that list, though they come last on it."""
+    shared = [film(f"Shared Film {n}", 2003) for n in range(5)]
+    own_first = [film(f"First Member Film {n}", 2004) for n in range(5)]
+    own_second = [film(f"Second Member Film {n}", 2005) for n in range(15)]
+    lids = {f.tmdb_id: lid() for f in shared}
+    shared_rows = [(f.title, f.year, lids[f.tmdb_id]) for f in shared]
+    with fake_tmdb([*shared, *own_first, *own_second]) as site:
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0,
+                                       film_data_attempts=1)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            ben = await join(http, host["invite_code"], "Ben")
+            sid = host["session_id"]
+            site.switches.quota = True  # the first list's look-ups stop at once: it stays bare
+            first = lb_csv(*shared_rows, *((f.title, f.year, lid()) for f in own_first))
+            assert (await upload(http, sid, host["token"], first)).status_code == 201
+            (stopped,) = await services(http).films.wait()
+            assert stopped.failure == "quota"
+            site.switches.quota = False
+            site.requests.clear()
+            second = lb_csv(*((f.title, f.year, lid()) for f in own_second), *shared_rows)
+            assert (await upload(http, sid, ben["token"], second)).status_code == 201
+            (report,) = await services(http).films.wait()
+    assert report.enriched == len(own_second) + len(shared)
+    searched = [r.query["query"] for r in site.api_calls("search/")]
+    assert set(searched[: len(shared)]) == {f.title for f in shared}, searched
+
+
+def test_one_list_is_looked_up_in_its_own_order() -> None:
+    assert shown_first([5, 3, 9, 1], []) == [5, 3, 9, 1]
+    assert shown_first([5, 3, 9, 1], [5, 3, 9, 1]) == [5, 3, 9, 1]
+    assert shown_first([5, 3, 9, 1], [7, 1, 9, 1, 8]) == [1, 9, 5, 3]  # 7, 8: other lists'
+
+
+async def test_imports_running_at_once_ask_for_each_film_once(settings: Settings) -> None:
+    """Two members upload the same films moments apart: the second import takes the
+    first one's look-ups (under way, or done after it read the catalogue)."""
+    films = [film(f"Twice Listed Film {n}", 2006) for n in range(8)]
+    rows = [(f.title, f.year, lid()) for f in films]
+    with fake_tmdb(films) as site:
+        for movie in films:
+            site.switches.slow[movie.tmdb_id] = 0.5  # both imports are under way at once
+        configured = provider_settings(settings, film_data="tmdb", tmdb_url=site.base_url,
+                                       film_data_requests_per_second=500.0)  # fmt: skip
+        async with served(configured, site.key) as http:
+            host = await create(http)
+            ben = await join(http, host["invite_code"], "Ben")
+            sid = host["session_id"]
+            assert (await upload(http, sid, host["token"], lb_csv(*rows))).status_code == 201
+            assert (await upload(http, sid, ben["token"], lb_csv(*rows))).status_code == 201
+            reports = await services(http).films.wait()
+    assert [r.enriched for r in reports] == [len(films), len(films)]
+    asked = sorted(int(r.path.rsplit("/", 1)[1]) for r in site.api_calls("movie/"))
+    assert asked == sorted(f.tmdb_id for f in films)
+    assert len(site.api_calls("search/")) == len(films)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 import traceback
+import zlib
 
+import httpx
 import pytest
 import structlog
 import structlog.testing
@@ -14,10 +17,12 @@ from prometheus_client import REGISTRY, generate_latest
 
 from server.filmdata import FilmDataError, NoFilmData
 from server.filmdata.kinopoisk import KinopoiskProvider
+from server.filmdata.posters import image_kind
 from server.filmdata.tmdb import TmdbProvider
 from server.filmdata.transport import TransportSettings, retry_after_seconds
 from tests.filmdata.conftest import FAST
 from tests.support.fake_kinopoisk import FakeKinopoisk
+from tests.support.fake_provider import png_image
 from tests.support.fake_tmdb import FakeTmdb
 
 # ------------------------------------------------------------------ TMDb
@@ -335,3 +340,49 @@ async def test_the_none_provider_makes_no_call() -> None:
     with pytest.raises(FilmDataError):
         await provider.details(603)
     assert provider.image_origin is None
+
+
+async def test_a_429_holds_back_every_request_for_its_retry_after(tmdb_site: FakeTmdb) -> None:
+    """Retry-After is the provider's word to the client, not to one request: nothing is
+    sent until it passes, and then the requests go at the configured spacing again."""
+    settings = TransportSettings(timeout_s=10, concurrency=8, requests_per_second=10,
+                                 max_retry_after_s=5)  # fmt: skip
+    provider = TmdbProvider(tmdb_site.base_url, tmdb_site.key, settings)
+    try:
+        await provider.prepare()
+        tmdb_site.switches.rate_limit = 1
+        tmdb_site.switches.retry_after = "1"
+        await asyncio.gather(*(provider.find_by_imdb(f"tt{n:07d}") for n in range(6)))
+    finally:
+        await provider.aclose()
+    calls = tmdb_site.api_calls("find/")
+    assert len(calls) == 7  # six, and the refused one again
+    refused_at = calls[0].at
+    later = [c.at for c in calls[1:]]
+    assert min(later) - refused_at >= 0.95, [round(t - refused_at, 3) for t in later]
+    # Then 10 a second again, not a burst of the requests that waited: the six are
+    # 100 ms apart, 500 ms from first to last (a busy machine may delay one a little).
+    assert later[-1] - later[0] >= 0.3, [round(t - refused_at, 3) for t in later]
+
+
+def test_the_fake_tmdb_answers_429_past_its_limit_per_second(tmdb_site: FakeTmdb) -> None:
+    """The benchmark's provider: TMDb's ~40 a second, here 5, then 429 with Retry-After."""
+    tmdb_site.switches.per_second = 5
+    auth = {"Authorization": f"Bearer {tmdb_site.key}"}
+    with httpx.Client(base_url=tmdb_site.base_url, headers=auth) as client:
+        answers = [client.get("/3/configuration") for _ in range(8)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 3
+    assert answers[-1].headers["retry-after"] == "1"
+    assert answers[-1].json()["status_code"] == 25
+    assert tmdb_site.limited == 3
+    assert tmdb_site.busiest_second() == 8
+
+
+def test_the_fakes_posters_are_real_png_images() -> None:
+    poster = png_image(34, 51, seed=3)
+    assert image_kind(poster) == "png"
+    width, height = struct.unpack(">II", poster[16:24])
+    assert (width, height) == (34, 51)
+    start = poster.index(b"IDAT") + 4
+    length = struct.unpack(">I", poster[start - 8 : start - 4])[0]
+    assert len(zlib.decompress(poster[start : start + length])) == (1 + 34 * 3) * 51

@@ -5,12 +5,18 @@ Each fake answers its provider's documented JSON (see ``fake_tmdb.py`` and
 ``fake_kinopoisk.py``).  Switches, set on :attr:`FakeProvider.switches` while a test runs:
 
 - ``rate_limit``: the next N API requests answer 429 with ``Retry-After: retry_after``;
+- ``per_second``: at most this many API requests answered in any second (0: no
+  limit), as TMDb does (about 40 a second); beyond it 429 with ``Retry-After``, the
+  whole seconds until the oldest request of the window leaves it (counted in
+  :attr:`FakeProvider.limited`; refused requests do not fill the window);
 - ``quota``: every API request answers the provider's quota refusal;
 - ``hang``: API requests are read and never answered (until the server stops);
 - ``html`` / ``empty``: API requests answer 200 with an HTML page / an empty body;
 - ``huge``: API requests answer 200 with 3 MiB of JSON and no ``Content-Length``;
 - ``broken``: film (``tmdb_id``) → fields replaced in that film's answers
   (``{"runtime": -5}``; :data:`DROP` removes a field);
+- ``slow``: film (``tmdb_id``) → seconds its details (TMDb's ``/3/movie/{id}``) take at
+  most: setting :attr:`FakeProvider.release` answers them at once;
 - ``posters``: film (``tmdb_id``) → ``"not_image"`` (HTML sent as ``image/jpeg``), ``"text"``
   (a ``text/html`` answer), ``"too_big"`` (``big_poster_bytes`` of JPEG, no
   ``Content-Length``), ``"redirect_off_host"`` (a 302 to another host) or
@@ -24,7 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import struct
 import threading
+import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +51,7 @@ __all__ = [
     "FakeProvider",
     "Recorded",
     "Switches",
+    "png_image",
     "serve",
 ]
 
@@ -49,6 +60,39 @@ DROP: Any = object()
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 WEBP = b"RIFF\x00\x01\x00\x00WEBPVP8 " + b"\x00" * 200
+
+
+def png_image(width: int, height: int, seed: int = 0) -> bytes:
+    """A real PNG (8-bit RGB) any decoder opens: bands of colour that vary with ``seed``.
+
+    A poster-sized one (342 × 513, TMDb's ``w342``) is a few kilobytes: small, but the
+    bytes a browser would draw.
+    """
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = bytearray()
+    for y in range(height):
+        band = (y * 8 // max(height, 1) + seed) % 8
+        red, green, blue = (
+            (band * 31 + seed * 17) % 256,
+            (y + seed * 7) % 256,
+            (255 - band * 29) % 256,
+        )
+        stripes = b"".join(
+            bytes((red, green, (blue + k) % 256)) * 16 for k in range(width // 16 + 1)
+        )
+        rows.append(0)  # filter: none
+        rows += stripes[: width * 3]
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +120,7 @@ class FakeMovie:
 class Switches:
     rate_limit: int = 0
     retry_after: str = "0"
+    per_second: int = 0
     quota: bool = False
     hang: bool = False
     html: bool = False
@@ -83,6 +128,7 @@ class Switches:
     huge: bool = False
     broken: dict[int, dict[str, Any]] = field(default_factory=dict)
     posters: dict[int, str] = field(default_factory=dict)
+    slow: dict[int, float] = field(default_factory=dict)
     big_poster_bytes: int = 3 * 1024 * 1024
 
 
@@ -91,6 +137,8 @@ class Recorded:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    at: float = 0.0
+    """When it arrived (``time.monotonic()``)."""
 
 
 @dataclass
@@ -118,6 +166,12 @@ class FakeProvider:
         self.key = key
         self.switches = Switches()
         self.requests: list[Recorded] = []
+        self.release = threading.Event()
+        """Set: the ``slow`` films' answers wait no longer."""
+        self.limited = 0
+        """API requests refused with 429 by the ``per_second`` limit."""
+        self._window: list[float] = []
+        """Start times (monotonic) of the API requests answered within the last second."""
         self.base_url = ""
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -140,6 +194,22 @@ class FakeProvider:
     def api_calls(self, prefix: str = "") -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith(self.api_prefix + prefix)]
 
+    def delay(self, film_id: int) -> None:
+        """Hold this answer for the ``slow`` switch's seconds (other requests go on)."""
+        seconds = self.switches.slow.get(film_id, 0.0)
+        if seconds > 0:
+            self.release.wait(seconds)
+
+    def busiest_second(self) -> int:
+        """The most API requests received within any one second (refused ones included)."""
+        times = sorted(r.at for r in self.api_calls())
+        most, start = 0, 0
+        for end, now in enumerate(times):
+            while times[start] <= now - 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
     def film_fields(self, film_id: int, fields: dict[str, Any]) -> dict[str, Any]:
         """``fields`` with the ``broken`` switch's replacements (:data:`DROP` removes one)."""
         merged = {**fields, **self.switches.broken.get(film_id, {})}
@@ -147,7 +217,7 @@ class FakeProvider:
 
     def answer(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
         with self._lock:
-            self.requests.append(Recorded(path, query, headers))
+            self.requests.append(Recorded(path, query, headers, time.monotonic()))
         film = self.poster_film(path)
         if film is not None or not path.startswith(self.api_prefix):
             return self._poster(film, path)
@@ -167,6 +237,11 @@ class FakeProvider:
             answer = self.refused(429)
             answer.headers["Retry-After"] = switches.retry_after
             return answer
+        wait_s = self._over_limit(switches.per_second)
+        if wait_s is not None:
+            answer = self.refused(429)
+            answer.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+            return answer
         if switches.html:
             return Answer(200, b"<html><body>Service temporarily down</body></html>", "text/html")
         if switches.empty:
@@ -175,6 +250,21 @@ class FakeProvider:
             padding = b'"' + b"x" * (3 * 1024 * 1024) + b'"'
             return Answer(200, b'{"results": [], "padding": ' + padding + b"}", length=False)
         return self.api(path, query)
+
+    def _over_limit(self, per_second: int) -> float | None:
+        """None when this request fits in the last second's ``per_second``; else the wait."""
+        if per_second <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            window = self._window
+            while window and window[0] <= now - 1.0:
+                window.pop(0)
+            if len(window) >= per_second:
+                self.limited += 1
+                return window[0] + 1.0 - now
+            window.append(now)
+        return None
 
     def _poster(self, film: FakeMovie | None, path: str) -> Answer:
         if film is None or film.poster is None:
@@ -239,6 +329,7 @@ def serve(fake: Fake) -> Iterator[Fake]:
         yield fake
     finally:
         fake._stop.set()
+        fake.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)

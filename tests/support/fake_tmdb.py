@@ -202,6 +202,7 @@ class FakeTmdb(FakeProvider):
             film = next((f for f in self.films if str(f.tmdb_id) == tail), None)
             if film is None:
                 return self.refused(404)
+            self.delay(film.tmdb_id)
             appended = query.get("append_to_response", "").split(",")
             fields = self._summary(film, language)
             fields.pop("genre_ids")
