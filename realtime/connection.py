@@ -138,6 +138,9 @@ class Member:
 
     session_id: str
     member_id: str
+    seen_seq: int = field(default=0, compare=False)
+    """The session's newest ``seq`` when the hello was authenticated: the welcome's
+    state is at least that new."""
 
 
 @dataclass(frozen=True, slots=True)
