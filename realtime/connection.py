@@ -42,7 +42,7 @@ from realtime.protocol import (
     encode,
 )
 from realtime.ratelimit import TokenBucket
-from realtime.room import Outbound, Rooms
+from realtime.room import Outbound, Room, Rooms
 
 __all__ = [
     "ABORT_AFTER_S",
@@ -616,12 +616,7 @@ async def serve_connection(
             conn.restart(connections.restarting)
     try:
         try:
-            plan = await gateway.welcome(member, hello.last_seq)
-            conn.send(plan.welcome)
-            for _seq, text in plan.replay:
-                conn.send(text)
-            room.baseline(plan.seq)
-            conn.go_live(plan.seq)
+            await _welcome(conn, room, gateway, hello.last_seq)
             await gateway.connected(member, conn.id)
             if on_live is not None:
                 await on_live(conn)
@@ -641,6 +636,17 @@ async def serve_connection(
         # Watched until the very end: a close that waits behind a full buffer is let go.
         if connections is not None:
             connections.discard(conn)
+
+
+async def _welcome(conn: Connection, room: Room, gateway: Gateway, last_seq: int | None) -> None:
+    """Send the welcome and the replay, then go live. A function of its own so that the
+    welcome's text (the whole room's state) is not held for the connection's life."""
+    plan = await gateway.welcome(conn.member, last_seq)
+    conn.send(plan.welcome)
+    for _seq, text in plan.replay:
+        conn.send(text)
+    room.baseline(plan.seq)
+    conn.go_live(plan.seq)
 
 
 async def _command_loop(

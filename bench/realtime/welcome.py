@@ -20,9 +20,10 @@ until they close.
 
 Each shape is measured ``--repeat`` times, alternating between the servers, so a
 slow spell of this shared machine falls on both; the table gives the medians and
-the median of the round-by-round ratios. The first round of a server also counts
-memory the process keeps once it has grown (allocator arenas), so the medians
-over three rounds or more are the figures to read.
+the median of the round-by-round ratios. Every window runs against a freshly
+started server process (filmnight on the same database, its seats kept), so its
+memory figure is what a process grows by when that many members come in, the
+allocator's high-water mark included: a process does not give that back.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from bench.realtime.__main__ import (
 )
 from bench.realtime.members import KINDS, Member, connect
 from tests.support.server_process import server_process
+from tests.support.services import free_port
 
 __all__ = ["main"]
 
@@ -168,42 +170,59 @@ def _shape(text: str) -> tuple[int, int]:
     return int(sessions), int(size)
 
 
-async def run(
-    ours_url: str,
-    ours_pid: int,
-    raw_url: str,
-    raw_pid: int,
-    shapes: list[str],
-    repeat: int,
-    client: str,
-    concurrency: int,
+def measure(
+    shapes: list[str], repeat: int, client: str, concurrency: int, tmp: Path
 ) -> list[list[str]]:
+    """Seat every shape once, then ``repeat`` rounds: in each, every shape against a
+    freshly started filmnight (the same database) and a freshly started raw server,
+    so that each window's memory is what a process that has welcomed no one grows by."""
+    port = free_port()
+    ours: dict[str, Seats] = {}
+    raw: dict[str, Seats] = {}
+    with server_process(tmp, SERVER_ENV, port=port) as server:
+        for shape in shapes:
+            sessions, size = _shape(shape)
+            print(f"seating {shape} (not measured)", file=sys.stderr, flush=True)
+            seated = asyncio.run(filmnight_seats(server.base_url, sessions, size))
+            ours[shape] = Seats("filmnight", 0, seated)
+    for n in range(repeat):
+        for shape in shapes:
+            print(f"measuring hello -> welcome {shape}, round {n + 1}", file=sys.stderr)
+            sessions, size = _shape(shape)
+            with server_process(tmp, SERVER_ENV, port=port) as server:
+                ours[shape].pid = server.process.pid
+                asyncio.run(_window(ours[shape], client, concurrency))
+            with floor_server("raw_server", RAW, client) as floor:
+                if shape not in raw:
+                    raw[shape] = Seats(RAW, 0, raw_seats(floor.url, sessions, size, shape))
+                raw[shape].pid = floor.pid
+                raw[shape].members = raw_seats(floor.url, sessions, size, shape)
+                asyncio.run(_window(raw[shape], client, concurrency))
     rows: list[list[str]] = []
     for shape in shapes:
         sessions, size = _shape(shape)
-        print(f"seating {shape} (not measured)", file=sys.stderr, flush=True)
-        ours = Seats("filmnight", ours_pid, await filmnight_seats(ours_url, sessions, size))
-        raw = Seats(RAW, raw_pid, raw_seats(raw_url, sessions, size, shape))
-        for n in range(repeat):
-            print(f"measuring hello -> welcome {shape}, round {n + 1}", file=sys.stderr)
-            for seats in (ours, raw):
-                members = await window(seats, client, concurrency)
-                await close_all(members)
-        rate_ratio = statistics.median(a / b for a, b in zip(ours.rates, raw.rates, strict=True))
+        mine, floor_seats = ours[shape], raw[shape]
+        pairs = zip(mine.rates, floor_seats.rates, strict=True)
+        rate_ratio = statistics.median(a / b for a, b in pairs)
         label = f"hello -> welcome, {sessions} x {size}"
-        for seats in (ours, raw):
+        for seats in (mine, floor_seats):
             rows.append(
                 [
                     seats.name,
                     label,
                     f"{statistics.median(seats.rates):,.0f}",
-                    f"{rate_ratio:.2f}x" if seats is ours else "",
+                    f"{rate_ratio:.2f}x" if seats is mine else "",
                     f"{statistics.median(seats.kib):.1f}",
                     " ".join(f"{r:,.0f}" for r in seats.rates),
                     " ".join(f"{k:.1f}" for k in seats.kib),
                 ]
             )
     return rows
+
+
+async def _window(seats: Seats, client: str, concurrency: int) -> None:
+    members = await window(seats, client, concurrency)
+    await close_all(members)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -229,23 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     most = max(a * b for a, b in map(_shape, shapes))
     _raise_fd_limit(most + 4096)
     uvloop.install()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        server_process(Path(tmp), SERVER_ENV) as server,
-        floor_server("raw_server", RAW, args.client) as raw,
-    ):
-        rows = asyncio.run(
-            run(
-                server.base_url,
-                server.process.pid,
-                raw.url,
-                raw.pid,
-                shapes,
-                repeat,
-                args.client,
-                args.concurrency,
-            )
-        )
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = measure(shapes, repeat, args.client, args.concurrency, Path(tmp))
     header = [
         "server",
         "scenario",

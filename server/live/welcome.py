@@ -14,38 +14,73 @@ it while both still hold:
   presence aside), so nothing a member of this room has been sent is missing.
 
 Otherwise the state is read again, once, for the hellos waiting at that moment.
-Each welcome then sets, on the shared snapshot, the fields that differ between
-members and encodes it in one step, with no awaiting in between: who is online
-(only the members whose presence changed since the previous welcome are touched),
-who counts as ready (the ready members who are online), and the viewer's own
-ballot or answers (:data:`~server.sessions.service.Personal`).
+Each welcome then fills in, with no awaiting in between, what differs between
+members or with presence: who is online (each member's entry is encoded once per
+state, online and offline, and a welcome swaps only the entries whose member's
+presence changed since the previous one, then joins them), who counts as ready
+(the ready members who are online), and the viewer's own ballot or answers
+(:data:`~server.sessions.service.Personal`). The text is the same as encoding the
+viewer's whole :class:`~realtime.protocol.Welcome`; what is left to encode per
+welcome leaves the member list out (it is joined, not encoded).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
 
-from realtime.protocol import MemberInfo, Welcome, encode
+from realtime.protocol import Welcome, encode
 from realtime.room import Room
 from server.sessions.service import Personal, SessionService, SnapshotView
 
 __all__ = ["SharedSnapshot", "WelcomeBuilder"]
 
 
-@dataclass(slots=True)
-class SharedSnapshot:
-    """One room state, shared by its members' welcomes."""
+_MEMBERS = b'"members":[]'
+"""The members field of a snapshot encoded without its members. Every ``"`` inside a
+JSON string is escaped, so the first match is the field (it precedes any text that
+could hold the words: only ids, the title and numbers come before it)."""
 
-    view: SnapshotView
-    version: int
-    """The room's version when the read began."""
-    by_id: dict[str, MemberInfo]
-    ready: frozenset[str]
-    """Every member marked ready (whether online or not)."""
-    shown_online: set[str] = field(default_factory=set)
-    """The members flagged online in the snapshot now."""
+
+class SharedSnapshot:
+    """One room state, shared by its members' welcomes.
+
+    Each member's entry is encoded twice when the state is read, once online and once
+    offline; a welcome joins the entries as the presence it is given has them (only
+    the entries whose member changed since the previous welcome are swapped) and
+    encodes the rest of the state, which does not grow with the room's members.
+    """
+
+    __slots__ = (
+        "_index",
+        "_joined",
+        "_parts",
+        "_shown_online",
+        "_variants",
+        "ready",
+        "version",
+        "view",
+    )
+
+    def __init__(self, view: SnapshotView, version: int) -> None:
+        self.view = view
+        self.version = version
+        """The room's version when the read began."""
+        snapshot = view.snapshot
+        self.ready = frozenset(snapshot.party.ready)
+        """Every member marked ready (whether online or not)."""
+        self._index = {info.member_id: n for n, info in enumerate(snapshot.members)}
+        variants: list[tuple[bytes, bytes]] = []
+        for info in snapshot.members:
+            info.online = False
+            offline = encode(info)
+            info.online = True
+            variants.append((offline, encode(info)))
+        self._variants = variants
+        self._parts = [offline for offline, _ in variants]
+        self._shown_online: set[str] = set()
+        self._joined: bytes | None = None
+        snapshot.members = []  # the entries above stand for them
 
     @property
     def seq(self) -> int:
@@ -58,6 +93,18 @@ class SharedSnapshot:
     def fresh(self, room: Room | None, seen_seq: int) -> bool:
         return room is not None and self.version == room.version and self.seq >= seen_seq
 
+    def _members(self, online: set[str]) -> bytes:
+        index, parts, variants = self._index, self._parts, self._variants
+        for changed in self._shown_online ^ online:
+            n = index.get(changed)
+            if n is not None:
+                parts[n] = variants[n][changed in online]
+                self._joined = None
+        self._shown_online = online
+        if self._joined is None:
+            self._joined = b",".join(parts)
+        return self._joined
+
     def welcome(
         self,
         member_id: str,
@@ -67,29 +114,29 @@ class SharedSnapshot:
         resumed: bool,
         server_time: int,
     ) -> str:
-        """This member's welcome: the shared state with their own fields filled in."""
+        """This member's welcome: the shared state with their own fields filled in
+        (the same text as encoding the whole :class:`Welcome` for them)."""
         snapshot = self.view.snapshot
-        by_id = self.by_id
-        for changed in self.shown_online ^ online:
-            info = by_id.get(changed)
-            if info is not None:
-                info.online = changed in online
-        self.shown_online = online
         snapshot.party.ready = sorted(self.ready & online)
         for fill in self.personal:
             fill(snapshot, member_id)
         try:
-            welcome = Welcome(
-                member_id=member_id,
-                seq=seq,
-                resumed=resumed,
-                session=snapshot,
-                server_time=server_time,
+            rest = encode(
+                Welcome(
+                    member_id=member_id,
+                    seq=seq,
+                    resumed=resumed,
+                    session=snapshot,
+                    server_time=server_time,
+                )
             )
-            return encode(welcome).decode()
         finally:
             for fill in self.personal:
                 fill(snapshot, None)
+        at = rest.index(_MEMBERS)
+        return b"".join(
+            (rest[:at], b'"members":[', self._members(online), b"]", rest[at + len(_MEMBERS) :])
+        ).decode()
 
 
 class WelcomeBuilder:
@@ -128,12 +175,7 @@ class WelcomeBuilder:
         finally:
             if self._reading.get(session_id) is future:
                 del self._reading[session_id]
-        shared = SharedSnapshot(
-            view,
-            version,
-            {info.member_id: info for info in view.snapshot.members},
-            frozenset(view.snapshot.party.ready),
-        )
+        shared = SharedSnapshot(view, version)
         future.set_result(shared)
         kept = room.welcome_cache if room is not None else None
         if room is not None and (
