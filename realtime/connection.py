@@ -261,7 +261,9 @@ class Connection:
         """Frames waiting behind a suspended send (``None``: the socket keeps up)."""
         self._end_reason: str | None = None
         """Set by :meth:`end` while frames wait: close once the backlog is out."""
-        self._pending: deque[Outbound] = deque()
+        self._pending: list[Outbound] | None = []
+        """What the room handed over before the welcome went out (``None`` once live:
+        an empty deque is some 600 bytes a connection would keep for nothing)."""
         self._flusher: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self._let_go = False
@@ -305,7 +307,7 @@ class Connection:
         connection already has (from its replay) are skipped."""
         if self.closed:
             return
-        if not self.live:
+        if self._pending is not None:  # not live yet
             self._pending.append(batch)
             return
         if batch.oldest > self.last_seq or not batch.oldest:  # every durable one is new
@@ -331,8 +333,9 @@ class Connection:
         """The welcome (at ``seq``) and the replay are sent; release what arrived meanwhile."""
         self.last_seq = seq
         self.live = True
-        while self._pending:
-            self.deliver(self._pending.popleft())
+        pending, self._pending = self._pending or [], None
+        for batch in pending:
+            self.deliver(batch)
 
     def send_all(self, texts: Sequence[str]) -> None:
         """Send frames in order: in one write while the socket keeps up."""
@@ -665,7 +668,8 @@ class _Pipeline:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.queue: object | None = None
-        self.tasks: deque[asyncio.Future[Ack | ErrorEvent | None]] = deque()
+        self.tasks: list[asyncio.Future[Ack | ErrorEvent | None]] = []
+        """At most ``pipelined_commands``; a list, as an empty deque weighs some 600 bytes."""
 
     def add(self, queue: object, answer: Awaitable[Ack | ErrorEvent | None]) -> None:
         future = asyncio.ensure_future(answer)  # a future stays itself: no task

@@ -299,10 +299,19 @@ class SessionService:
         """The member a bearer token belongs to, or ``None`` (unknown, left, or session ended)."""
         if not token or len(token) > 256:
             return None
+        # Columns, not ORM entities: this runs for every hello, on every process (it is
+        # what refuses a member who left, or a session that ended, at once).
         async with self.engine.reader() as db:
             row = (
                 await db.execute(
-                    select(MemberRow, SessionRow)
+                    select(
+                        MemberRow.id,
+                        MemberRow.name,
+                        SessionRow.id,
+                        SessionRow.state,
+                        SessionRow.host_member_id,
+                        SessionRow.last_seq,
+                    )
                     .join(SessionRow, SessionRow.id == MemberRow.session_id)
                     .where(
                         MemberRow.token_hash == rules.hash_secret(token),
@@ -312,16 +321,10 @@ class SessionService:
             ).first()
         if row is None:
             return None
-        member, session = row
-        if session.state == "ended":
+        member_id, name, session_id, state, host_id, seq = row
+        if state == "ended":
             return None
-        return Identity(
-            session.id,
-            member.id,
-            session.host_member_id == member.id,
-            member.name,
-            session.last_seq,
-        )
+        return Identity(session_id, member_id, host_id == member_id, name, seq)
 
     @audited("session.snapshot")
     async def snapshot(
