@@ -665,6 +665,8 @@ async def _command_loop(
 class _Pipeline:
     """A connection's commands in flight, answered in order as each is applied."""
 
+    __slots__ = ("conn", "queue", "tasks")  # one per connection: no instance dict
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.queue: object | None = None
@@ -744,6 +746,8 @@ async def _read_commands(
 
 class _Commands:
     """Turns a connection's frames into commands: limits, decoding, then the gateway."""
+
+    __slots__ = ("bad_frames", "bucket", "conn", "gateway", "limits", "pipeline", "refused")
 
     def __init__(
         self, conn: Connection, gateway: Gateway, limits: ConnectionLimits, pipeline: _Pipeline
