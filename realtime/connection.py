@@ -42,7 +42,7 @@ from realtime.protocol import (
     encode,
 )
 from realtime.ratelimit import TokenBucket
-from realtime.room import Outbound, Rooms
+from realtime.room import Outbound, Room, Rooms
 
 __all__ = [
     "ABORT_AFTER_S",
@@ -138,6 +138,9 @@ class Member:
 
     session_id: str
     member_id: str
+    seen_seq: int = field(default=0, compare=False)
+    """The session's newest ``seq`` when the hello was authenticated: the welcome's
+    state is at least that new."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +261,9 @@ class Connection:
         """Frames waiting behind a suspended send (``None``: the socket keeps up)."""
         self._end_reason: str | None = None
         """Set by :meth:`end` while frames wait: close once the backlog is out."""
-        self._pending: deque[Outbound] = deque()
+        self._pending: list[Outbound] | None = []
+        """What the room handed over before the welcome went out (``None`` once live:
+        an empty deque is some 600 bytes a connection would keep for nothing)."""
         self._flusher: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self._let_go = False
@@ -302,7 +307,7 @@ class Connection:
         connection already has (from its replay) are skipped."""
         if self.closed:
             return
-        if not self.live:
+        if self._pending is not None:  # not live yet
             self._pending.append(batch)
             return
         if batch.oldest > self.last_seq or not batch.oldest:  # every durable one is new
@@ -328,8 +333,9 @@ class Connection:
         """The welcome (at ``seq``) and the replay are sent; release what arrived meanwhile."""
         self.last_seq = seq
         self.live = True
-        while self._pending:
-            self.deliver(self._pending.popleft())
+        pending, self._pending = self._pending or [], None
+        for batch in pending:
+            self.deliver(batch)
 
     def send_all(self, texts: Sequence[str]) -> None:
         """Send frames in order: in one write while the socket keeps up."""
@@ -613,12 +619,7 @@ async def serve_connection(
             conn.restart(connections.restarting)
     try:
         try:
-            plan = await gateway.welcome(member, hello.last_seq)
-            conn.send(plan.welcome)
-            for _seq, text in plan.replay:
-                conn.send(text)
-            room.baseline(plan.seq)
-            conn.go_live(plan.seq)
+            await _welcome(conn, room, gateway, hello.last_seq)
             await gateway.connected(member, conn.id)
             if on_live is not None:
                 await on_live(conn)
@@ -640,6 +641,17 @@ async def serve_connection(
             connections.discard(conn)
 
 
+async def _welcome(conn: Connection, room: Room, gateway: Gateway, last_seq: int | None) -> None:
+    """Send the welcome and the replay, then go live. A function of its own so that the
+    welcome's text (the whole room's state) is not held for the connection's life."""
+    plan = await gateway.welcome(conn.member, last_seq)
+    conn.send(plan.welcome)
+    for _seq, text in plan.replay:
+        conn.send(text)
+    room.baseline(plan.seq)
+    conn.go_live(plan.seq)
+
+
 async def _command_loop(
     transport: Transport, conn: Connection, gateway: Gateway, limits: ConnectionLimits
 ) -> int:
@@ -653,10 +665,13 @@ async def _command_loop(
 class _Pipeline:
     """A connection's commands in flight, answered in order as each is applied."""
 
+    __slots__ = ("conn", "queue", "tasks")  # one per connection: no instance dict
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.queue: object | None = None
-        self.tasks: deque[asyncio.Future[Ack | ErrorEvent | None]] = deque()
+        self.tasks: list[asyncio.Future[Ack | ErrorEvent | None]] = []
+        """At most ``pipelined_commands``; a list, as an empty deque weighs some 600 bytes."""
 
     def add(self, queue: object, answer: Awaitable[Ack | ErrorEvent | None]) -> None:
         future = asyncio.ensure_future(answer)  # a future stays itself: no task
@@ -731,6 +746,8 @@ async def _read_commands(
 
 class _Commands:
     """Turns a connection's frames into commands: limits, decoding, then the gateway."""
+
+    __slots__ = ("bad_frames", "bucket", "conn", "gateway", "limits", "pipeline", "refused")
 
     def __init__(
         self, conn: Connection, gateway: Gateway, limits: ConnectionLimits, pipeline: _Pipeline

@@ -36,6 +36,10 @@ class _Left(msgspec.Struct):
     member_id: str
 
 
+_PRESENCE = '{"type":"presence"'
+"""How a ``presence`` event's text starts (the tag is encoded first)."""
+
+
 class EventSource(Protocol):
     """The durable event log (supplied by the server)."""
 
@@ -108,6 +112,12 @@ class Room:
         """``(kind, text)`` of seat-ending events drained and not yet acted on."""
         self._gap_task: asyncio.Task[None] | None = None
         self.unsubscribe: Callable[[], None] | None = None
+        self.version = 0
+        """Counts the batches of events (presence aside) this room has been handed: a
+        state read before the count last moved may lack one of them."""
+        self.welcome_cache: object | None = None
+        """What the server keeps to welcome this room's members (it decides what; it
+        checks :attr:`version` itself), dropped with the room."""
 
     def baseline(self, seq: int) -> None:
         """The first connection read the log up to ``seq``: later events start after it."""
@@ -127,7 +137,10 @@ class Room:
                 continue
             if seq == EPHEMERAL:
                 out.append((EPHEMERAL, text))
+                if not text.startswith(_PRESENCE):
+                    self.version += 1
             elif self.next_seq is None or seq >= self.next_seq:  # else already delivered
+                self.version += 1
                 self._early[seq] = (text, kind)
                 self._drain(out)
         self._send(out)
@@ -164,6 +177,7 @@ class Room:
             return
         for seq, body, kind in events:
             self._early.setdefault(seq, (body.decode(), kind))
+        self.version += 1
         self._send(self._drain([]))
 
     def _send(self, events: list[tuple[int, str]]) -> None:

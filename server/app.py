@@ -161,6 +161,7 @@ def build_services(
     )
     gateway.offline_hooks.append(party.member_offline)
     rooms = Rooms(hub, engine)
+    gateway.rooms = rooms
     rate_limits = RateLimits(
         {
             "invite_lookups": settings.invite_lookups_per_minute,

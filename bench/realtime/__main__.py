@@ -1,6 +1,7 @@
 """Realtime benchmark: fan-out latency and throughput, idle connections, against the raw floor.
 
     uv run python -m bench.realtime [--quick]
+    uv run python -m bench.realtime welcome [--repeat 3]   (bench/realtime/welcome.py)
 
 Starts one filmnight server process (embedded default: SQLite, in-memory fan-out,
 with the per-member chat and command limits lifted) and, in the same run, a minimal
@@ -572,6 +573,11 @@ async def run(
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["welcome"]:  # hello -> welcome rate, memory per connection
+        from bench.realtime.welcome import main as welcome
+
+        welcome(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

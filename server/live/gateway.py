@@ -26,11 +26,11 @@ from realtime.protocol import (
     Hello,
     Ping,
     Presence,
-    Welcome,
-    encode,
 )
+from realtime.room import Rooms
 from server.db.models import AppliedCommand
 from server.errors import DomainError
+from server.live.welcome import WelcomeBuilder
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.service import SessionService
 
@@ -138,6 +138,9 @@ class LiveGateway:
         self._last_online: dict[str, set[str]] = {}
         self.offline_hooks: list[Callable[[Member], Awaitable[None]]] = []
         """Called when a member's last connection closes (the party's readiness)."""
+        self.rooms: Rooms | None = None
+        """This process's rooms, where each keeps its members' shared welcome state."""
+        self.welcomes = WelcomeBuilder(service)
 
     async def authenticate(self, session_id: str, token: str) -> Member | Rejected:
         identity = await self.service.authenticate(token)
@@ -151,7 +154,7 @@ class LiveGateway:
             >= self._connections_per_member
         ):
             return Rejected(CloseCode.TOO_MANY_CONNECTIONS, "too many connections for this seat")
-        return Member(session_id, member_id)
+        return Member(session_id, member_id, identity.seq)
 
     @staticmethod
     async def _presence_call(call: Awaitable[T], fallback: T) -> T:
@@ -163,31 +166,34 @@ class LiveGateway:
             return fallback
 
     async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
+        """The room's shared state (read once per state, see ``server.live.welcome``)
+        with this member's own fields; the replay when resuming."""
+        room = self.rooms.get(member.session_id) if self.rooms is not None else None
+        shared = await self.welcomes.shared(room, member.session_id, member.seen_seq)
         online = await self._presence_call(self.presence.online(member.session_id), set())
-        online |= {member.member_id}
-        snapshot = await self.service.snapshot(
-            uuid.UUID(member.session_id), online, member.member_id
-        )
+        online.add(member.member_id)
+        snapshot_seq = shared.seq
         replay: list[tuple[int, str]] = []
         resumed = False
-        if last_seq is not None and last_seq <= snapshot.seq:
+        if last_seq is not None and last_seq <= snapshot_seq:
             events = await self.engine.events_after(member.session_id, last_seq)
             if events is not None:
                 resumed = True
                 replay = [(seq, body.decode()) for seq, body in events]
-        welcome = Welcome(
-            member_id=member.member_id,
+        # No await from here on: the shared snapshot is filled in and encoded in one go.
+        welcome = shared.welcome(
+            member.member_id,
+            online,
             # The client's position once it has applied this frame: the snapshot's when
             # it starts over, its own ``last_seq`` when the replay that follows brings
             # it up to date (a client that takes its position from here then drops
             # nothing of the replay).
-            seq=last_seq if resumed and last_seq is not None else snapshot.seq,
+            seq=last_seq if resumed and last_seq is not None else snapshot_seq,
             resumed=resumed,
-            session=snapshot,
             server_time=self._clock_ms(),
         )
-        newest = max([snapshot.seq, *(seq for seq, _ in replay)])
-        return WelcomePlan(encode(welcome).decode(), newest, replay)
+        newest = max([snapshot_seq, *(seq for seq, _ in replay)])
+        return WelcomePlan(welcome, newest, replay)
 
     async def connected(self, member: Member, conn_id: str) -> None:
         self.connections[conn_id] = member

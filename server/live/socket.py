@@ -30,7 +30,7 @@ from realtime.connection import (
 )
 from realtime.room import Rooms
 from server.db.engine import UNREACHABLE
-from server.live.wire import Wire, sansio_protocol
+from server.live.wire import Wire, release_handshake, sansio_protocol
 
 __all__ = ["DIRECT_SEND", "origin_allowed", "session_socket", "with_direct_send"]
 
@@ -127,6 +127,15 @@ class _SocketTransport:
             self._raw.abort()  # no-op on a transport that is closed already
 
 
+def _header(scope: Any, name: bytes) -> str | None:
+    """A request header's value, read off the scope (Litestar's ``headers`` would build,
+    and keep for the connection's life, a mapping of them all)."""
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
 @websocket("/ws/v1/sessions/{session_id:str}", name="session_socket")
 async def session_socket(
     socket: WebSocket[Any, Any, Any],
@@ -138,12 +147,13 @@ async def session_socket(
     connections: NamedDependency[Connections],
 ) -> None:
     if not origin_allowed(
-        socket.headers.get("origin"), socket.headers.get("host"), allowed_origins
+        _header(socket.scope, b"origin"), _header(socket.scope, b"host"), allowed_origins
     ):
         await socket.receive()  # the connect event; closing now refuses the handshake (HTTP 403)
         await socket.close(code=CloseCode.FORBIDDEN, reason="origin not allowed")
         return
     await socket.accept()
+    release_handshake(cast("dict[str, Any]", socket.scope).get(DIRECT_SEND))
     transport = _SocketTransport(socket)
     try:
         await serve_connection(

@@ -55,6 +55,7 @@ __all__ = [
     "Wire",
     "frame_of",
     "frames_of",
+    "release_handshake",
     "sansio_protocol",
     "write_pass",
 ]
@@ -329,3 +330,17 @@ def _plain_socket(transport: Any) -> bool:
         and transport.get_extra_info("ssl_object") is None
         and transport.get_extra_info("socket") is not None
     )
+
+
+def release_handshake(send: object) -> None:
+    """Once the socket is accepted, let go of what uvicorn's websockets-sansio protocol
+    keeps of the handshake (the request and the response, with their headers: some
+    3 KiB a connection, read by nobody after the accept). Other servers: nothing."""
+    protocol_class = sansio_protocol()
+    owner: Any = getattr(send, "__self__", None)
+    if protocol_class is None or not isinstance(owner, protocol_class):
+        return
+    if getattr(owner, "handshake_complete", False):
+        for name in ("request", "response"):
+            if hasattr(owner, name):
+                setattr(owner, name, None)

@@ -31,8 +31,13 @@ MemberHook = Callable[[Transaction, uuid.UUID, uuid.UUID], Awaitable[None]]
 """Runs in the leave transaction: (tx, session_id, member_id)."""
 SessionHook = Callable[[Transaction, uuid.UUID], Awaitable[None]]
 """Runs in the transaction that ends a session: (tx, session_id)."""
-SnapshotPart = Callable[[DbSession, uuid.UUID, str | None, Snapshot], Awaitable[None]]
-"""Completes a snapshot for a viewer (imports, rounds): (db, session_id, viewer, snapshot)."""
+Personal = Callable[[Snapshot, str | None], None]
+"""Sets a snapshot's fields that only its viewer sees (their own ballot): (snapshot,
+viewer); ``None`` clears them. Runs with no I/O, so one snapshot read from the
+database serves every member's welcome (``server.live.welcome``)."""
+SnapshotPart = Callable[[DbSession, uuid.UUID, str | None, Snapshot], Awaitable[Personal | None]]
+"""Completes a snapshot for a viewer (imports, rounds): (db, session_id, viewer, snapshot);
+returns what fills the viewer's own fields, when the part has any."""
 
 __all__ = ["CreatedSession", "Identity", "InviteInfo", "JoinedMember", "SessionService"]
 
@@ -45,6 +50,18 @@ class Identity:
     member_id: uuid.UUID
     is_host: bool
     name: str
+    seq: int = 0
+    """The session's newest ``seq`` when the token was checked."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotView:
+    """A snapshot read for no viewer in particular, and what fills in a viewer's own
+    fields (see :data:`Personal`). Members are all offline and ``party.ready`` is
+    every ready member's: presence is applied by whoever sends it."""
+
+    snapshot: Snapshot
+    personal: tuple[Personal, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,10 +299,19 @@ class SessionService:
         """The member a bearer token belongs to, or ``None`` (unknown, left, or session ended)."""
         if not token or len(token) > 256:
             return None
+        # Columns, not ORM entities: this runs for every hello, on every process (it is
+        # what refuses a member who left, or a session that ended, at once).
         async with self.engine.reader() as db:
             row = (
                 await db.execute(
-                    select(MemberRow, SessionRow)
+                    select(
+                        MemberRow.id,
+                        MemberRow.name,
+                        SessionRow.id,
+                        SessionRow.state,
+                        SessionRow.host_member_id,
+                        SessionRow.last_seq,
+                    )
                     .join(SessionRow, SessionRow.id == MemberRow.session_id)
                     .where(
                         MemberRow.token_hash == rules.hash_secret(token),
@@ -295,10 +321,10 @@ class SessionService:
             ).first()
         if row is None:
             return None
-        member, session = row
-        if session.state == "ended":
+        member_id, name, session_id, state, host_id, seq = row
+        if state == "ended":
             return None
-        return Identity(session.id, member.id, session.host_member_id == member.id, member.name)
+        return Identity(session_id, member_id, host_id == member_id, name, seq)
 
     @audited("session.snapshot")
     async def snapshot(
@@ -307,8 +333,25 @@ class SessionService:
         async with self.engine.reader() as db:
             return await self.snapshot_in(db, session_id, online, viewer)
 
+    async def snapshot_view(self, session_id: uuid.UUID) -> SnapshotView:
+        """The session's state for every viewer at once (one read, however many welcomes)."""
+        async with self.engine.reader() as db:
+            personal: list[Personal] = []
+            snapshot = await self._snapshot(db, session_id, None, None, personal)
+        return SnapshotView(snapshot, tuple(personal))
+
     async def snapshot_in(
         self, db: DbSession, session_id: uuid.UUID, online: set[str], viewer: str | None = None
+    ) -> Snapshot:
+        return await self._snapshot(db, session_id, online, viewer, [])
+
+    async def _snapshot(
+        self,
+        db: DbSession,
+        session_id: uuid.UUID,
+        online: set[str] | None,
+        viewer: str | None,
+        personal: list[Personal],
     ) -> Snapshot:
         session = await db.get(SessionRow, session_id)
         if session is None:
@@ -325,7 +368,7 @@ class SessionService:
                 name=name,
                 bot=bot,
                 host=member_id == session.host_member_id,
-                online=str(member_id) in online,
+                online=online is not None and str(member_id) in online,
             )
             for member_id, name, bot in rows
         ]
@@ -340,7 +383,9 @@ class SessionService:
             created_at=_ms(session.created_at),
         )
         for part in self.snapshot_parts:
-            await part(db, session_id, viewer, snapshot)
+            fill = await part(db, session_id, viewer, snapshot)
+            if fill is not None:
+                personal.append(fill)
         return snapshot
 
     # ------------------------------------------------------------ leave and end

@@ -49,7 +49,7 @@ from server.errors import ApiError
 from server.live.gateway import CommandRouter, Handler
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.seats import require_seat
-from server.sessions.service import SessionService
+from server.sessions.service import Personal, SessionService
 from server.settings import Settings
 from server.voting.ballot_box import BallotBox
 from server.voting.round_state import (
@@ -452,7 +452,7 @@ class RoundCommands:
 
     async def _snapshot_part(
         self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
-    ) -> None:
+    ) -> Personal | None:
         row = (
             await db.execute(
                 select(RoundRow)
@@ -462,7 +462,7 @@ class RoundCommands:
             )
         ).scalar_one_or_none()
         if row is None:
-            return
+            return None
         state = decode_round(row.mode, row.state)
         films = await self._films(db, state.films)
         result = state.result
@@ -485,21 +485,28 @@ class RoundCommands:
             info.hidden = state.hidden
             info.deadline = state.deadline_ms
             info.standings = None if state.hidden else state.standings()
-            if viewer is not None and viewer in state.ballots:
-                info.my_ballot = list(state.ballots[viewer])
         elif isinstance(state, MatchRound):
             info.answered = state.answered()
-            if viewer is not None:
-                info.my_votes = {
-                    film: "yes" if yes else "no"
-                    for film, yes in state.votes.get(viewer, {}).items()
-                }
         else:
             info.order = list(state.order)
             info.turn = state.current_turn()
             info.turn_ends_at = state.turn_ends_at()
             info.remaining = list(state.remaining)
         snapshot.round = info
+
+        def personal(shown: Snapshot, who: str | None) -> None:
+            """The viewer's own ballot or answers (nobody else's)."""
+            if shown.round is None:
+                return
+            if isinstance(state, PollRound):
+                ballot = state.ballots.get(who) if who is not None else None
+                shown.round.my_ballot = list(ballot) if ballot is not None else None
+            elif isinstance(state, MatchRound):
+                votes = state.votes.get(who, {}) if who is not None else {}
+                shown.round.my_votes = {film: "yes" if yes else "no" for film, yes in votes.items()}
+
+        personal(snapshot, viewer)
+        return personal
 
     # ------------------------------------------------------------ helpers
 
