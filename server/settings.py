@@ -39,6 +39,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """Address ``filmnight serve`` binds to."""
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     """TCP port ``filmnight serve`` listens on."""
+    listen_backlog: Positive = 16384
+    """Connections the kernel queues for ``filmnight serve`` before it accepts them
+    (``listen``'s backlog; the kernel caps it at ``net.core.somaxconn``): every member
+    of a process comes back at once after a network blip."""
     public_url: str = ""
     """Base URL used in invite links; empty: derived from each request's Host."""
     ssl_certfile: str = ""

@@ -576,7 +576,7 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
             for web in webs:
                 web.start()
             proxy: Proxy = stack.enter_context(
-                haproxy(tmp, *(f"127.0.0.1:{web.port}" for web in webs))
+                haproxy(tmp, f"127.0.0.1:{webs[0].port}", f"127.0.0.1:{webs[1].port}")
             )
             await asyncio.to_thread(proxy.wait_status, {"web1": "UP", "web2": "UP"})
 
