@@ -193,7 +193,10 @@ class Storm:
     client_cpu_s: float
     server_cpu_s: float
     listen_overflows: int
-    """Connections the kernel dropped for a full accept queue (TcpExt ListenOverflows)."""
+    """Connections the kernel dropped for a full accept queue (TcpExt ListenOverflows,
+    counted for the whole machine: other programs' sockets too)."""
+    accept_queue: tuple[int, int] = (0, 0)
+    """The longest accept queue seen on the servers' listening sockets, and its limit."""
     started: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -227,8 +230,9 @@ async def storm(
     drop: Callable[[], Awaitable[float]],
     expected: int,
     server_pids: Callable[[], list[int]],
-    timeout: float = 180.0,
+    timeout: float = 600.0,
     profile: Path | None = None,
+    ports: tuple[int, ...] = (),
 ) -> Storm:
     """Drop ``expected`` members with ``drop`` (which returns when the drop began) and
     wait until every member dropped has resumed."""
@@ -241,9 +245,15 @@ async def storm(
     overflows = _listen_overflows()
     started = await drop()
     deadline = time.time() + timeout
+    queue = (0, 0)
+    looks = 0
     while time.time() < deadline:
         await asyncio.sleep(0.1)
         server_cpu.sample()
+        looks += 1
+        if ports and looks % 3 == 0:
+            seen = await asyncio.to_thread(_accept_queue, ports)
+            queue = (max(queue[0], seen[0]), max(queue[1], seen[1]))
         states = await clients.all("status")
         dropped = sum(s["dropped"] for s in states)
         resumed = sum(s["resumed"] for s in states)
@@ -274,6 +284,7 @@ async def storm(
         client_cpu.used(),
         server_cpu.used(),
         _listen_overflows() - overflows,
+        queue,
         started,
     )
     for r in reports:
@@ -290,6 +301,22 @@ def _listen_overflows() -> int:
             table = dict(zip(names.split()[1:], values.split()[1:], strict=True))
             return int(table.get("ListenOverflows", 0))
     return 0
+
+
+def _accept_queue(ports: tuple[int, ...]) -> tuple[int, int]:
+    """The longest accept queue now on the sockets listening on ``ports``, and its limit
+    (``ss``: Recv-Q and Send-Q of a listening socket)."""
+    longest, limit = 0, 0
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(
+            ["ss", "-ltnH"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) >= 4 and fields[3].rsplit(":", 1)[-1] in {str(p) for p in ports}:
+                longest = max(longest, int(fields[1]))
+                limit = max(limit, int(fields[2]))
+    return longest, limit
 
 
 def _profiler(pids: list[int], profile: Path | None) -> subprocess.Popen[bytes] | None:
@@ -354,6 +381,7 @@ class Restartable:
         self.port = free_port()
         self.server: ServerProcess | None = None
         self.ready_at = 0.0
+        self.exited_at = 0.0
 
     def start(self) -> ServerProcess:
         self.server = self.stack.enter_context(server_process(self.tmp, self.env, self.port))
@@ -378,7 +406,8 @@ async def _restart(web: Restartable) -> float:
 
     def again() -> None:
         assert web.server is not None
-        web.server.process.wait(timeout=60)
+        web.server.process.wait(timeout=120)
+        web.exited_at = time.time()
         web.start()
 
     asyncio.get_running_loop().run_in_executor(None, again)
@@ -423,6 +452,7 @@ async def single_process(args: argparse.Namespace, tmp: Path) -> list[Storm]:
                         len(seats),
                         web.pids,
                         profile=args.profile,
+                        ports=(web.port,),
                     )
                 )
                 await asyncio.sleep(3)
@@ -434,6 +464,7 @@ async def single_process(args: argparse.Namespace, tmp: Path) -> list[Storm]:
                         lambda: _restart(web),
                         len(seats),
                         web.pids,
+                        ports=(web.port,),
                     )
                 )
                 out[-1].notes.append(_back(web, out[-1]))
@@ -443,7 +474,10 @@ async def single_process(args: argparse.Namespace, tmp: Path) -> list[Storm]:
 
 
 def _back(web: Restartable, result: Storm) -> str:
-    return f"the process was ready again {web.ready_at - result.started:.2f} s after SIGTERM"
+    return (
+        f"the process had exited {web.exited_at - result.started:.2f} s after SIGTERM "
+        f"and was ready again at {web.ready_at - result.started:.2f} s"
+    )
 
 
 def _cut(clients: Clients) -> Callable[[], Awaitable[float]]:
@@ -486,14 +520,24 @@ async def raw(args: argparse.Namespace) -> list[Storm]:
             if "cut" in args.drops:
                 out.append(
                     await storm(
-                        "raw websockets: sockets cut", clients, _cut(clients), len(seats), pids
+                        "raw websockets: sockets cut",
+                        clients,
+                        _cut(clients),
+                        len(seats),
+                        pids,
+                        ports=(port,),
                     )
                 )
                 await asyncio.sleep(2)
             if "restart" in args.drops:
                 out.append(
                     await storm(
-                        "raw websockets: killed, restarted", clients, restart, len(seats), pids
+                        "raw websockets: killed, restarted",
+                        clients,
+                        restart,
+                        len(seats),
+                        pids,
+                        ports=(port,),
                     )
                 )
         finally:
@@ -508,6 +552,9 @@ async def raw(args: argparse.Namespace) -> list[Storm]:
 class Load:
     """What PostgreSQL and Redis were asked for over a span."""
 
+    scans: dict[str, int]
+    """Reads of each table (index or sequential scans), by table."""
+    seq_scans: dict[str, int]
     xact_commit: int
     xact_rollback: int
     tup_returned: int
@@ -519,18 +566,27 @@ class Load:
 
 
 async def _pg_counts(database: str) -> dict[str, int]:
-    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    """The database's transactions and rows (``pg_stat_database``), and its tables' scans
+    (``pg_stat_user_tables``: one per table a statement read, by index or sequentially)."""
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}")
     try:
         row = await conn.fetchrow(
             "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, "
             "tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1",
             database,
         )
-        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        tables = await conn.fetch(
+            "SELECT relname, coalesce(seq_scan, 0) AS seq, coalesce(idx_scan, 0) AS idx "
+            "FROM pg_stat_user_tables"
+        )
     finally:
         await conn.close()
     assert row is not None
-    return dict(row)
+    counts = dict(row)
+    for table in tables:
+        counts[f"scan:{table['relname']}"] = int(table["seq"]) + int(table["idx"])
+        counts[f"seqscan:{table['relname']}"] = int(table["seq"])
+    return counts
 
 
 def _redis_counts(url: str) -> dict[str, int]:
@@ -544,9 +600,16 @@ async def measure(database: str, redis_url: str) -> dict[str, Any]:
 
 
 def delta(before: dict[str, Any], after: dict[str, Any]) -> Load:
-    pg = {k: after["pg"][k] - before["pg"][k] for k in before["pg"]}
+    pg = {k: after["pg"][k] - before["pg"].get(k, 0) for k in after["pg"]}
+    scans = {k.split(":", 1)[1]: pg.pop(k) for k in list(pg) if k.startswith("scan:")}
+    seq_scans = {k.split(":", 1)[1]: pg.pop(k) for k in list(pg) if k.startswith("seqscan:")}
     commands = {k: after["redis"].get(k, 0) - before["redis"].get(k, 0) for k in after["redis"]}
-    return Load(**pg, redis={k: v for k, v in commands.items() if v})
+    return Load(
+        scans={k: v for k, v in scans.items() if v},
+        seq_scans={k: v for k, v in seq_scans.items() if v},
+        redis={k: v for k, v in commands.items() if v},
+        **pg,
+    )
 
 
 async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dict[str, Any]]:
@@ -583,6 +646,8 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
             def pids() -> list[int]:
                 return [pid for web in webs for pid in web.pids()]
 
+            ports = (webs[0].port, webs[1].port, int(proxy.base_url.rsplit(":", 1)[1]))
+
             # HAProxy holds two descriptors per member (the client's, the process's): its
             # own limit (from `ulimit -n`) may hold fewer members than asked for.
             members = min(args.members, _proxy_maxconn(proxy) - 80)
@@ -609,6 +674,7 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
                             _cut(clients),
                             len(seats),
                             pids,
+                            ports=ports,
                         )
                     )
                     await asyncio.sleep(1.5)
@@ -626,6 +692,7 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
                                 lambda web=web: _restart(web),  # type: ignore[misc]
                                 held,
                                 pids,
+                                ports=ports,
                             )
                         )
                         await asyncio.to_thread(proxy.wait_status, {f"web{n}": "UP"}, 60)
@@ -674,7 +741,8 @@ def _table(rows: list[Storm]) -> str:
         "errors",
         "client CPU s",
         "server CPU s",
-        "accept overflows",
+        "accept queue (max/limit)",
+        "overflows (machine)",
     ]
     body = [
         [
@@ -687,6 +755,7 @@ def _table(rows: list[Storm]) -> str:
             str(r.errors + r.sessions_apart),
             f"{r.client_cpu_s:.1f}",
             f"{r.server_cpu_s:.1f}",
+            f"{r.accept_queue[0]}/{r.accept_queue[1]}",
             str(r.listen_overflows),
         ]
         for r in rows
@@ -706,9 +775,14 @@ def _load_line(name: str, value: Any) -> str:
     commands = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counted.redis.items()))
     read = counted.tup_returned + counted.tup_fetched
     written = counted.tup_inserted + counted.tup_updated + counted.tup_deleted
+    tables = ", ".join(
+        f"{k} {v / n:.2f}" for k, v in sorted(counted.scans.items(), key=lambda kv: -kv[1])
+    )
+    seq = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counted.seq_scans.items()))
     return (
         f"per {name} (n={n}): transactions {counted.xact_commit / n:.2f} committed "
         f"+ {counted.xact_rollback / n:.2f} read-only (rolled back), "
+        f"table reads {sum(counted.scans.values()) / n:.2f} ({tables}; sequential: {seq or 0}), "
         f"rows read {read / n:.1f}, rows written {written / n:.2f}; "
         f"Redis commands {sum(counted.redis.values()) / n:.2f} ({commands})"
     )

@@ -199,7 +199,7 @@ class Members:
                 return False
 
         opened = await asyncio.gather(*(one(m) for m in self.members))
-        deadline = time.time() + 120
+        deadline = time.time() + 900
         while time.time() < deadline and any(not m.welcomes for m in self.members):
             await asyncio.sleep(0.1)
         self.running = True

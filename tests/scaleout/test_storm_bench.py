@@ -42,7 +42,7 @@ def test_every_member_resumes_gap_free_after_a_cut_and_a_restart(tmp_path: Path)
         assert storm.resumed == storm.members == 20, storm
         assert storm.errors == 0 and storm.sessions_apart == 0, storm.notes
     restart = storms[1]
-    assert restart.notes and "ready again" in restart.notes[0]
+    assert restart.notes and "ready again at" in restart.notes[0]
 
 
 def test_the_raw_floor_reconnects_the_same_members(tmp_path: Path) -> None:
