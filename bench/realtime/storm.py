@@ -384,7 +384,10 @@ class Restartable:
         self.exited_at = 0.0
 
     def start(self) -> ServerProcess:
-        self.server = self.stack.enter_context(server_process(self.tmp, self.env, self.port))
+        # A loaded machine may take long to start a process: wait for it.
+        self.server = self.stack.enter_context(
+            server_process(self.tmp, self.env, self.port, ready_timeout=180)
+        )
         self.ready_at = time.time()
         return self.server
 

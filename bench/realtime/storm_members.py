@@ -187,23 +187,25 @@ class Members:
                 await asyncio.sleep(_backoff(member.attempts))
 
     async def connect_all(self, parallel: int = 100) -> dict[str, object]:
+        """Every member connected (``parallel`` handshakes at a time) and welcomed; one
+        sent away meanwhile (a 1013 while the server is busy) comes back by itself."""
         started = time.time()
         gate = asyncio.Semaphore(parallel)
+        self.running = True
 
-        async def one(member: StormMember) -> bool:
+        async def one(member: StormMember) -> None:
             async with gate:
-                for _ in range(5):
-                    if await self.open(member):
-                        return True
-                    await asyncio.sleep(0.5)
-                return False
+                while not await self.open(member):
+                    member.attempts += 1
+                    await asyncio.sleep(_backoff(member.attempts))
+                member.attempts = 0
+            await self.life(member)
 
-        opened = await asyncio.gather(*(one(m) for m in self.members))
+        self.tasks = [asyncio.create_task(one(m)) for m in self.members]
         deadline = time.time() + 900
         while time.time() < deadline and any(not m.welcomes for m in self.members):
             await asyncio.sleep(0.1)
-        self.running = True
-        self.tasks = [asyncio.create_task(self.life(m)) for m in self.members]
+        opened = [m.welcomes > 0 for m in self.members]
         return {
             "opened": sum(opened),
             "welcomed": sum(1 for m in self.members if m.welcomes),

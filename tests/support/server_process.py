@@ -70,6 +70,7 @@ def server_process(
     env: dict[str, str] | None = None,
     port: int | None = None,
     command: list[str] | None = None,
+    ready_timeout: float = 30.0,
 ) -> Iterator[ServerProcess]:
     """Start ``python -m server serve`` (or ``command``) on 127.0.0.1 with its own data
     dir; stop it at exit."""
@@ -102,7 +103,7 @@ def server_process(
     server = ServerProcess(base_url, port, process, log_path)
     try:
         trust = ssl.create_default_context(cafile=certificate) if certificate else True
-        _wait_ready(base_url, process, log_path, verify=trust)
+        _wait_ready(base_url, process, log_path, ready_timeout, verify=trust)
         yield server
     finally:
         if process.poll() is None:
