@@ -90,6 +90,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     ws_pipelined_commands: Positive = 16
     """Chat messages or ballots of one connection being applied at once."""
     ws_connections_per_member: Positive = 5
+    ws_hellos_at_once: Positive = 16
+    """Hellos a process answers at once (authenticate, welcome, replay); the others wait
+    their turn in arrival order instead of queueing for pooled database connections."""
     ws_idle_timeout_s: PositiveFloat = 60.0
     ws_ping_interval_s: PositiveFloat = 20.0
     ws_stall_timeout_s: PositiveFloat = 10.0

@@ -435,6 +435,7 @@ async def single_process(args: argparse.Namespace, tmp: Path) -> list[Storm]:
         **STORM_ENV,
         "FILMNIGHT_SHUTDOWN_DRAIN_S": str(args.drain),
         "FILMNIGHT_RESTART_RECONNECT_WINDOW_S": str(args.window),
+        **args.server_env,
     }
     out: list[Storm] = []
     with contextlib.ExitStack() as stack:
@@ -637,6 +638,7 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
                 "FILMNIGHT_FORWARDED_ALLOW_IPS": "127.0.0.1",
                 "FILMNIGHT_MASTER_KEY": "k1:" + secrets.token_urlsafe(32),
                 "FILMNIGHT_RESTART_RECONNECT_WINDOW_S": str(args.window),
+                **args.server_env,
             }
             webs = [Restartable(tmp / f"web{n}", env, stack) for n in (1, 2)]
             for web in webs:
@@ -835,6 +837,13 @@ def main() -> None:
         default=0.0,
         help="shutdown_drain_s of the single process (no load balancer to wait for)",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the filmnight processes, e.g. FILMNIGHT_WS_HELLOS_AT_ONCE=100000",
+    )
     parser.add_argument("--load", action="store_true", help="count PostgreSQL and Redis work")
     parser.add_argument("--chats", type=int, default=20, help="chat messages per session (--load)")
     parser.add_argument(
@@ -847,6 +856,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.members = 200
+    args.server_env = dict(item.split("=", 1) for item in args.server_env)
     args.targets = set(args.targets.split(","))
     args.drops = set(args.drops.split(","))
     _raise_fd_limit(4 * args.members + 8192)

@@ -24,6 +24,7 @@ def _args(**overrides: object) -> argparse.Namespace:
         "window": 0.5,
         "drain": 0.0,
         "profile": None,
+        "server_env": {},
     }
     values.update(overrides)
     return argparse.Namespace(**values)
