@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 import uvloop
+from websockets.exceptions import InvalidState
 
 from bench.realtime.members import SansIOMember, connect
 
@@ -131,8 +132,9 @@ class StormMember:
             self.spoke = self.storm
             text = f"storm {self.storm} session {self.session}"
             command = {"type": "chat", "text": text, "id": f"storm-{self.storm}"}
-            self.conn.protocol.send_text(json.dumps(command).encode())
-            self.conn._flush()
+            with contextlib.suppress(InvalidState):
+                self.conn.protocol.send_text(json.dumps(command).encode())
+                self.conn._flush()
 
 
 class Members:
@@ -153,7 +155,10 @@ class Members:
         assert isinstance(conn, SansIOMember)
         member.conn = conn
         conn.listen(member.on_frame)
-        await conn.send(member.hello())
+        # A process that is stopping may close the socket before the hello goes out:
+        # then the close (1012 and its window) is what :meth:`life` acts on.
+        with contextlib.suppress(InvalidState):
+            await conn.send(member.hello())
         return True
 
     async def life(self, member: StormMember) -> None:
@@ -262,13 +267,16 @@ class Members:
         """Every speaker sends ``count`` chat messages at once; wait for their acks."""
         speakers = [m for m in self.members if m.speaker and m.conn is not None]
         before = sum(m.acks for m in speakers)
+        sent = 0
         for m in speakers:
             assert m.conn is not None
-            for n in range(count):
-                command = {"type": "chat", "text": f"burst {n}", "id": f"burst-{m.storm}-{n}"}
-                m.conn.protocol.send_text(json.dumps(command).encode())
+            with contextlib.suppress(InvalidState):  # closed meanwhile: it sends nothing
+                for n in range(count):
+                    command = {"type": "chat", "text": f"burst {n}", "id": f"burst-{m.storm}-{n}"}
+                    m.conn.protocol.send_text(json.dumps(command).encode())
+                    sent += 1
             m.conn._flush()
-        wanted = before + count * len(speakers)
+        wanted = before + sent
         deadline = time.time() + timeout
         while time.time() < deadline and sum(m.acks for m in speakers) < wanted:
             await asyncio.sleep(0.02)
