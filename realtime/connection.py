@@ -520,8 +520,11 @@ class Connections:
     buffer-size read each), so sending a frame costs nothing more.
     """
 
-    def __init__(self, stall_timeout_s: float) -> None:
+    def __init__(self, stall_timeout_s: float, *, hellos_at_once: int = 16) -> None:
         self.stall_timeout_s = stall_timeout_s
+        self.hello_turns = asyncio.Semaphore(hellos_at_once)
+        """Hellos being answered at once (authenticate, welcome, replay): the rest wait
+        their turn in arrival order (see :func:`serve_connection`)."""
         self._open: set[Connection] = set()
         self.draining = False
         """The process is stopping: ``/readyz`` answers 503 so no new member is sent here."""
@@ -603,6 +606,58 @@ async def serve_connection(
         await transport.close(CloseCode.UNAUTHORIZED, "a valid hello is required first")
         WS_CLOSES.labels(str(int(CloseCode.UNAUTHORIZED))).inc()
         return CloseCode.UNAUTHORIZED
+    turn = _Turn(connections.hello_turns if connections is not None else None)
+    try:
+        await turn.take()
+        if connections is not None and connections.restarting is not None:
+            # The restart began while this hello waited: come back, to another process.
+            await transport.close(CloseCode.SERVER_RESTART, connections.restarting)
+            WS_CLOSES.labels(str(int(CloseCode.SERVER_RESTART))).inc()
+            return CloseCode.SERVER_RESTART
+        return await _serve_member(
+            transport, session_id, hello, gateway, rooms, limits, on_live, connections, turn
+        )
+    finally:
+        turn.give_back()
+
+
+class _Turn:
+    """A hello's turn to be answered (:attr:`Connections.hello_turns`).
+
+    After a restart or a network blip every member of a process says hello at once.
+    Answered all together, they would queue for the database's few pooled
+    connections, where a wait past the pool's timeout fails the hello (1013) and
+    its member comes back later to start over; taking turns in arrival order, each
+    hello waits here instead, holding nothing, and is then answered without waiting.
+    """
+
+    def __init__(self, turns: asyncio.Semaphore | None) -> None:
+        self._turns = turns
+        self._held = False
+
+    async def take(self) -> None:
+        if self._turns is not None:
+            await self._turns.acquire()
+            self._held = True
+
+    def give_back(self) -> None:
+        """Once the welcome and replay are sent (or the hello failed); twice is harmless."""
+        if self._held and self._turns is not None:
+            self._held = False
+            self._turns.release()
+
+
+async def _serve_member(
+    transport: Transport,
+    session_id: str,
+    hello: Hello,
+    gateway: Gateway,
+    rooms: Rooms,
+    limits: ConnectionLimits,
+    on_live: Callable[[Connection], Awaitable[None]] | None,
+    connections: Connections | None,
+    turn: _Turn,
+) -> int:
     auth = await gateway.authenticate(session_id, hello.token)
     if isinstance(auth, Rejected):
         await transport.close(auth.code, auth.reason)
@@ -620,6 +675,7 @@ async def serve_connection(
     try:
         try:
             await _welcome(conn, room, gateway, hello.last_seq)
+            turn.give_back()
             await gateway.connected(member, conn.id)
             if on_live is not None:
                 await on_live(conn)

@@ -309,7 +309,9 @@ def create_app(
         stall_timeout_s=settings.ws_stall_timeout_s,
     )
     # This process's sockets: the stall check, and the drain of a restart (server/shutdown.py).
-    connections = Connections(settings.ws_stall_timeout_s)
+    connections = Connections(
+        settings.ws_stall_timeout_s, hellos_at_once=settings.ws_hellos_at_once
+    )
     # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
     # its own instruments in realtime/metrics.py).
     prometheus = PrometheusConfig(

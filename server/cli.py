@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from server.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    import uvicorn
+    from litestar.types import ASGIApp
 
 __all__ = ["main"]
 
@@ -39,13 +45,10 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (default: litestar.toml `port`).")
 def serve(host: str | None, port: int | None) -> None:
     """Apply migrations, then serve HTTP and WebSocket."""
-    import uvicorn
-
     from server.app import create_app
     from server.db.migrate import upgrade
     from server.filmdata.provider import film_data_key
     from server.live.socket import with_direct_send
-    from server.live.wire import sansio_protocol
     from server.shutdown import GracefulServer
 
     settings = _settings(host=host, port=port)
@@ -53,6 +56,7 @@ def serve(host: str | None, port: int | None) -> None:
         film_data_key(settings, os.environ)  # a provider without its key stops start-up
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    raise_open_file_limit()
     upgrade(settings.database_url)
     app = create_app(settings)
     # Everything built so far lives as long as the process: keep it out of the collector's
@@ -63,10 +67,50 @@ def serve(host: str | None, port: int | None) -> None:
     # per statement: with the default 5 ms switch interval, a busy event loop made
     # every statement of a transaction wait up to 5 ms for it.
     sys.setswitchinterval(0.0005)
-    config = uvicorn.Config(
-        with_direct_send(app),
+    config = uvicorn_config(settings, with_direct_send(app))
+    # SIGTERM drains first (server/shutdown.py): members are told to come back, the
+    # commands in flight finish, and the process exits 0 within shutdown_grace_s.
+    server = GracefulServer(
+        config,
+        app.state.connections,
+        grace_s=settings.shutdown_grace_s,
+        drain_s=settings.shutdown_drain_s,
+        reconnect_window_s=settings.restart_reconnect_window_s,
+    )
+    server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE (the port is taken, the app failed)
+
+
+def raise_open_file_limit() -> None:
+    """Take the hard limit on open files, not the soft one (often 1,024): every member
+    holds a socket, and a process serves thousands of them."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    # The kernel's own ceiling (fs.nr_open) may be lower: then the soft limit stays.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def uvicorn_config(settings: Settings, app: ASGIApp) -> uvicorn.Config:
+    """uvicorn's configuration of ``filmnight serve`` for ``app`` (an ASGI application)."""
+    import uvicorn
+
+    from server.live.wire import sansio_protocol
+
+    return uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
+        # A reconnect storm (every member of a process at once) must not overflow the
+        # accept queue: a dropped SYN costs its client a second or more.
+        backlog=settings.listen_backlog,
         # The protocol the direct writes are tested with; uvicorn's own choice when
         # that is not available (see server/live/wire.py).
         ws="websockets-sansio" if sansio_protocol() is not None else "auto",
@@ -85,18 +129,6 @@ def serve(host: str | None, port: int | None) -> None:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    # SIGTERM drains first (server/shutdown.py): members are told to come back, the
-    # commands in flight finish, and the process exits 0 within shutdown_grace_s.
-    server = GracefulServer(
-        config,
-        app.state.connections,
-        grace_s=settings.shutdown_grace_s,
-        drain_s=settings.shutdown_drain_s,
-        reconnect_window_s=settings.restart_reconnect_window_s,
-    )
-    server.run()
-    if not server.started:
-        sys.exit(3)  # uvicorn's STARTUP_FAILURE (the port is taken, the app failed)
 
 
 @main.command()

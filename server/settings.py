@@ -39,6 +39,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     """Address ``filmnight serve`` binds to."""
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     """TCP port ``filmnight serve`` listens on."""
+    listen_backlog: Positive = 16384
+    """Connections the kernel queues for ``filmnight serve`` before it accepts them
+    (``listen``'s backlog; the kernel caps it at ``net.core.somaxconn``): every member
+    of a process comes back at once after a network blip."""
     public_url: str = ""
     """Base URL used in invite links; empty: derived from each request's Host."""
     ssl_certfile: str = ""
@@ -86,6 +90,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     ws_pipelined_commands: Positive = 16
     """Chat messages or ballots of one connection being applied at once."""
     ws_connections_per_member: Positive = 5
+    ws_hellos_at_once: Positive = 16
+    """Hellos a process answers at once (authenticate, welcome, replay); the others wait
+    their turn in arrival order instead of queueing for pooled database connections."""
     ws_idle_timeout_s: PositiveFloat = 60.0
     ws_ping_interval_s: PositiveFloat = 20.0
     ws_stall_timeout_s: PositiveFloat = 10.0

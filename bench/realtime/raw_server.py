@@ -42,7 +42,11 @@ async def handler(ws: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    async with websockets.serve(handler, "127.0.0.1", port, compression=None, max_queue=None):
+    # The accept queue filmnight listens with (listen_backlog), not asyncio's 100: a
+    # reconnect storm would otherwise measure this floor's SYN retries.
+    async with websockets.serve(
+        handler, "127.0.0.1", port, compression=None, max_queue=None, backlog=16384
+    ):
         await asyncio.Future()
 
 

@@ -530,3 +530,100 @@ async def test_a_socket_is_stalled_only_after_taking_nothing_for_the_whole_timeo
     assert transport.aborted  # the close could not get through: the socket is dropped
     connections.check(50.0)  # let go once only
     await conn.flush_and_stop()
+
+
+class HelloOnlyTransport(ScriptedTransport):
+    """Says hello, then goes away once ``leave`` is set."""
+
+    def __init__(self, hello: str) -> None:
+        super().__init__([hello])
+        self.leave = asyncio.Event()
+
+    async def receive(self) -> str | bytes | None:
+        if self.frames:
+            return self.frames.pop(0)
+        await self.leave.wait()
+        return None
+
+
+class CountingGateway(LiveGateway):
+    """Records who is being answered; every welcome waits for ``release``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+        self.answering = 0
+        self.most = 0
+
+    async def authenticate(self, session_id: str, token: str) -> Member:
+        self.order.append(token)
+        self.answering += 1
+        self.most = max(self.most, self.answering)
+        return Member(session_id, token)
+
+    async def welcome(self, member: Member, last_seq: int | None) -> WelcomePlan:
+        await self.release.wait()
+        self.answering -= 1
+        return WelcomePlan('{"type":"welcome"}', 0)
+
+
+async def test_hellos_take_turns_in_arrival_order() -> None:
+    """A reconnect storm: many hellos at once are answered a few at a time, first come
+    first served, instead of all queueing for the database together."""
+    gateway = CountingGateway()
+    connections = Connections(stall_timeout_s=10, hellos_at_once=2)
+    transports = [HelloOnlyTransport(encode(Hello(token=f"t{n}")).decode()) for n in range(5)]
+    serving = []
+    for transport in transports:
+        serving.append(
+            asyncio.create_task(
+                serve_connection(
+                    transport,
+                    "s",
+                    gateway,
+                    OneRoom(),  # type: ignore[arg-type]
+                    ConnectionLimits(),
+                    connections=connections,
+                )
+            )
+        )
+        await asyncio.sleep(0)  # they arrive in this order
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert gateway.order == ["t0", "t1"], "the others wait for a turn"
+    gateway.release.set()
+    while len(transports[-1].log) < 1:
+        await asyncio.sleep(0.01)
+    assert gateway.order == ["t0", "t1", "t2", "t3", "t4"] and gateway.most == 2
+    assert all(t.log == ['{"type":"welcome"}'] for t in transports)
+    for transport in transports:
+        transport.leave.set()
+    assert await asyncio.gather(*serving) == [CloseCode.NORMAL] * 5
+
+
+async def test_a_hello_waiting_for_its_turn_when_a_restart_begins_is_sent_away() -> None:
+    gateway = CountingGateway()
+    connections = Connections(stall_timeout_s=10, hellos_at_once=1)
+    first = HelloOnlyTransport(encode(Hello(token="t0")).decode())
+    second = HelloOnlyTransport(encode(Hello(token="t1")).decode())
+    limits = ConnectionLimits()
+    serving = [
+        asyncio.create_task(
+            serve_connection(first, "s", gateway, OneRoom(), limits, connections=connections)  # type: ignore[arg-type]
+        )
+    ]
+    while gateway.order != ["t0"]:
+        await asyncio.sleep(0)
+    serving.append(
+        asyncio.create_task(
+            serve_connection(second, "s", gateway, OneRoom(), limits, connections=connections)  # type: ignore[arg-type]
+        )
+    )
+    for _ in range(10):
+        await asyncio.sleep(0)
+    restarting = asyncio.create_task(connections.restart_all("come back", timeout=5))
+    gateway.release.set()
+    assert await asyncio.gather(*serving) == [CloseCode.SERVER_RESTART] * 2
+    assert await restarting == 0
+    assert gateway.order == ["t0"], "never authenticated: sent away at its turn"
+    assert second.log == ["close 1012 come back"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import resource
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -9,7 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from server.cli import main
+from server.settings import load_settings
 from tests.support.server_process import server_process
+from tests.support.services import require
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,3 +90,50 @@ def test_keys_rotate_rewraps_every_list_under_a_new_key(
             f"{again.base_url}/api/v1/sessions/{host['session_id']}/candidates", headers=auth
         ).json()
         assert body["member_count"] == 1 and body["candidates"][0]["film"]["title"] == "Alien"
+
+
+def _listen_backlog(port: int) -> int:
+    """The accept-queue limit of the socket listening on ``port`` (``ss``'s Send-Q)."""
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.split()[2])
+
+
+def test_serve_listens_with_the_configured_backlog(tmp_path: Path) -> None:
+    """A reconnect storm must not overflow the accept queue: its size is a setting (the
+    kernel caps it at net.core.somaxconn, so the value here stays under any default)."""
+    require(shutil.which("ss") is not None, "ss (iproute2)")
+    with server_process(tmp_path, env={"FILMNIGHT_LISTEN_BACKLOG": "1234"}) as server:
+        assert _listen_backlog(server.port) == 1234
+    assert load_settings(environ={}).listen_backlog >= 10_000
+
+
+def test_the_backlog_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FILMNIGHT_LISTEN_BACKLOG", "0")
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code != 0
+    assert "listen_backlog" in result.output and "FILMNIGHT_LISTEN_BACKLOG" in result.output
+
+
+def _open_files_limit(pid: int) -> tuple[int, int]:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no open-file limit")
+
+
+def test_serve_takes_the_hard_open_file_limit(tmp_path: Path) -> None:
+    """A soft limit of 1,024 (a common default) would refuse members past about a
+    thousand: serve raises it to the hard limit."""
+    require(Path("/proc/self/limits").exists(), "/proc (Linux)")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(hard, 256)
+    start = (
+        "import resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({low}, {hard})); "
+        "from server.cli import main; sys.argv = ['filmnight', 'serve']; main()"
+    )
+    with server_process(tmp_path, command=[sys.executable, "-c", start]) as server:
+        assert _open_files_limit(server.process.pid) == (hard, hard)

@@ -71,14 +71,17 @@ class Proxy:
 
 
 @contextlib.contextmanager
-def haproxy(tmp_path: Path, web1: str, web2: str) -> Iterator[Proxy]:
+def haproxy(
+    tmp_path: Path, web1: str, web2: str, env: dict[str, str] | None = None
+) -> Iterator[Proxy]:
     """Run HAProxy with the repository's configuration in front of ``web1`` and ``web2``
-    (``host:port``), listening on a free 127.0.0.1 port."""
+    (``host:port``), listening on a free 127.0.0.1 port; ``env``: more of its variables."""
     binary = haproxy_binary()
     port = free_port()
     stats = tmp_path / "haproxy.sock"
     env = {
         **os.environ,
+        **(env or {}),
         "FILMNIGHT_PROXY_BIND": f"127.0.0.1:{port}",
         "FILMNIGHT_WEB1": web1,
         "FILMNIGHT_WEB2": web2,
