@@ -242,8 +242,13 @@ async def test_nominations_by_search_or_title_reach_the_candidates(
     found = await client.get(
         f"/api/v1/sessions/{sid}/films", params={"q": "ali"}, headers=bearer(host["token"])
     )
-    assert [f["title"] for f in found.json()["films"]] == ["Alien"]
-    alien_id = found.json()["films"][0]["id"]
+    # The catalogue is shared by every session (other tests may have added their own
+    # "Alien"): the one to nominate is the film on Ben's list.
+    listed = {c["film"]["id"] for c in (await candidates(client, sid, ben["token"]))["candidates"]}
+    hits = [f for f in found.json()["films"] if f["id"] in listed]
+    assert [f["title"] for f in hits] == ["Alien"]
+    assert {f["title"] for f in found.json()["films"]} == {"Alien"}
+    alien_id = hits[0]["id"]
 
     url = f"/api/v1/sessions/{sid}/nominations"
     by_id = await client.post(url, json={"film_id": alien_id}, headers=bearer(host["token"]))
