@@ -30,6 +30,7 @@ from realtime.protocol import (
 from realtime.room import Rooms
 from server.db.models import AppliedCommand
 from server.errors import DomainError
+from server.live.replay import ReplayReads
 from server.live.welcome import WelcomeBuilder
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.service import SessionService
@@ -141,6 +142,8 @@ class LiveGateway:
         self.rooms: Rooms | None = None
         """This process's rooms, where each keeps its members' shared welcome state."""
         self.welcomes = WelcomeBuilder(service)
+        self.replays = ReplayReads(engine.events_after)
+        """Resuming members of one room share the log read of their replays."""
 
     async def authenticate(self, session_id: str, token: str) -> Member | Rejected:
         identity = await self.service.authenticate(token)
@@ -176,10 +179,10 @@ class LiveGateway:
         replay: list[tuple[int, str]] = []
         resumed = False
         if last_seq is not None and last_seq <= snapshot_seq:
-            events = await self.engine.events_after(member.session_id, last_seq)
+            events = await self.replays.after(member.session_id, last_seq)
             if events is not None:
                 resumed = True
-                replay = [(seq, body.decode()) for seq, body in events]
+                replay = events
         # No await from here on: the shared snapshot is filled in and encoded in one go.
         welcome = shared.welcome(
             member.member_id,
