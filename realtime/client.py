@@ -11,7 +11,10 @@
   resumes with ``last_seq``; a ``welcome`` with ``resumed=False`` means "reload
   your state from ``welcome.session``".  A server that restarts closes with 1012
   and names a window to come back in: the first attempt waits a random moment in
-  it, so a process's members do not all return at once.
+  it, so a process's members do not all return at once.  While the restarted
+  process is not yet listening (the reconnect is refused), the client keeps trying
+  every ``RESTART_RETRY_CAP_S`` at most (for ``RESTART_FAST_ATTEMPTS`` attempts)
+  rather than backing off to seconds: the process is expected back any moment.
 * :meth:`send` gives each command an ``id`` and awaits its ``ack``; a command in
   flight when the connection drops is sent again with the same ``id``, which the
   server applies at most once.
@@ -54,6 +57,23 @@ __all__ = ["CommandFailed", "FilmnightClient", "Seat", "SeatLost"]
 
 TERMINAL_CLOSE_CODES = {4401, 4403, 4410}
 SERVER_RESTART = 1012
+
+
+RESTART_RETRY_CAP_S = 0.5
+"""After a restart's close, a refused reconnect is tried again within this (seconds)."""
+RESTART_FAST_ATTEMPTS = 20
+"""... for this many attempts (about 10 s); then the usual back-off takes over."""
+
+
+def reconnect_delay(attempt: int, *, restarting: bool, max_backoff_s: float) -> tuple[float, float]:
+    """The range (seconds) to wait before reconnect ``attempt`` (1, 2, ...) after a
+    failure: capped exponential back-off, capped lower while a restarting server
+    (a 1012 close) is expected back."""
+    cap = max_backoff_s
+    if restarting and attempt <= RESTART_FAST_ATTEMPTS:
+        cap = min(cap, RESTART_RETRY_CAP_S)
+    delay = min(cap, 0.1 * 2**attempt)
+    return delay / 2, delay
 
 
 def restart_window(code: int, reason: str) -> tuple[float, float] | None:
@@ -252,6 +272,7 @@ class FilmnightClient:
 
     async def _run(self) -> None:
         attempt = 0
+        restarting = False  # since a 1012 close, until a connection opens
         while not self._closing:
             window: tuple[float, float] | None = None
             # Read the seat each time: a caller may point it at another process.
@@ -264,6 +285,7 @@ class FilmnightClient:
                     )
                     self._ws = ws
                     attempt = 0
+                    restarting = False
                     pinger = asyncio.create_task(self._ping(ws))
                     try:
                         await self._read(ws)
@@ -286,11 +308,14 @@ class FilmnightClient:
             self.reconnects += 1
             if window is not None:  # the server restarts: come back within its window
                 attempt = 0
+                restarting = True
                 await asyncio.sleep(random.uniform(*window))
                 continue
             attempt += 1
-            delay = min(self._max_backoff_s, 0.1 * 2**attempt)
-            await asyncio.sleep(random.uniform(delay / 2, delay))
+            low, high = reconnect_delay(
+                attempt, restarting=restarting, max_backoff_s=self._max_backoff_s
+            )
+            await asyncio.sleep(random.uniform(low, high))
 
     async def _read(self, ws: ClientConnection) -> None:
         async for raw in ws:

@@ -10,7 +10,8 @@ project's clients do (realtime/client.py, web-client/js/live.js):
 * after a 1012 close naming a window (``{"reason": "restart", "retry_ms": [lo, hi]}``)
   it comes back at a uniformly random moment within it; after any other loss, and
   while connecting fails, it backs off: ``uniform(d / 2, d)`` with
-  ``d = min(10 s, 0.1 s * 2 ** attempt)``;
+  ``d = min(10 s, 0.1 s * 2 ** attempt)``, with ``d`` at most 0.5 s while a
+  restarted process is expected back (``realtime.client.reconnect_delay``);
 * every durable event must carry the next ``seq``: a gap, a duplicate or a welcome
   that starts over (``resumed`` false) after the first is counted as an error.
 
@@ -40,6 +41,7 @@ import uvloop
 from websockets.exceptions import InvalidState
 
 from bench.realtime.members import SansIOMember, connect
+from realtime.client import reconnect_delay
 
 __all__ = ["main"]
 
@@ -87,6 +89,7 @@ class StormMember:
     storm: int = 0
     spoke: int = -1
     attempts: int = 0
+    restarting: bool = False
     acks: int = 0
 
     def hello(self) -> str:
@@ -180,16 +183,18 @@ class Members:
                 window = restart_window(code, reason)
                 if window is not None:
                     member.attempts = 0
+                    member.restarting = True
                     await asyncio.sleep(random.uniform(*window))
                 else:
                     member.attempts = 1
-                    await asyncio.sleep(_backoff(member.attempts))
+                    await asyncio.sleep(_backoff(member))
             while self.running and member.conn is None:
                 if await self.open(member):
                     member.attempts = 0
+                    member.restarting = False
                     break
                 member.attempts += 1
-                await asyncio.sleep(_backoff(member.attempts))
+                await asyncio.sleep(_backoff(member))
 
     async def connect_all(self, parallel: int = 100) -> dict[str, object]:
         """Every member connected (``parallel`` handshakes at a time) and welcomed; one
@@ -202,7 +207,7 @@ class Members:
             async with gate:
                 while not await self.open(member):
                     member.attempts += 1
-                    await asyncio.sleep(_backoff(member.attempts))
+                    await asyncio.sleep(_backoff(member))
                 member.attempts = 0
             await self.life(member)
 
@@ -292,9 +297,11 @@ class Members:
                 member.conn._lost(None)
 
 
-def _backoff(attempt: int) -> float:
-    delay = min(MAX_BACKOFF_S, 0.1 * 2**attempt)
-    return random.uniform(delay / 2, delay)
+def _backoff(member: StormMember) -> float:
+    low, high = reconnect_delay(
+        member.attempts, restarting=member.restarting, max_backoff_s=MAX_BACKOFF_S
+    )
+    return random.uniform(low, high)
 
 
 async def serve() -> None:

@@ -57,7 +57,7 @@ from server.db.engine import DbSession
 from server.db.models import FilmRow
 from server.filmdata.details import FAILURE_MESSAGES, FailureKind, FilmDataError, FilmDetails
 from server.filmdata.identity import match_title_year, seen_films_worth_linking
-from server.filmdata.posters import PosterRefused, PosterStore
+from server.filmdata.posters import PosterStore
 from server.filmdata.provider import FilmProvider
 from server.session_engine import SessionEngine, utcnow
 from server.streaming.offers import to_json as offers_json
@@ -476,17 +476,9 @@ class FilmEnricher:
         return Lookup(wanted.id, "enriched", details, await self._poster(details))
 
     async def _poster(self, details: FilmDetails) -> str | None:
-        origin = self.provider.image_origin
-        if self.posters is None or not details.poster_url or origin is None:
+        if self.posters is None:
             return None
-        try:
-            return await self.posters.fetch(details.poster_url, origin)
-        except PosterRefused as refused:
-            log.info("filmdata.poster_refused", reason=refused.reason)
-            return None
-        except OSError as exc:  # the data dir is full or read-only: details without a poster
-            log.warning("filmdata.poster_not_kept", error=type(exc).__name__)
-            return None
+        return await self.posters.keep(details.poster_url, self.provider.image_origin)
 
     @staticmethod
     def _count(report: EnrichmentReport, lookup: Lookup) -> None:

@@ -40,6 +40,7 @@ from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import structlog
 
 __all__ = ["NAME", "PosterRefused", "PosterStore", "image_kind"]
 
@@ -48,6 +49,8 @@ MAX_REDIRECTS = 3
 SWEEP_GRACE_S = 3600.0
 """A poster file this young is never swept (its row may not be committed yet)."""
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+log = structlog.get_logger(__name__)
 
 RefusalReason = Literal["off_host", "not_image", "too_big", "down"]
 
@@ -114,6 +117,19 @@ class PosterStore:
         name = f"{stem}.{extension}"
         await asyncio.to_thread(self._write, name, data)
         return name
+
+    async def keep(self, url: str | None, image_origin: str | None) -> str | None:
+        """:meth:`fetch`, for callers that go on without a poster: the name, or None when
+        there is no poster, it was refused (logged) or the disk would not take it."""
+        if not url or image_origin is None:
+            return None
+        try:
+            return await self.fetch(url, image_origin)
+        except PosterRefused as refused:
+            log.info("filmdata.poster_refused", reason=refused.reason)
+        except OSError as exc:  # the data dir is full or read-only: details without a poster
+            log.warning("filmdata.poster_not_kept", error=type(exc).__name__)
+        return None
 
     async def _download(self, url: str, image_origin: str) -> tuple[bytes, str]:
         for _ in range(MAX_REDIRECTS + 1):

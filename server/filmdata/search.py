@@ -19,7 +19,7 @@ from sqlalchemy import select
 from server.db.engine import DbSession
 from server.db.models import FilmRow
 from server.filmdata.details import FilmDataError, FilmDetails
-from server.filmdata.posters import PosterRefused, PosterStore
+from server.filmdata.posters import PosterStore
 from server.filmdata.provider import FilmProvider
 from server.session_engine import SessionEngine, utcnow
 from server.watchlists.catalogue import POSTER_PATH, title_key
@@ -115,16 +115,9 @@ class ProviderSearch:
         return ProviderAnswer(provider=name, films=films)
 
     async def _poster(self, details: FilmDetails) -> str | None:
-        origin = self.provider.image_origin
-        if self.posters is None or not details.poster_url or origin is None:
+        if self.posters is None:
             return None
-        try:
-            return await self.posters.fetch(details.poster_url, origin)
-        except PosterRefused as refused:
-            log.info("filmdata.poster_refused", reason=refused.reason)
-        except OSError as exc:
-            log.warning("filmdata.poster_not_kept", error=type(exc).__name__)
-        return None
+        return await self.posters.keep(details.poster_url, self.provider.image_origin)
 
     async def _known(self, db: DbSession, provider_id: int) -> int | None:
         """The film already in the catalogue under this provider id (the one it counts as)."""

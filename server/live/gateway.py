@@ -27,9 +27,10 @@ from realtime.protocol import (
     Ping,
     Presence,
 )
-from realtime.room import Rooms
+from realtime.room import Room, Rooms
 from server.db.models import AppliedCommand
 from server.errors import DomainError
+from server.live.replay import ReplayReads
 from server.live.welcome import WelcomeBuilder
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.service import SessionService
@@ -111,6 +112,14 @@ class CommandRouter:
         return type(command) in self._direct
 
 
+def _room_delivers_after(room: Room | None, seq: int) -> bool:
+    """Will ``room`` hand its connections every event after ``seq``?  So when it has
+    handed none of them yet (its next ``seq`` is at most ``seq + 1``, or it has no
+    position yet and takes the welcome's): a member who holds ``seq`` then needs no
+    read of the log, the events committed after it reach it live, in order."""
+    return room is not None and (room.next_seq is None or room.next_seq <= seq + 1)
+
+
 class LiveGateway:
     """Connects the wire to the session service, the engine and presence."""
 
@@ -141,6 +150,8 @@ class LiveGateway:
         self.rooms: Rooms | None = None
         """This process's rooms, where each keeps its members' shared welcome state."""
         self.welcomes = WelcomeBuilder(service)
+        self.replays = ReplayReads(engine.events_after)
+        """Resuming members of one room share the log read of their replays."""
 
     async def authenticate(self, session_id: str, token: str) -> Member | Rejected:
         identity = await self.service.authenticate(token)
@@ -176,10 +187,13 @@ class LiveGateway:
         replay: list[tuple[int, str]] = []
         resumed = False
         if last_seq is not None and last_seq <= snapshot_seq:
-            events = await self.engine.events_after(member.session_id, last_seq)
-            if events is not None:
-                resumed = True
-                replay = [(seq, body.decode()) for seq, body in events]
+            if last_seq == snapshot_seq and _room_delivers_after(room, snapshot_seq):
+                resumed = True  # nothing to read: every later event comes from the room
+            else:
+                events = await self.replays.after(member.session_id, last_seq)
+                if events is not None:
+                    resumed = True
+                    replay = events
         # No await from here on: the shared snapshot is filled in and encoded in one go.
         welcome = shared.welcome(
             member.member_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from server.party.ready import DEFAULT_COUNTDOWN_S
 from server.party.record import PartyRecord, decode_record, encode_record
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.seats import require_seat
+from server.shared_reads import SharedReads
 
 C = TypeVar("C", PartySetup, Ready, Countdown, Playback)
 
@@ -72,6 +73,24 @@ class PartyCommands:
         self._presence = presence
         self._clock_ms = clock_ms
         self._engine = engine
+        self._readiness: SharedReads[uuid.UUID, str, bool] = SharedReads(self._ready_among)
+        """Members of one session who go together (a dropped network, a restart) share
+        one read of the party record."""
+
+    @property
+    def readiness_reads(self) -> int:
+        """Reads of the party record made for members going offline."""
+        return self._readiness.reads
+
+    async def _ready_among(self, session_id: uuid.UUID, member_ids: Sequence[str]) -> list[bool]:
+        """Which of ``member_ids`` the session's party record holds as ready (one read)."""
+        assert self._engine is not None
+        async with self._engine.reader() as db:
+            row = (
+                await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
+            ).first()
+        ready: set[str] = decode_record(row[0]).ready.ready if row is not None else set()
+        return [member_id in ready for member_id in member_ids]
 
     async def member_offline(self, member: Member) -> None:
         """A member's last connection closed: they are no longer ready (a ``ready`` event).
@@ -83,12 +102,9 @@ class PartyCommands:
         if self._engine is None:
             return
         session_id = uuid.UUID(member.session_id)
-        # Most members who go are not ready: a read, and no write transaction, for them.
-        async with self._engine.reader() as db:
-            row = (
-                await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
-            ).first()
-        if row is None or member.member_id not in decode_record(row[0]).ready.ready:
+        # Most members who go are not ready: a read shared with the session's other
+        # members going at the same moment, and no write transaction, for them.
+        if not await self._readiness.ask(session_id, member.member_id):
             return
         async with self._engine.transaction() as tx:
             live = (

@@ -8,7 +8,7 @@ handler call these; they hold no HTTP or socket concerns.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -24,6 +24,7 @@ from server.party.record import load_party_info
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import rules
 from server.sessions.seats import SeatLost
+from server.shared_reads import SharedReads
 
 T = TypeVar("T")
 
@@ -108,6 +109,10 @@ INVITE_NOT_FOUND = ApiError(
 )
 
 
+IDENTITY_BATCH = 500
+"""At most this many tokens are checked in one query."""
+
+
 class SessionService:
     """The session use cases over one :class:`SessionEngine`."""
 
@@ -120,6 +125,8 @@ class SessionService:
         self.on_leave: list[MemberHook] = []
         self.on_end: list[SessionHook] = []
         self.snapshot_parts: list[SnapshotPart] = []
+        self._identities: SharedReads[str, str, Identity | None] = SharedReads(self._identities_of)
+        """Tokens checked at the same moment (a reconnect storm's hellos) share one query."""
 
     # ------------------------------------------------------------ create and invites
 
@@ -299,32 +306,46 @@ class SessionService:
         """The member a bearer token belongs to, or ``None`` (unknown, left, or session ended)."""
         if not token or len(token) > 256:
             return None
-        # Columns, not ORM entities: this runs for every hello, on every process (it is
-        # what refuses a member who left, or a session that ended, at once).
-        async with self.engine.reader() as db:
-            row = (
-                await db.execute(
-                    select(
-                        MemberRow.id,
-                        MemberRow.name,
-                        SessionRow.id,
-                        SessionRow.state,
-                        SessionRow.host_member_id,
-                        SessionRow.last_seq,
+        return await self._identities.ask("tokens", rules.hash_secret(token))
+
+    @property
+    def identity_reads(self) -> int:
+        """Queries made to check tokens (each answers every token asked meanwhile)."""
+        return self._identities.reads
+
+    async def _identities_of(self, _key: str, token_hashes: Sequence[str]) -> list[Identity | None]:
+        """The members the tokens (hashed) belong to, in one query per
+        ``IDENTITY_BATCH`` tokens; ``None`` for unknown, left, or session ended."""
+        found: dict[str, Identity] = {}
+        unique = list(dict.fromkeys(token_hashes))
+        for start in range(0, len(unique), IDENTITY_BATCH):
+            # Columns, not ORM entities: this runs for every hello, on every process (it
+            # is what refuses a member who left, or a session that ended, at once).
+            async with self.engine.reader() as db:
+                rows = (
+                    await db.execute(
+                        select(
+                            MemberRow.token_hash,
+                            MemberRow.id,
+                            MemberRow.name,
+                            SessionRow.id,
+                            SessionRow.state,
+                            SessionRow.host_member_id,
+                            SessionRow.last_seq,
+                        )
+                        .join(SessionRow, SessionRow.id == MemberRow.session_id)
+                        .where(
+                            MemberRow.token_hash.in_(unique[start : start + IDENTITY_BATCH]),
+                            MemberRow.left_at.is_(None),
+                        )
                     )
-                    .join(SessionRow, SessionRow.id == MemberRow.session_id)
-                    .where(
-                        MemberRow.token_hash == rules.hash_secret(token),
-                        MemberRow.left_at.is_(None),
+                ).all()
+            for token_hash, member_id, name, session_id, state, host_id, seq in rows:
+                if state != "ended":
+                    found[token_hash] = Identity(
+                        session_id, member_id, host_id == member_id, name, seq
                     )
-                )
-            ).first()
-        if row is None:
-            return None
-        member_id, name, session_id, state, host_id, seq = row
-        if state == "ended":
-            return None
-        return Identity(session_id, member_id, host_id == member_id, name, seq)
+        return [found.get(token_hash) for token_hash in token_hashes]
 
     @audited("session.snapshot")
     async def snapshot(

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from realtime.connection import Member
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import LiveServer, run_live
@@ -370,3 +371,31 @@ async def test_an_offline_member_is_not_ready(live: LiveServer) -> None:
     assert welcome is not None and welcome["session"]["party"]["ready"] == []
     await ana.close()
     await ben.close()
+
+
+async def test_members_going_offline_together_share_one_read_of_the_party(
+    live: LiveServer,
+) -> None:
+    """A dropped network takes a room's members at once: one read of the party record
+    tells which of them were ready, and each of those (only) is un-readied."""
+    host = await http_create(live)
+    seats = [await http_join(live, host["invite_code"], name) for name in ("Ben", "Cy", "Di")]
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    ready = []
+    for n, seat in enumerate(seats[:2]):
+        member, _ = await connect_member(live.ws_url, host["session_id"], seat["token"])
+        assert (await command(member, {"type": "ready", "ready": True}, f"r{n}"))["type"] == "ack"
+        ready.append(member)
+    state = (await snapshot(live, host["session_id"], host["token"]))["party"]
+    assert sorted(state["ready"]) == sorted(seat["member_id"] for seat in seats[:2])
+    party = live.app.state.services.gateway.offline_hooks[0].__self__
+    reads = party.readiness_reads
+    await asyncio.gather(
+        *(party.member_offline(Member(host["session_id"], seat["member_id"], 0)) for seat in seats)
+    )
+    assert party.readiness_reads == reads + 1
+    state = (await snapshot(live, host["session_id"], host["token"]))["party"]
+    assert state["ready"] == []
+    for member in (ana, *ready):
+        await member.close()

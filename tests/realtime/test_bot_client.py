@@ -7,8 +7,20 @@ import time
 
 import httpx
 import pytest
+import websockets
+import websockets.asyncio.server
 
-from realtime.client import CommandFailed, FilmnightClient, SeatLost, restart_window
+from realtime import client as client_module
+from realtime.client import (
+    RESTART_FAST_ATTEMPTS,
+    RESTART_RETRY_CAP_S,
+    CommandFailed,
+    FilmnightClient,
+    Seat,
+    SeatLost,
+    reconnect_delay,
+    restart_window,
+)
 from realtime.connection import restart_reason
 from realtime.protocol import Chat, ChatEvent, MemberJoined, Welcome
 from tests.conftest import LiveServer
@@ -125,3 +137,48 @@ async def test_a_restart_close_brings_the_client_back_within_its_window(
         assert bot.last_close == (1012, restart_reason(1500, 1700))
         assert welcome.resumed is True
         assert 1.5 <= waited < 2.5, waited  # not the 0.1-0.2 s of a first back-off
+
+
+async def test_a_refused_reconnect_after_a_restart_is_retried_soon_not_backed_off_to_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A restarting process closes 1012 and is not listening for a moment: the client's
+    refused attempts keep coming every half second at most, while it is expected back
+    (the usual back-off would wait 3.2 s and more by the sixth attempt)."""
+    waits: list[tuple[float, float]] = []
+    enough = asyncio.Event()
+
+    class Recorded:
+        @staticmethod
+        def uniform(low: float, high: float) -> float:
+            waits.append((low, high))
+            if len(waits) >= 12:
+                enough.set()
+            return 0.01
+
+    async def restart(ws: websockets.asyncio.server.ServerConnection) -> None:
+        await ws.recv()
+        await ws.close(1012, restart_reason(0, 0))
+
+    monkeypatch.setattr(client_module, "random", Recorded)
+    async with websockets.asyncio.server.serve(restart, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        client = FilmnightClient(Seat(f"http://127.0.0.1:{port}", "s", "m", "t"))
+        connecting = asyncio.ensure_future(client.connect())
+        while not waits:  # the restart's window was drawn: the 1012 came
+            await asyncio.sleep(0.01)
+        server.close()  # and the process is gone: reconnects are refused
+    await asyncio.wait_for(enough.wait(), 30)
+    connecting.cancel()
+    await client.close()
+    assert waits[0] == (0.0, 0.0)  # the window the close named
+    refused = waits[1:]
+    assert len(refused) >= 11 and all(high <= RESTART_RETRY_CAP_S for _, high in refused)
+
+
+def test_the_back_off_caps_lower_only_while_a_restart_is_expected() -> None:
+    assert reconnect_delay(8, restarting=False, max_backoff_s=10.0) == (5.0, 10.0)
+    assert reconnect_delay(8, restarting=True, max_backoff_s=10.0) == (0.25, 0.5)
+    assert reconnect_delay(1, restarting=True, max_backoff_s=10.0) == (0.1, 0.2)
+    late = RESTART_FAST_ATTEMPTS + 1  # the process did not come back: back off as usual
+    assert reconnect_delay(late, restarting=True, max_backoff_s=10.0) == (5.0, 10.0)

@@ -17,6 +17,14 @@ export function restartWindow(event) {
   return null;
 }
 
+// The ceiling (ms) of the jittered back-off before reconnect `attempt` (1, 2, ...):
+// doubling up to 10 s, but at most 500 ms for 20 attempts while a restarting server
+// (a 1012 close) is expected back, so a refused reconnect does not wait for seconds.
+export function reconnectCeiling(attempt, restarting) {
+  const cap = restarting && attempt <= 20 ? 500 : 10000;
+  return Math.min(cap, 250 * 2 ** attempt);
+}
+
 export class LiveSession {
   constructor(sessionId, token, handlers) {
     this.sessionId = sessionId;
@@ -24,6 +32,7 @@ export class LiveSession {
     this.handlers = handlers;
     this.lastSeq = null;
     this.attempt = 0;
+    this.restarting = false;
     this.stopped = false;
     this.socket = null;
     this.pingTimer = null;
@@ -88,6 +97,7 @@ export class LiveSession {
     }
     if (event.type === "welcome") {
       this.attempt = 0;
+      this.restarting = false;
       // The position the protocol gives: the snapshot's, or (resumed) the last_seq we
       // sent, which the replay that follows advances.
       this.lastSeq = event.seq;
@@ -125,10 +135,11 @@ export class LiveSession {
     let delay;
     if (window_) {
       this.attempt = 0;
+      this.restarting = true;
       delay = window_[0] + Math.random() * (window_[1] - window_[0]);
     } else {
       this.attempt += 1;
-      const ceiling = Math.min(10000, 250 * 2 ** this.attempt);
+      const ceiling = reconnectCeiling(this.attempt, this.restarting);
       delay = ceiling / 2 + Math.random() * (ceiling / 2);
     }
     window.setTimeout(() => { if (!this.stopped) this.open(); }, delay);
