@@ -338,7 +338,8 @@ def release_handshake(send: object) -> None:
     """Once the socket is accepted, let go of what uvicorn's websockets-sansio protocol
     keeps of the handshake (the request and the response, with their headers: some
     3 KiB a connection, read by nobody after the accept), the request held by the
-    frame parser included. Other servers: nothing."""
+    frame parser included, and the scope's list of the request's headers: after the
+    accept, ``scope["headers"]`` is empty. Other servers: nothing."""
     protocol_class = sansio_protocol()
     owner: Any = getattr(send, "__self__", None)
     if protocol_class is None or not isinstance(owner, protocol_class):
@@ -347,6 +348,11 @@ def release_handshake(send: object) -> None:
         for name in ("request", "response"):
             if hasattr(owner, name):
                 setattr(owner, name, None)
+        scope = getattr(owner, "scope", None)
+        if isinstance(scope, dict) and isinstance(scope.get("headers"), list):
+            # The request's headers as the ASGI scope lists them (the app's scope is
+            # the same dict): read before the accept (the Origin check), never after.
+            scope["headers"] = []
         with contextlib.suppress(Exception):  # another websockets: the request stays held
             _restart_parser(owner.conn)
 

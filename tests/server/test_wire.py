@@ -532,8 +532,10 @@ async def test_after_the_accept_the_parser_lets_the_handshake_request_go() -> No
     async with _connection() as (protocol, peer):
         await _until(lambda: protocol.conn.state is State.OPEN)
         assert _requests_held_by(protocol.conn.parser)  # websockets' own parser holds it
+        assert protocol.scope["headers"]
         release_handshake(protocol.send)
         assert getattr(protocol, "request", None) is None
+        assert protocol.scope["headers"] == []  # the app's scope: the same dict
         assert _requests_held_by(protocol.conn.parser) == []
         frames = _masked("hello") + _masked("é" * 300)
         peer.sendall(frames[:3])  # frames still arrive whole, split anywhere
