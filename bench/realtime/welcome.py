@@ -16,7 +16,12 @@ at once, the same for both servers); the rate is members over the time from the
 first socket opened to the last welcome held. Then, once the server has settled
 (its CPU quiet), the server's memory per connection is its RSS growth over the
 window divided by the connections. The members read everything that reaches them
-until they close.
+until they close. Beside each rate, the CPU the server process and this (the
+members') process spent per welcome: the client reads every welcome whole (some
+160 KB each into a session of 1,000), so its figure says whether it, rather than
+the server, set the pace. Neither side negotiates permessage-deflate (filmnight
+runs with it off, the raw server with ``compression=None``, and the members offer
+no extension), so both send the same kind of frames.
 
 Each shape is measured ``--repeat`` times, alternating between the servers, so a
 slow spell of this shared machine falls on both; the table gives the medians and
@@ -47,6 +52,7 @@ import uvloop
 from bench.realtime.__main__ import (
     RAW,
     SERVER_ENV,
+    _cpu_seconds,
     _raise_fd_limit,
     _rss_kib,
     floor_server,
@@ -75,6 +81,11 @@ class Seats:
     members: list[tuple[str, str]]
     rates: list[float] = field(default_factory=list)
     kib: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
+    """The server process's CPU (user + system) per welcome over the window, in ms."""
+    client_ms: list[float] = field(default_factory=list)
+    """This (the members') process's CPU per welcome over the window, in ms: it must
+    stay well under the server's, or the client, not the server, is measured."""
 
 
 async def filmnight_seats(base_url: str, sessions: int, size: int) -> list[tuple[str, str]]:
@@ -140,15 +151,20 @@ async def window(seats: Seats, client: str, concurrency: int) -> list[Member]:
         m.listen(ignore)  # whatever follows (presence) is read, never left in buffers
         return m
 
+    server_cpu, client_cpu = _cpu_seconds(seats.pid), time.process_time()
     start = time.perf_counter()
     members = list(await asyncio.gather(*(member(url, hello) for url, hello in seats.members)))
     elapsed = time.perf_counter() - start
     seats.rates.append(len(members) / elapsed)
+    seats.server_ms.append((_cpu_seconds(seats.pid) - server_cpu) * 1000 / len(members))
+    seats.client_ms.append((time.process_time() - client_cpu) * 1000 / len(members))
     await asyncio.sleep(1.0)
     await quiet(seats.pid)
     seats.kib.append((_rss_kib(seats.pid) - before) / len(members))
     print(
-        f"  {seats.name}: {seats.rates[-1]:,.0f} welcomes/s, {seats.kib[-1]:.1f} KiB/conn",
+        f"  {seats.name}: {seats.rates[-1]:,.0f} welcomes/s, {seats.kib[-1]:.1f} KiB/conn, "
+        f"CPU per welcome: server {seats.server_ms[-1]:.2f} ms, "
+        f"client {seats.client_ms[-1]:.2f} ms",
         file=sys.stderr,
         flush=True,
     )
@@ -214,6 +230,8 @@ def measure(
                     f"{statistics.median(seats.rates):,.0f}",
                     f"{rate_ratio:.2f}x" if seats is mine else "",
                     f"{statistics.median(seats.kib):.1f}",
+                    f"{statistics.median(seats.server_ms):.2f}",
+                    f"{statistics.median(seats.client_ms):.2f}",
                     " ".join(f"{r:,.0f}" for r in seats.rates),
                     " ".join(f"{k:.1f}" for k in seats.kib),
                 ]
@@ -273,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
         "welcomes/s (median)",
         "vs raw",
         "KiB/conn (median)",
+        "server CPU ms/welcome",
+        "client CPU ms/welcome",
         "welcomes/s by round",
         "KiB/conn by round",
     ]
@@ -286,7 +306,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.concurrency} handshakes in flight;\n welcomes/s: members over the time from "
         "the first socket opened to the last welcome held, seats made beforehand;\n KiB/conn: "
         "the server's RSS growth over the window, once settled, per connection;\n vs raw: "
-        "median of the round-by-round ratios)"
+        "median of the round-by-round ratios;\n CPU ms/welcome: the server's and this client "
+        "process's CPU over the window, per welcome (medians);\n permessage-deflate: off on "
+        "both servers (filmnight: ws_per_message_deflate false; raw: compression=None) and "
+        "not offered by the members)"
     )
 
 

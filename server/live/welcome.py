@@ -16,7 +16,7 @@ it while both still hold:
 Otherwise the state is read again, once, for the hellos waiting at that moment.
 Each welcome then fills in, with no awaiting in between, what differs between
 members or with presence: who is online (each member's entry is encoded once per
-state, online and offline, and a welcome swaps only the entries whose member's
+state, online, its offline text made from it, and a welcome swaps only the entries whose member's
 presence changed since the previous one, then joins them), who counts as ready
 (the ready members who are online), and the viewer's own ballot or answers
 (:data:`~server.sessions.service.Personal`). The text is the same as encoding the
@@ -42,21 +42,32 @@ JSON string is escaped, so the first match is the field (it precedes any text th
 could hold the words: only ids, the title and numbers come before it)."""
 
 
+_ONLINE = b'"online":true'
+_OFFLINE = b'"online":false'
+
+
+def _offline(entry: bytes) -> bytes:
+    """A member's encoded entry, online, as it reads offline. The field appears once:
+    every ``"`` inside a JSON string is escaped, so no name can hold the words."""
+    return entry.replace(_ONLINE, _OFFLINE, 1)
+
+
 class SharedSnapshot:
     """One room state, shared by its members' welcomes.
 
-    Each member's entry is encoded twice when the state is read, once online and once
-    offline; a welcome joins the entries as the presence it is given has them (only
-    the entries whose member changed since the previous welcome are swapped) and
-    encodes the rest of the state, which does not grow with the room's members.
+    Each member's entry is encoded once when the state is read, online (the offline
+    text is made from it when the member is shown offline); a welcome joins the
+    entries as the presence it is given has them (only the entries whose member
+    changed since the previous welcome are swapped) and encodes the rest of the
+    state, which does not grow with the room's members.
     """
 
     __slots__ = (
         "_index",
         "_joined",
+        "_online",
         "_parts",
         "_shown_online",
-        "_variants",
         "ready",
         "version",
         "view",
@@ -70,14 +81,12 @@ class SharedSnapshot:
         self.ready = frozenset(snapshot.party.ready)
         """Every member marked ready (whether online or not)."""
         self._index = {info.member_id: n for n, info in enumerate(snapshot.members)}
-        variants: list[tuple[bytes, bytes]] = []
+        online: list[bytes] = []
         for info in snapshot.members:
-            info.online = False
-            offline = encode(info)
             info.online = True
-            variants.append((offline, encode(info)))
-        self._variants = variants
-        self._parts = [offline for offline, _ in variants]
+            online.append(encode(info))
+        self._online = online
+        self._parts = [_offline(entry) for entry in online]
         self._shown_online: set[str] = set()
         self._joined: bytes | None = None
         snapshot.members = []  # the entries above stand for them
@@ -94,11 +103,11 @@ class SharedSnapshot:
         return room is not None and self.version == room.version and self.seq >= seen_seq
 
     def _members(self, online: set[str]) -> bytes:
-        index, parts, variants = self._index, self._parts, self._variants
+        index, parts, entries = self._index, self._parts, self._online
         for changed in self._shown_online ^ online:
             n = index.get(changed)
             if n is not None:
-                parts[n] = variants[n][changed in online]
+                parts[n] = entries[n] if changed in online else _offline(entries[n])
                 self._joined = None
         self._shown_online = online
         if self._joined is None:

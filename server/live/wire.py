@@ -47,7 +47,9 @@ from typing import Any
 
 import structlog
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 __all__ = [
     "THREADED_PASS",
@@ -335,7 +337,9 @@ def _plain_socket(transport: Any) -> bool:
 def release_handshake(send: object) -> None:
     """Once the socket is accepted, let go of what uvicorn's websockets-sansio protocol
     keeps of the handshake (the request and the response, with their headers: some
-    3 KiB a connection, read by nobody after the accept). Other servers: nothing."""
+    3 KiB a connection, read by nobody after the accept), the request held by the
+    frame parser included, and the scope's list of the request's headers: after the
+    accept, ``scope["headers"]`` is empty. Other servers: nothing."""
     protocol_class = sansio_protocol()
     owner: Any = getattr(send, "__self__", None)
     if protocol_class is None or not isinstance(owner, protocol_class):
@@ -344,3 +348,34 @@ def release_handshake(send: object) -> None:
         for name in ("request", "response"):
             if hasattr(owner, name):
                 setattr(owner, name, None)
+        scope = getattr(owner, "scope", None)
+        if isinstance(scope, dict) and isinstance(scope.get("headers"), list):
+            # The request's headers as the ASGI scope lists them (the app's scope is
+            # the same dict): read before the accept (the Origin check), never after.
+            scope["headers"] = []
+        with contextlib.suppress(Exception):  # another websockets: the request stays held
+            _restart_parser(owner.conn)
+
+
+def _restart_parser(conn: Any) -> None:
+    """Hand ``conn`` (a websockets ``ServerProtocol``) a frame parser that does not hold
+    the handshake's request: its own parser keeps the request (with its headers, some
+    1.5 KiB) in its frame for the connection's life, then parses frames exactly as
+    :meth:`Protocol.parse` does, which is what takes over here. Only between frames
+    (the parser waits for the next frame's first byte, nothing read of it), so no
+    byte is lost; mid-frame the parser is left as it is."""
+    parser = conn.parser
+    frames = getattr(parser, "gi_yieldfrom", None)
+    waiting = getattr(frames, "gi_yieldfrom", None)
+    if (
+        conn.state is not State.OPEN
+        or conn.reader.buffer
+        or getattr(parser, "gi_code", None) is not ServerProtocol.parse.__code__
+        or getattr(frames, "gi_code", None) is not Protocol.parse.__code__
+        or getattr(waiting, "gi_code", None) is not StreamReader.at_eof.__code__
+    ):
+        return
+    fresh = Protocol.parse(conn)
+    next(fresh)  # to the same wait: the next frame's first byte
+    conn.parser = fresh
+    parser.close()

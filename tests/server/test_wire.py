@@ -18,7 +18,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.protocol import State
+from websockets.streams import StreamReader
 from websockets.uri import parse_uri
 
 from server.live.wire import (
@@ -27,6 +29,7 @@ from server.live.wire import (
     Wire,
     frame_of,
     frames_of,
+    release_handshake,
     sansio_protocol,
     write_pass,
 )
@@ -495,3 +498,62 @@ def test_a_transport_that_fails_at_the_end_of_a_pass_is_aborted_and_the_rest_wri
 
 def test_pyproject_pins_the_tested_range() -> None:
     assert pinned_range("uvicorn") == UVICORN_TESTED
+
+
+def _requests_held_by(parser: Any) -> list[Request]:
+    """The handshake requests a parser's suspended frames (its own and those it
+    delegates to) hold."""
+    held: list[Request] = []
+    while parser is not None:
+        frame = getattr(parser, "gi_frame", None)
+        if frame is not None:
+            held += [value for value in frame.f_locals.values() if isinstance(value, Request)]
+        parser = getattr(parser, "gi_yieldfrom", None)
+    return held
+
+
+def _masked(text: str) -> bytes:
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/x"), state=State.OPEN)
+    client.send_text(text.encode())
+    return b"".join(client.data_to_send())
+
+
+async def _received(protocol: WebSocketsSansIOProtocol) -> list[str]:
+    texts: list[str] = []
+    await _until(lambda: not protocol.queue.empty())
+    while not protocol.queue.empty():
+        message = protocol.queue.get_nowait()
+        if message["type"] == "websocket.receive":
+            texts.append(str(message["text"]))
+    return texts
+
+
+async def test_after_the_accept_the_parser_lets_the_handshake_request_go() -> None:
+    async with _connection() as (protocol, peer):
+        await _until(lambda: protocol.conn.state is State.OPEN)
+        assert _requests_held_by(protocol.conn.parser)  # websockets' own parser holds it
+        assert protocol.scope["headers"]
+        release_handshake(protocol.send)
+        assert getattr(protocol, "request", None) is None
+        assert protocol.scope["headers"] == []  # the app's scope: the same dict
+        assert _requests_held_by(protocol.conn.parser) == []
+        frames = _masked("hello") + _masked("é" * 300)
+        peer.sendall(frames[:3])  # frames still arrive whole, split anywhere
+        await asyncio.sleep(0.01)
+        peer.sendall(frames[3:])
+        await _until(lambda: protocol.queue.qsize() >= 2)
+        assert await _received(protocol) == ["hello", "é" * 300]
+
+
+async def test_mid_frame_the_parser_is_left_as_it_is() -> None:
+    async with _connection() as (protocol, peer):
+        await _until(lambda: protocol.conn.state is State.OPEN)
+        frame = _masked("hello")
+        peer.sendall(frame[:4])  # the header read, the rest not yet here
+        parser: Any = protocol.conn.parser
+        at_eof = StreamReader.at_eof.__code__
+        await _until(lambda: parser.gi_yieldfrom.gi_yieldfrom.gi_code is not at_eof)
+        release_handshake(protocol.send)
+        assert protocol.conn.parser is parser
+        peer.sendall(frame[4:])
+        assert await _received(protocol) == ["hello"]
