@@ -78,6 +78,8 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001
     POLICY = 1008
     TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    """A fault of the server's while serving this connection (logged); come back."""
     SERVER_RESTART = 1012
     TRY_AGAIN_LATER = 1013
     """The server can't serve this connection right now (its database is unreachable)."""

@@ -35,7 +35,7 @@ from server.filmdata.tmdb import TmdbProvider
 from server.health import healthz, protocol_schema, readyz
 from server.live.commands import ChatCommands
 from server.live.gateway import CommandRouter, LiveGateway
-from server.live.socket import session_socket
+from server.live.socket import SocketRoute, session_socket
 from server.live.wire import write_pass
 from server.observability import audit, configure_logging, watch_loop_lag
 from server.party.service import PartyCommands
@@ -312,6 +312,9 @@ def create_app(
     connections = Connections(
         settings.ws_stall_timeout_s, hellos_at_once=settings.ws_hellos_at_once
     )
+    socket_route = SocketRoute(
+        services.gateway, services.rooms, limits, list(settings.allowed_origins), connections
+    )
     # HTTP only: on WebSockets the middleware would wrap every frame sent (the socket has
     # its own instruments in realtime/metrics.py).
     prometheus = PrometheusConfig(
@@ -344,9 +347,8 @@ def create_app(
             "posters": _value(services.posters),
             "streaming": _value(services.streaming),
             "directory": _value(services.streaming.directory),
-            "connection_limits": _value(limits),
-            "allowed_origins": _value(list(settings.allowed_origins)),
             "connections": _value(connections),
+            "socket_route": _value(socket_route),
         },
         middleware=[prometheus.middleware, security_headers_middleware],
         exception_handlers={
@@ -364,4 +366,5 @@ def create_app(
     )
     app.state.services = services
     app.state.connections = connections
+    app.state.socket_route = socket_route
     return app

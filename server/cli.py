@@ -48,7 +48,7 @@ def serve(host: str | None, port: int | None) -> None:
     from server.app import create_app
     from server.db.migrate import upgrade
     from server.filmdata.provider import film_data_key
-    from server.live.socket import with_direct_send
+    from server.live.socket import with_direct_sockets
     from server.shutdown import GracefulServer
 
     settings = _settings(host=host, port=port)
@@ -67,7 +67,7 @@ def serve(host: str | None, port: int | None) -> None:
     # per statement: with the default 5 ms switch interval, a busy event loop made
     # every statement of a transaction wait up to 5 ms for it.
     sys.setswitchinterval(0.0005)
-    config = uvicorn_config(settings, with_direct_send(app))
+    config = uvicorn_config(settings, with_direct_sockets(app))
     # SIGTERM drains first (server/shutdown.py): members are told to come back, the
     # commands in flight finish, and the process exits 0 within shutdown_grace_s.
     server = GracefulServer(

@@ -19,7 +19,7 @@ from litestar.testing import AsyncTestClient
 
 from server.app import create_app
 from server.db.migrate import upgrade
-from server.live.socket import with_direct_send
+from server.live.socket import with_direct_sockets
 from server.settings import Settings, load_settings
 from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, reachable, require
 
@@ -116,7 +116,7 @@ async def run_live(app: Litestar, settings: Settings) -> AsyncIterator[LiveServe
     """Serve ``app`` with uvicorn in this event loop on a free port (the production stack);
     over TLS when ``settings`` name a certificate."""
     config = uvicorn.Config(
-        with_direct_send(app),  # as `filmnight serve` runs it
+        with_direct_sockets(app),  # as `filmnight serve` runs it
         host="127.0.0.1",
         port=0,
         ws="websockets-sansio",

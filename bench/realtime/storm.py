@@ -320,12 +320,24 @@ def _accept_queue(ports: tuple[int, ...]) -> tuple[int, int]:
 
 
 def _profiler(pids: list[int], profile: Path | None) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the (first) server process, as collapsed stacks, if asked."""
+    """py-spy sampling the (first) server process, as collapsed stacks, if asked: only
+    the thread holding the GIL, so the stacks say where the CPU went (SQLAlchemy's
+    greenlets show as stacks of their own, without the coroutine that awaits them)."""
     if profile is None or not pids:
         return None
     spy = subprocess.Popen(
         [
-            *("py-spy", "record", "--pid", str(pids[0]), "--rate", "250", "--format", "raw"),
+            *(
+                "py-spy",
+                "record",
+                "--pid",
+                str(pids[0]),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--gil",
+            ),
             *("--output", str(profile), "--nonblocking"),
         ],
         stdout=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """hello → welcome: how fast members get in, and what each one costs the server to hold.
 
-    uv run python -m bench.realtime welcome [--repeat 3] [--shapes 1x1000,1000x10]
+    uv run python -m bench.realtime welcome [--repeat 3] [--shapes 1x1000,1000x10] [--profile FILE]
 
 Two shapes, each against filmnight and against the raw ``websockets`` server
 (bench/realtime/raw_server.py, which answers a hello with a small welcome) started
@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -59,6 +60,7 @@ from bench.realtime.__main__ import (
     quiet,
 )
 from bench.realtime.members import KINDS, Member, connect
+from bench.realtime.storm import _profiler
 from tests.support.server_process import ServerProcess, server_process
 from tests.support.services import free_port
 
@@ -188,7 +190,12 @@ def _shape(text: str) -> tuple[int, int]:
 
 
 def measure(
-    shapes: list[str], repeat: int, client: str, concurrency: int, tmp: Path
+    shapes: list[str],
+    repeat: int,
+    client: str,
+    concurrency: int,
+    tmp: Path,
+    profile: Path | None = None,
 ) -> list[list[str]]:
     """Seat every shape once, then ``repeat`` rounds: in each, every shape against a
     freshly started filmnight (the same database) and a freshly started raw server,
@@ -208,7 +215,18 @@ def measure(
             sessions, size = _shape(shape)
             with _started(tmp, port) as server:
                 ours[shape].pid = server.process.pid
-                asyncio.run(_window(ours[shape], client, concurrency))
+                where = (
+                    profile.with_name(f"{profile.stem}-{shape}-{n + 1}{profile.suffix}")
+                    if profile
+                    else None
+                )
+                spy = _profiler([server.process.pid], where)
+                try:
+                    asyncio.run(_window(ours[shape], client, concurrency))
+                finally:
+                    if spy is not None:
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(timeout=60)
             with floor_server("raw_server", RAW, client) as floor:
                 if shape not in raw:
                     raw[shape] = Seats(RAW, 0, raw_seats(floor.url, sessions, size, shape))
@@ -277,6 +295,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--client", choices=KINDS, default=KINDS[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, one round (smoke)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy's collapsed stacks of filmnight during each window, to FILE-SHAPE-ROUND",
+    )
     args = parser.parse_args(argv)
     shapes = ["1x50", "10x5"] if args.quick else [s for s in args.shapes.split(",") if s]
     repeat = 1 if args.quick else max(1, args.repeat)
@@ -284,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     _raise_fd_limit(most + 4096)
     uvloop.install()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = measure(shapes, repeat, args.client, args.concurrency, Path(tmp))
+        rows = measure(shapes, repeat, args.client, args.concurrency, Path(tmp), args.profile)
     header = [
         "server",
         "scenario",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 from litestar import Litestar
 
-from server.live.socket import with_direct_send
+from server.live.socket import with_direct_sockets
 
 __all__ = ["threaded_server"]
 
@@ -20,7 +20,7 @@ __all__ = ["threaded_server"]
 def threaded_server(app: Litestar, max_frame_bytes: int) -> Iterator[str]:
     """Yield the base URL of ``app`` served on a free loopback port; stop at exit."""
     config = uvicorn.Config(
-        with_direct_send(app),  # as `filmnight serve` runs it
+        with_direct_sockets(app),  # as `filmnight serve` runs it
         host="127.0.0.1",
         port=0,
         ws="websockets-sansio",
