@@ -24,6 +24,7 @@ from litestar.connection import WebSocket
 
 from realtime.connection import Member, Rejected
 from server.app import create_app
+from server.live.gateway import LiveGateway
 from server.live.socket import session_path
 from tests.conftest import LiveServer, make_settings
 from tests.live.test_socket import http_create, http_join
@@ -86,7 +87,7 @@ async def test_a_fault_of_ours_closes_that_socket_1011_and_the_others_go_on(
 ) -> None:
     host = await http_create(live)
     guest = await http_join(live, host["invite_code"], "Bo")
-    gateway = live.app.state.services.gateway
+    gateway: LiveGateway = live.app.state.services.gateway
     authenticate = gateway.authenticate
 
     async def failing(session_id: str, token: str) -> Member | Rejected:
