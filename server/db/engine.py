@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,9 @@ def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> Async
         @event.listens_for(engine.sync_engine, "do_connect")
         def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
             # aiosqlite with one trip to its thread per statement (see sqlite_driver).
-            return dialect.loaded_dbapi.connect(
-                *cargs, async_creator_fn=sqlite_driver.connect, **cparams
-            )
+            # A reader's statements run in place, on the event loop's thread.
+            creator = functools.partial(sqlite_driver.connect, inline=not writer)
+            return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=creator, **cparams)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -13,6 +13,15 @@ lock never blocks the event loop.  The connection is opened with
 ``check_same_thread=False`` (Python's ``sqlite3`` is built serialized), which is
 what lets the cursor bookkeeping run on the loop's thread.
 
+The reader engine's connections (:func:`connect` with ``inline=True``) go one step
+further: their statements run on the calling thread, the event loop's, with no trip
+at all. A reader only reads (``PRAGMA query_only``), begins deferred transactions,
+and in WAL mode a read never waits for the writer: it reads the last commit before
+it began. Going to the thread and back cost more than the read itself: about 0.15 ms
+of CPU per statement here, against some 30 us for an indexed read of SQLite's cache,
+and every hello reads (its token, the room's state when that changed, the replay).
+Such a connection still has its thread, which opens and closes it.
+
 This leans on aiosqlite's private internals (its ``context`` helper, a cursor's
 ``_execute`` and ``_cursor``, a connection's ``_conn`` and ``_thread``), so it is
 fenced: :func:`usable` checks once that the installed aiosqlite is a version the
@@ -94,15 +103,20 @@ def _execute_and_fetch(cursor: sqlite3.Cursor, sql: str, parameters: Any) -> lis
 class OneTripCursor(aiosqlite.Cursor):
     """Reads a statement's rows along with it; fetches are answered from memory."""
 
-    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, conn: OneTripConnection, cursor: sqlite3.Cursor) -> None:
         super().__init__(conn, cursor)
         self._rows: deque[Any] = deque()
+        self._inline = conn.inline
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
         self._rows.clear()  # a failed statement leaves no rows of the one before
-        rows: list[Any] = await self._execute(  # type: ignore[no-untyped-call]
-            _execute_and_fetch, self._cursor, sql, () if parameters is None else parameters
-        )
+        parameters = () if parameters is None else parameters
+        if self._inline:
+            rows = _execute_and_fetch(self._cursor, sql, parameters)
+        else:
+            rows = await self._execute(  # type: ignore[no-untyped-call]
+                _execute_and_fetch, self._cursor, sql, parameters
+            )
         self._rows = deque(rows)
         return self
 
@@ -129,23 +143,46 @@ class OneTripCursor(aiosqlite.Cursor):
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors are :class:`OneTripCursor`."""
+    """An aiosqlite connection whose cursors are :class:`OneTripCursor`; with
+    ``inline``, a reader's, whose statements, commits and rollbacks run in place."""
+
+    inline = False
 
     @(_RESULT or _unwrapped)
     async def cursor(self) -> aiosqlite.Cursor:
         cursor: sqlite3.Cursor = self._conn.cursor()
         return OneTripCursor(self, cursor)
 
+    async def commit(self) -> None:
+        if self.inline:
+            self._conn.commit()
+        else:
+            await super().commit()
 
-def connect(database: str, **kwargs: Any) -> OneTripConnection:
-    """Like ``aiosqlite.connect``: an awaitable connection, its thread a daemon."""
+    async def rollback(self) -> None:
+        if self.inline:
+            self._conn.rollback()
+        else:
+            await super().rollback()
+
+
+class _InlineConnection(OneTripConnection):
+    inline = True
+
+
+def connect(database: str, *, inline: bool = False, **kwargs: Any) -> OneTripConnection:
+    """Like ``aiosqlite.connect``: an awaitable connection, its thread a daemon. With
+    ``inline``, a read-only connection whose statements run on the caller's thread."""
     kwargs["check_same_thread"] = False
 
     def connector() -> sqlite3.Connection:
         connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        if inline:
+            connection.execute("PRAGMA query_only=ON")
         return connection
 
-    connection = OneTripConnection(connector, iter_chunk_size=64)
+    kind = _InlineConnection if inline else OneTripConnection
+    connection = kind(connector, iter_chunk_size=64)
     thread = getattr(connection, "_thread", None)
     if thread is not None:  # as SQLAlchemy does for aiosqlite's own connections
         thread.daemon = True

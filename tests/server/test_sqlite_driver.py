@@ -1,7 +1,9 @@
-"""The SQLite driver: one trip to aiosqlite's thread per statement, same results."""
+"""The SQLite driver: one trip to aiosqlite's thread per statement (none for a reader),
+same results."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import sys
@@ -88,6 +90,67 @@ async def test_an_error_comes_back_and_the_connection_goes_on(tmp_path: Path) ->
             assert list(await cursor.fetchall()) == [(1,)]
     finally:
         await connection.close()
+
+
+async def test_a_readers_statements_run_in_place_and_it_cannot_write(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/reads.db"
+    writer, reader = create_engine(url), create_engine(url, writer=False)
+    try:
+        async with writer.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO t (a) VALUES (1), (2)"))
+        async with reader.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert isinstance(raw, sqlite_driver.OneTripConnection) and raw.inline
+            trips = 0
+            real = raw._execute
+
+            async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+                nonlocal trips
+                trips += 1
+                return await real(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+            raw._execute = counted  # type: ignore[method-assign]
+            async with conn.begin():
+                rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
+                assert rows == [1, 2]
+                with pytest.raises(Exception, match="readonly database"):
+                    await conn.execute(text("INSERT INTO t (a) VALUES (3)"))
+            assert trips == 0  # BEGIN, the reads, the failed write and the rollback: in place
+            raw._execute = real  # type: ignore[method-assign]
+        async with writer.connect() as conn:  # nothing of the attempt reached the file
+            rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
+            assert rows == [1, 2]
+    finally:
+        await reader.dispose()
+        await writer.dispose()
+
+
+async def test_a_reader_in_place_does_not_wait_for_a_writer_holding_its_lock(
+    tmp_path: Path,
+) -> None:
+    """WAL: a read while a write transaction is open returns at once with the last
+    commit (the event loop is never blocked on the write lock)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/wal.db"
+    writer, reader = create_engine(url), create_engine(url, writer=False)
+    try:
+        async with writer.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO t (a) VALUES (1)"))
+        async with writer.begin() as held:  # BEGIN IMMEDIATE: the write lock is held
+            await held.execute(text("INSERT INTO t (a) VALUES (2)"))
+            async with reader.connect() as conn, conn.begin():
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                rows = (await conn.execute(text("SELECT a FROM t"))).scalars().all()
+                assert rows == [1]  # the last commit, not the write under way
+                assert loop.time() - started < 1.0  # busy_timeout is 10 s: it did not wait
+        async with reader.connect() as conn:
+            rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
+            assert rows == [1, 2]
+    finally:
+        await reader.dispose()
+        await writer.dispose()
 
 
 @contextlib.contextmanager
