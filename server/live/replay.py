@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from server.shared_reads import SharedReads
+from server.shared_reads import BURST_SPACING_S, SharedReads
 
 __all__ = ["REPLAY_LIMIT", "Replay", "ReplayReads"]
 
@@ -40,7 +40,9 @@ class ReplayReads:
     def __init__(self, events_after: EventsAfter, *, limit: int = REPLAY_LIMIT) -> None:
         self._events_after = events_after
         self._limit = limit
-        self._shared: SharedReads[str, int, Replay | None] = SharedReads(self._read)
+        self._shared: SharedReads[str, int, Replay | None] = SharedReads(
+            self._read, spacing_s=BURST_SPACING_S
+        )
 
     @property
     def reads(self) -> int:

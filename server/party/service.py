@@ -36,7 +36,7 @@ from server.party.ready import DEFAULT_COUNTDOWN_S
 from server.party.record import PartyRecord, decode_record, encode_record
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.seats import require_seat
-from server.shared_reads import SharedReads
+from server.shared_reads import BURST_SPACING_S, SharedReads
 
 C = TypeVar("C", PartySetup, Ready, Countdown, Playback)
 
@@ -73,7 +73,9 @@ class PartyCommands:
         self._presence = presence
         self._clock_ms = clock_ms
         self._engine = engine
-        self._readiness: SharedReads[uuid.UUID, str, bool] = SharedReads(self._ready_among)
+        self._readiness: SharedReads[uuid.UUID, str, bool] = SharedReads(
+            self._ready_among, spacing_s=BURST_SPACING_S
+        )
         """Members of one session who go together (a dropped network, a restart) share
         one read of the party record."""
 

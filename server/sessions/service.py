@@ -24,7 +24,7 @@ from server.party.record import load_party_info
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import rules
 from server.sessions.seats import SeatLost
-from server.shared_reads import SharedReads
+from server.shared_reads import BURST_SPACING_S, SharedReads
 
 T = TypeVar("T")
 
@@ -125,7 +125,9 @@ class SessionService:
         self.on_leave: list[MemberHook] = []
         self.on_end: list[SessionHook] = []
         self.snapshot_parts: list[SnapshotPart] = []
-        self._identities: SharedReads[str, str, Identity | None] = SharedReads(self._identities_of)
+        self._identities: SharedReads[str, str, Identity | None] = SharedReads(
+            self._identities_of, spacing_s=BURST_SPACING_S
+        )
         """Tokens checked at the same moment (a reconnect storm's hellos) share one query."""
 
     # ------------------------------------------------------------ create and invites

@@ -90,6 +90,38 @@ async def test_asks_made_while_a_read_runs_get_the_next_read_not_the_running_one
     assert calls == [[1], [2, 3]]
 
 
+@pytest.mark.parametrize("spacing_s", [0.0, 0.5])
+async def test_with_spacing_a_lone_ask_is_read_at_once_and_a_burst_shares_few_reads(
+    spacing_s: float,
+) -> None:
+    """Reads that are over at once (SQLite's reads in place) would each answer one ask
+    of a burst; spaced, the asks of the burst that come meanwhile share the next read."""
+    calls: list[list[int]] = []
+
+    async def read(key: str, asks: Sequence[int]) -> list[int]:
+        calls.append(list(asks))  # no suspension: over before anyone else asks
+        return [ask * 10 for ask in asks]
+
+    shared: SharedReads[str, int, int] = SharedReads(read, spacing_s=spacing_s)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await shared.ask("a", 1) == 10
+    assert loop.time() - started < 0.25  # a lone ask waits for no spacing
+    await asyncio.sleep(spacing_s + 0.05)  # the key is idle again
+    calls.clear()
+    burst = []
+    for n in range(20):  # one ask per pass of the loop, over a few milliseconds
+        burst.append(asyncio.ensure_future(shared.ask("a", n)))
+        await asyncio.sleep(0.0005)
+    assert await asyncio.gather(*burst) == [n * 10 for n in range(20)]
+    assert sorted(ask for batch in calls for ask in batch) == list(range(20))
+    if spacing_s:
+        assert calls[0] == [0]  # the first ask of the burst was read at once
+        assert len(calls) == 2  # the rest shared the next read, spacing_s later
+    else:
+        assert len(calls) == 20
+
+
 async def test_a_failed_read_fails_every_ask_of_it_and_the_next_read_still_runs() -> None:
     fail = True
 
