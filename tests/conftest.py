@@ -112,11 +112,14 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def run_live(app: Litestar, settings: Settings) -> AsyncIterator[LiveServer]:
-    """Serve ``app`` with uvicorn in this event loop on a free port (the production stack);
-    over TLS when ``settings`` name a certificate."""
+async def run_live(
+    app: Litestar, settings: Settings, *, direct_sockets: bool = True
+) -> AsyncIterator[LiveServer]:
+    """Serve ``app`` with uvicorn in this event loop on a free port (the production stack;
+    without ``direct_sockets``, Litestar serves the session route itself); over TLS when
+    ``settings`` name a certificate."""
     config = uvicorn.Config(
-        with_direct_sockets(app),  # as `filmnight serve` runs it
+        with_direct_sockets(app) if direct_sockets else app,  # as `filmnight serve` runs it
         host="127.0.0.1",
         port=0,
         ws="websockets-sansio",

@@ -11,14 +11,10 @@ authenticates, refuses foreign origins and serves members.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 from litestar.connection import WebSocket
 
@@ -26,7 +22,7 @@ from realtime.connection import Member, Rejected
 from server.app import create_app
 from server.live.gateway import LiveGateway
 from server.live.socket import session_path
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, run_live
 from tests.live.test_socket import http_create, http_join
 from tests.support.wsclient import connect_member
 
@@ -104,37 +100,11 @@ async def test_a_fault_of_ours_closes_that_socket_1011_and_the_others_go_on(
     await member.close()
 
 
-@contextlib.asynccontextmanager
-async def _litestar_only(tmp_path: Any, database_url: str) -> AsyncIterator[LiveServer]:
-    """The app under uvicorn without the wrapper: Litestar's handler serves the route."""
-    settings = make_settings(tmp_path, database_url)
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        ws="websockets-sansio",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
-
-
 async def test_litestars_own_handler_serves_the_route_the_same_way(
     tmp_path: Any, database_url: str
 ) -> None:
-    async with _litestar_only(tmp_path, database_url) as live:
+    settings = make_settings(tmp_path, database_url)
+    async with run_live(create_app(settings), settings, direct_sockets=False) as live:
         host = await http_create(live)
         guest = await http_join(live, host["invite_code"], "Bo")
         sid = host["session_id"]

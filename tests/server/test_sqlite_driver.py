@@ -48,33 +48,43 @@ async def test_the_engine_uses_it_and_results_are_unchanged(tmp_path: Path) -> N
         await engine.dispose()
 
 
+class _Trips:
+    """Counts a connection's trips to its thread while installed."""
+
+    def __init__(self, connection: Any) -> None:
+        self.count = 0
+        self._connection = connection
+        self._real = connection._execute
+
+    async def _counted(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return await self._real(fn, *args, **kwargs)
+
+    def __enter__(self) -> _Trips:
+        self._connection._execute = self._counted
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._connection._execute = self._real
+
+
 async def test_a_statement_and_its_rows_cost_one_trip(tmp_path: Path) -> None:
     connection = await sqlite_driver.connect(str(tmp_path / "trips.db"))
-    trips = 0
-    real = connection._execute
-
-    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await real(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-
-    connection._execute = counted  # type: ignore[method-assign]
     try:
         async with connection.cursor() as cursor:
             await cursor.execute("CREATE TABLE t (a INTEGER)")
             await cursor.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
-            trips = 0
-            await cursor.execute("SELECT a FROM t ORDER BY a")
-            assert await cursor.fetchone() == (0,)
-            assert list(await cursor.fetchmany(3)) == [(1,), (2,), (3,)]
-            cursor.arraysize = 2
-            assert list(await cursor.fetchmany()) == [(4,), (5,)]
-            assert [row async for row in cursor] == [(i,) for i in range(6, 10)]
-            assert list(await cursor.fetchall()) == []
-            assert await cursor.fetchone() is None
-            assert trips == 1
+            with _Trips(connection) as trips:
+                await cursor.execute("SELECT a FROM t ORDER BY a")
+                assert await cursor.fetchone() == (0,)
+                assert list(await cursor.fetchmany(3)) == [(1,), (2,), (3,)]
+                cursor.arraysize = 2
+                assert list(await cursor.fetchmany()) == [(4,), (5,)]
+                assert [row async for row in cursor] == [(i,) for i in range(6, 10)]
+                assert list(await cursor.fetchall()) == []
+                assert await cursor.fetchone() is None
+            assert trips.count == 1
     finally:
-        connection._execute = real  # type: ignore[method-assign]
         await connection.close()
 
 
@@ -102,22 +112,13 @@ async def test_a_readers_statements_run_in_place_and_it_cannot_write(tmp_path: P
         async with reader.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert isinstance(raw, sqlite_driver.OneTripConnection) and raw.inline
-            trips = 0
-            real = raw._execute
-
-            async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-                nonlocal trips
-                trips += 1
-                return await real(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-
-            raw._execute = counted  # type: ignore[method-assign]
-            async with conn.begin():
-                rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
-                assert rows == [1, 2]
-                with pytest.raises(Exception, match="readonly database"):
-                    await conn.execute(text("INSERT INTO t (a) VALUES (3)"))
-            assert trips == 0  # BEGIN, the reads, the failed write and the rollback: in place
-            raw._execute = real  # type: ignore[method-assign]
+            with _Trips(raw) as trips:
+                async with conn.begin():
+                    rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
+                    assert rows == [1, 2]
+                    with pytest.raises(Exception, match="readonly database"):
+                        await conn.execute(text("INSERT INTO t (a) VALUES (3)"))
+            assert trips.count == 0  # BEGIN, the reads, the failed write, the rollback: in place
         async with writer.connect() as conn:  # nothing of the attempt reached the file
             rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
             assert rows == [1, 2]
