@@ -20,7 +20,10 @@ and in WAL mode a read never waits for the writer: it reads the last commit befo
 it began. Going to the thread and back cost more than the read itself: about 0.15 ms
 of CPU per statement here, against some 30 us for an indexed read of SQLite's cache,
 and every hello reads (its token, the room's state when that changed, the replay).
-Such a connection still has its thread, which opens and closes it.
+Such a connection still has its thread, which opens and closes it. The price: a
+large read holds the event loop while SQLite runs it, and in the rare moments when
+WAL makes a reader wait (another process recovering the file after a crash, or
+closing it last) the loop waits too, up to the busy timeout.
 
 This leans on aiosqlite's private internals (its ``context`` helper, a cursor's
 ``_execute`` and ``_cursor``, a connection's ``_conn`` and ``_thread``), so it is
