@@ -61,7 +61,7 @@ import httpx
 import psutil
 import redis
 
-from bench.realtime.__main__ import REPO, SERVER_ENV, _raise_fd_limit
+from bench.realtime.__main__ import REPO, SERVER_ENV, _raise_fd_limit, table
 from tests.support.haproxy import Proxy, haproxy
 from tests.support.redis_server import private_redis
 from tests.support.server_process import ServerProcess, server_process
@@ -599,9 +599,9 @@ async def _pg_counts(database: str) -> dict[str, int]:
         await conn.close()
     assert row is not None
     counts = dict(row)
-    for table in tables:
-        counts[f"scan:{table['relname']}"] = int(table["seq"]) + int(table["idx"])
-        counts[f"seqscan:{table['relname']}"] = int(table["seq"])
+    for found in tables:
+        counts[f"scan:{found['relname']}"] = int(found["seq"]) + int(found["idx"])
+        counts[f"seqscan:{found['relname']}"] = int(found["seq"])
     return counts
 
 
@@ -777,11 +777,7 @@ def _table(rows: list[Storm]) -> str:
         ]
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True))]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines.extend(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body)
-    return "\n".join(lines)
+    return table(header, body)
 
 
 def _load_line(name: str, value: Any) -> str:

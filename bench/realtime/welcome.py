@@ -58,6 +58,7 @@ from bench.realtime.__main__ import (
     _rss_kib,
     floor_server,
     quiet,
+    table,
 )
 from bench.realtime.members import KINDS, Member, connect
 from bench.realtime.storm import _profiler
@@ -320,11 +321,7 @@ def main(argv: list[str] | None = None) -> None:
         "welcomes/s by round",
         "KiB/conn by round",
     ]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(table(header, rows))
     print(
         f"\n(machine: {os.cpu_count()} cores; members: {args.client} websockets client; "
         f"{args.concurrency} handshakes in flight;\n welcomes/s: members over the time from "

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +102,23 @@ async def test_an_error_comes_back_and_the_connection_goes_on(tmp_path: Path) ->
         await connection.close()
 
 
-async def test_a_readers_statements_run_in_place_and_it_cannot_write(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/reads.db"
+@contextlib.asynccontextmanager
+async def _writer_and_reader(path: Path, *rows: int) -> AsyncIterator[tuple[Any, Any]]:
+    """The two engines the server opens on one SQLite file, with a table ``t`` of ``rows``."""
+    url = f"sqlite+aiosqlite:///{path}"
     writer, reader = create_engine(url), create_engine(url, writer=False)
     try:
         async with writer.begin() as conn:
             await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
-            await conn.execute(text("INSERT INTO t (a) VALUES (1), (2)"))
+            await conn.execute(text("INSERT INTO t (a) VALUES (:a)"), [{"a": a} for a in rows])
+        yield writer, reader
+    finally:
+        await reader.dispose()
+        await writer.dispose()
+
+
+async def test_a_readers_statements_run_in_place_and_it_cannot_write(tmp_path: Path) -> None:
+    async with _writer_and_reader(tmp_path / "reads.db", 1, 2) as (writer, reader):
         async with reader.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert isinstance(raw, sqlite_driver.OneTripConnection) and raw.inline
@@ -122,9 +132,6 @@ async def test_a_readers_statements_run_in_place_and_it_cannot_write(tmp_path: P
         async with writer.connect() as conn:  # nothing of the attempt reached the file
             rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
             assert rows == [1, 2]
-    finally:
-        await reader.dispose()
-        await writer.dispose()
 
 
 async def test_a_reader_in_place_does_not_wait_for_a_writer_holding_its_lock(
@@ -132,12 +139,7 @@ async def test_a_reader_in_place_does_not_wait_for_a_writer_holding_its_lock(
 ) -> None:
     """WAL: a read while a write transaction is open returns at once with the last
     commit (the event loop is never blocked on the write lock)."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/wal.db"
-    writer, reader = create_engine(url), create_engine(url, writer=False)
-    try:
-        async with writer.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
-            await conn.execute(text("INSERT INTO t (a) VALUES (1)"))
+    async with _writer_and_reader(tmp_path / "wal.db", 1) as (writer, reader):
         async with writer.begin() as held:  # BEGIN IMMEDIATE: the write lock is held
             await held.execute(text("INSERT INTO t (a) VALUES (2)"))
             async with reader.connect() as conn, conn.begin():
@@ -149,9 +151,6 @@ async def test_a_reader_in_place_does_not_wait_for_a_writer_holding_its_lock(
         async with reader.connect() as conn:
             rows = (await conn.execute(text("SELECT a FROM t ORDER BY a"))).scalars().all()
             assert rows == [1, 2]
-    finally:
-        await reader.dispose()
-        await writer.dispose()
 
 
 @contextlib.contextmanager
