@@ -11,12 +11,18 @@ The events of one publish (a transaction's events of this session) go to each
 connection together, as one :class:`Outbound`, so a socket gets them in one write
 ("corking"): a burst of chat in a 1,000-member room costs 1,000 writes per batch,
 not per message.
+
+A room stays a while after its last member leaves (``linger_s``), still subscribed:
+members who come back within it (a network blip, a reloaded page, a reconnect storm)
+find its welcome state and its recent events (``recent_events``, the last durable
+events it delivered, in order) and are welcomed and resumed without reading the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -100,7 +106,13 @@ class Recipient(Protocol):
 class Room:
     """One session's fan-out in this process."""
 
-    def __init__(self, session_id: str, source: EventSource, gap_timeout_s: float) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        source: EventSource,
+        gap_timeout_s: float,
+        recent_events: int = 0,
+    ) -> None:
         self.session_id = session_id
         self.recipients: set[Recipient] = set()
         self.next_seq: int | None = None
@@ -115,6 +127,14 @@ class Room:
         self.version = 0
         """Counts the batches of events (presence aside) this room has been handed: a
         state read before the count last moved may lack one of them."""
+        self.ephemeral_version = 0
+        """Counts the ephemeral events (presence aside) among them: a state read before
+        this count last moved may lack what one of them changed, which no replay brings."""
+        self.recent: deque[tuple[int, str]] = deque(maxlen=recent_events)
+        """The last durable events delivered, ``(seq, text)``: consecutive, the newest
+        is ``next_seq - 1``."""
+        self.expiry: asyncio.TimerHandle | None = None
+        """While the room lingers with no member: when it goes."""
         self.welcome_cache: object | None = None
         """What the server keeps to welcome this room's members (it decides what; it
         checks :attr:`version` itself), dropped with the room."""
@@ -124,6 +144,18 @@ class Room:
         if self.next_seq is None:
             self.next_seq = seq + 1
             self._send(self._drain([]))
+
+    def recent_after(self, seq: int) -> list[tuple[int, str]] | None:
+        """The events this room delivered after ``seq``, when it still holds them all;
+        ``None`` when it does not (too old, or ``seq`` is past what it delivered)."""
+        if self.next_seq is None or seq >= self.next_seq:
+            return None
+        if seq == self.next_seq - 1:
+            return []
+        recent = self.recent
+        if not recent or recent[0][0] > seq + 1:
+            return None
+        return [event for event in recent if event[0] > seq]
 
     def on_payloads(self, payloads: Sequence[bytes]) -> None:
         """The payloads of one publish: deliver what is in order, hold back what is early."""
@@ -139,6 +171,7 @@ class Room:
                 out.append((EPHEMERAL, text))
                 if not text.startswith(_PRESENCE):
                     self.version += 1
+                    self.ephemeral_version += 1
             elif self.next_seq is None or seq >= self.next_seq:  # else already delivered
                 self.version += 1
                 self._early[seq] = (text, kind)
@@ -154,7 +187,9 @@ class Room:
                 del self._early[seq]
         while self.next_seq in self._early:
             text, kind = self._early.pop(self.next_seq)
-            out.append((self.next_seq, text))
+            event = (self.next_seq, text)
+            out.append(event)
+            self.recent.append(event)
             if kind != EVENT:
                 self._ending.append((kind, text))
             self.next_seq += 1
@@ -210,6 +245,8 @@ class Room:
                     recipient.end("you left the session")
 
     def close(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self._gap_task is not None:
             self._gap_task.cancel()
         if self.unsubscribe is not None:
@@ -217,12 +254,23 @@ class Room:
 
 
 class Rooms:
-    """The rooms of this process, subscribed on the hub while they have connections."""
+    """The rooms of this process, subscribed on the hub while they have connections
+    (and for ``linger_s`` after the last one left)."""
 
-    def __init__(self, hub: Hub, source: EventSource, *, gap_timeout_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        source: EventSource,
+        *,
+        gap_timeout_s: float = 0.25,
+        linger_s: float = 0.0,
+        recent_events: int = 0,
+    ) -> None:
         self._hub = hub
         self._source = source
         self._gap_timeout_s = gap_timeout_s
+        self._linger_s = linger_s
+        self._recent_events = recent_events
         self._rooms: dict[str, Room] = {}
         hub.on_resync(self.resync_all)
 
@@ -235,9 +283,12 @@ class Rooms:
     def join(self, session_id: str, recipient: Recipient) -> Room:
         room = self._rooms.get(session_id)
         if room is None:
-            room = Room(session_id, self._source, self._gap_timeout_s)
+            room = Room(session_id, self._source, self._gap_timeout_s, self._recent_events)
             self._rooms[session_id] = room
             room.unsubscribe = self._hub.subscribe(channel_for(session_id), room.on_payloads)
+        elif room.expiry is not None:
+            room.expiry.cancel()
+            room.expiry = None
         room.recipients.add(recipient)
         return room
 
@@ -246,8 +297,23 @@ class Rooms:
         if room is None:
             return
         room.recipients.discard(recipient)
+        if room.recipients:
+            return
+        if self._linger_s <= 0:
+            self._drop(session_id, room)
+        elif room.expiry is None:
+            room.expiry = asyncio.get_running_loop().call_later(
+                self._linger_s, self._expire, session_id, room
+            )
+
+    def _expire(self, session_id: str, room: Room) -> None:
+        room.expiry = None
         if not room.recipients:
-            room.close()
+            self._drop(session_id, room)
+
+    def _drop(self, session_id: str, room: Room) -> None:
+        room.close()
+        if self._rooms.get(session_id) is room:
             del self._rooms[session_id]
 
     async def resync_all(self) -> None:

@@ -160,7 +160,12 @@ def build_services(
         connections_per_member=settings.ws_connections_per_member,
     )
     gateway.offline_hooks.append(party.member_offline)
-    rooms = Rooms(hub, engine)
+    rooms = Rooms(
+        hub,
+        engine,
+        linger_s=settings.room_linger_s,
+        recent_events=settings.room_recent_events,
+    )
     gateway.rooms = rooms
     rate_limits = RateLimits(
         {

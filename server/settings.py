@@ -110,6 +110,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     chat_burst: Positive = 5
     chat_history: Annotated[int, msgspec.Meta(ge=0, le=500)] = 50
     """Chat messages of the log a fresh welcome carries (a reload keeps the conversation)."""
+    room_linger_s: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+    """A session's room stays in its process this long after its last member there
+    left, still following its events: members who come back within it (a dropped
+    network, a reloaded page, a reconnect storm) are resumed from what it keeps,
+    with no read of the database. 0: it goes at once."""
+    room_recent_events: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 128
+    """Durable events each room keeps for those resumes (the log answers older ones)."""
     catch_up_interval_s: PositiveFloat = 2.0
     """How often each process checks its rooms against the log (heals lost publishes)."""
     event_log_max: Positive = 10_000

@@ -31,7 +31,7 @@ from realtime.room import Room, Rooms
 from server.db.models import AppliedCommand
 from server.errors import DomainError
 from server.live.replay import ReplayReads
-from server.live.welcome import WelcomeBuilder
+from server.live.welcome import SharedSnapshot, WelcomeBuilder
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions.service import SessionService
 
@@ -112,12 +112,34 @@ class CommandRouter:
         return type(command) in self._direct
 
 
-def _room_delivers_after(room: Room | None, seq: int) -> bool:
-    """Will ``room`` hand its connections every event after ``seq``?  So when it has
-    handed none of them yet (its next ``seq`` is at most ``seq + 1``, or it has no
-    position yet and takes the welcome's): a member who holds ``seq`` then needs no
-    read of the log, the events committed after it reach it live, in order."""
-    return room is not None and (room.next_seq is None or room.next_seq <= seq + 1)
+def _kept_after(
+    room: Room | None, last_seq: int, snapshot_seq: int
+) -> list[tuple[int, str]] | None:
+    """The replay after ``last_seq`` when ``room`` answers it with no read of the log,
+    given a welcome whose state is at ``snapshot_seq``: the member holds
+    ``snapshot_seq`` and the room has handed out no event after it (it has no position
+    yet, or is behind), so every later event reaches it live, in order; or the room
+    has delivered up to the state's ``seq`` and still holds every event after
+    ``last_seq``."""
+    if room is None:
+        return None
+    if room.next_seq is None or room.next_seq <= snapshot_seq:
+        return [] if last_seq == snapshot_seq else None
+    return room.recent_after(last_seq)
+
+
+def _room_replay(
+    room: Room, member: Member, last_seq: int
+) -> tuple[SharedSnapshot, list[tuple[int, str]]] | None:
+    """The room's kept state and its events after ``last_seq``, when they can resume
+    ``member`` (see :meth:`LiveGateway._resume_in_room`)."""
+    shared = room.welcome_cache
+    if not isinstance(shared, SharedSnapshot) or not shared.shows_presence_of(room, last_seq):
+        return None
+    replay = room.recent_after(last_seq)
+    if replay is None or room.next_seq is None or room.next_seq - 1 < member.seen_seq:
+        return None
+    return shared, replay
 
 
 class LiveGateway:
@@ -180,6 +202,10 @@ class LiveGateway:
         """The room's shared state (read once per state, see ``server.live.welcome``)
         with this member's own fields; the replay when resuming."""
         room = self.rooms.get(member.session_id) if self.rooms is not None else None
+        if room is not None and last_seq is not None:
+            plan = await self._resume_in_room(room, member, last_seq)
+            if plan is not None:
+                return plan
         shared = await self.welcomes.shared(room, member.session_id, member.seen_seq)
         online = await self._presence_call(self.presence.online(member.session_id), set())
         online.add(member.member_id)
@@ -187,8 +213,9 @@ class LiveGateway:
         replay: list[tuple[int, str]] = []
         resumed = False
         if last_seq is not None and last_seq <= snapshot_seq:
-            if last_seq == snapshot_seq and _room_delivers_after(room, snapshot_seq):
-                resumed = True  # nothing to read: every later event comes from the room
+            kept = _kept_after(room, last_seq, snapshot_seq)
+            if kept is not None:
+                resumed, replay = True, kept  # nothing to read: the room holds the replay
             else:
                 events = await self.replays.after(member.session_id, last_seq)
                 if events is not None:
@@ -208,6 +235,30 @@ class LiveGateway:
         )
         newest = max([snapshot_seq, *(seq for seq, _ in replay)])
         return WelcomePlan(welcome, newest, replay)
+
+    async def _resume_in_room(
+        self, room: Room, member: Member, last_seq: int
+    ) -> WelcomePlan | None:
+        """A resume the room answers with no read: its kept state and, as the replay,
+        the events it delivered after ``last_seq`` (``Room.recent``); ``None`` when it
+        cannot.  It can when it still holds every event after ``last_seq``, has
+        delivered every event the hello's token check saw committed, and keeps a state
+        that :meth:`SharedSnapshot.shows_presence_of` allows (that state may predate
+        some replayed events: a resumed welcome's ``session`` shows the state as of its
+        own ``seq``, and the client keeps its state and applies the replay)."""
+        if _room_replay(room, member, last_seq) is None:
+            return None
+        online = await self._presence_call(self.presence.online(member.session_id), set())
+        online.add(member.member_id)
+        # No await from here on: the replay and the live events after it meet exactly.
+        found = _room_replay(room, member, last_seq)  # again: the room may have moved on
+        if found is None or room.next_seq is None:
+            return None
+        shared, replay = found
+        welcome = shared.welcome(
+            member.member_id, online, seq=last_seq, resumed=True, server_time=self._clock_ms()
+        )
+        return WelcomePlan(welcome, room.next_seq - 1, replay)
 
     async def connected(self, member: Member, conn_id: str) -> None:
         self.connections[conn_id] = member

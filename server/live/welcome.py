@@ -68,15 +68,18 @@ class SharedSnapshot:
         "_online",
         "_parts",
         "_shown_online",
+        "ephemeral_version",
         "ready",
         "version",
         "view",
     )
 
-    def __init__(self, view: SnapshotView, version: int) -> None:
+    def __init__(self, view: SnapshotView, version: int, ephemeral_version: int = 0) -> None:
         self.view = view
         self.version = version
         """The room's version when the read began."""
+        self.ephemeral_version = ephemeral_version
+        """The room's ephemeral version when the read began."""
         snapshot = view.snapshot
         self.ready = frozenset(snapshot.party.ready)
         """Every member marked ready (whether online or not)."""
@@ -101,6 +104,13 @@ class SharedSnapshot:
 
     def fresh(self, room: Room | None, seen_seq: int) -> bool:
         return room is not None and self.version == room.version and self.seq >= seen_seq
+
+    def shows_presence_of(self, room: Room, last_seq: int) -> bool:
+        """Can a member resumed at ``last_seq`` by ``room``'s recent events take what no
+        event carries from this state?  When it holds every ephemeral change the room
+        was handed and is not older than the member's own position (events since may
+        be missing: the replay brings them, and a resumed client keeps its state)."""
+        return self.ephemeral_version == room.ephemeral_version and self.seq >= last_seq
 
     def _members(self, online: set[str]) -> bytes:
         index, parts, entries = self._index, self._parts, self._online
@@ -175,6 +185,7 @@ class WelcomeBuilder:
         future: asyncio.Future[SharedSnapshot] = loop.create_future()
         self._reading[session_id] = future
         version = room.version if room is not None else 0
+        ephemeral_version = room.ephemeral_version if room is not None else 0
         try:
             self.reads += 1
             view = await self.service.snapshot_view(uuid.UUID(session_id))
@@ -184,7 +195,7 @@ class WelcomeBuilder:
         finally:
             if self._reading.get(session_id) is future:
                 del self._reading[session_id]
-        shared = SharedSnapshot(view, version)
+        shared = SharedSnapshot(view, version, ephemeral_version)
         future.set_result(shared)
         kept = room.welcome_cache if room is not None else None
         if room is not None and (

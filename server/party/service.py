@@ -61,6 +61,10 @@ def validate_media_url(url: str | None) -> str | None:
     return clean
 
 
+READINESS_BATCH = 500
+"""Sessions whose party records one query reads for departing members."""
+
+
 class PartyCommands:
     """Registers the party's command handlers on the gateway's router."""
 
@@ -73,26 +77,33 @@ class PartyCommands:
         self._presence = presence
         self._clock_ms = clock_ms
         self._engine = engine
-        self._readiness: SharedReads[uuid.UUID, str, bool] = SharedReads(
+        self._readiness: SharedReads[str, tuple[uuid.UUID, str], bool] = SharedReads(
             self._ready_among, spacing_s=BURST_SPACING_S
         )
-        """Members of one session who go together (a dropped network, a restart) share
-        one read of the party record."""
+        """Members who go together (a dropped network, a restart), of one session or
+        many, share one read of their sessions' party records."""
 
     @property
     def readiness_reads(self) -> int:
         """Reads of the party record made for members going offline."""
         return self._readiness.reads
 
-    async def _ready_among(self, session_id: uuid.UUID, member_ids: Sequence[str]) -> list[bool]:
-        """Which of ``member_ids`` the session's party record holds as ready (one read)."""
+    async def _ready_among(self, _key: str, asks: Sequence[tuple[uuid.UUID, str]]) -> list[bool]:
+        """Which of the ``(session, member)`` asks the sessions' party records hold as
+        ready (one query per ``READINESS_BATCH`` sessions)."""
         assert self._engine is not None
-        async with self._engine.reader() as db:
-            row = (
-                await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
-            ).first()
-        ready: set[str] = decode_record(row[0]).ready.ready if row is not None else set()
-        return [member_id in ready for member_id in member_ids]
+        ready: dict[uuid.UUID, set[str]] = {}
+        sessions = list(dict.fromkeys(session_id for session_id, _ in asks))
+        for start in range(0, len(sessions), READINESS_BATCH):
+            async with self._engine.reader() as db:
+                rows = await db.execute(
+                    select(PartyRow.session_id, PartyRow.state).where(
+                        PartyRow.session_id.in_(sessions[start : start + READINESS_BATCH])
+                    )
+                )
+                for session_id, state in rows:
+                    ready[session_id] = decode_record(state).ready.ready
+        return [member_id in ready.get(session_id, ()) for session_id, member_id in asks]
 
     async def member_offline(self, member: Member) -> None:
         """A member's last connection closed: they are no longer ready (a ``ready`` event).
@@ -104,9 +115,9 @@ class PartyCommands:
         if self._engine is None:
             return
         session_id = uuid.UUID(member.session_id)
-        # Most members who go are not ready: a read shared with the session's other
-        # members going at the same moment, and no write transaction, for them.
-        if not await self._readiness.ask(session_id, member.member_id):
+        # Most members who go are not ready: a read shared with the members (of any
+        # session) going at the same moment, and no write transaction, for them.
+        if not await self._readiness.ask("parties", (session_id, member.member_id)):
             return
         async with self._engine.transaction() as tx:
             live = (

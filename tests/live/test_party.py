@@ -376,12 +376,17 @@ async def test_an_offline_member_is_not_ready(live: LiveServer) -> None:
 async def test_members_going_offline_together_share_one_read_of_the_party(
     live: LiveServer,
 ) -> None:
-    """A dropped network takes a room's members at once: one read of the party record
-    tells which of them were ready, and each of those (only) is un-readied."""
+    """A dropped network takes many members at once, of one session or several: one
+    read of their party records tells which of them were ready, and each of those
+    (only) is un-readied."""
     host = await http_create(live)
     seats = [await http_join(live, host["invite_code"], name) for name in ("Ben", "Cy", "Di")]
     ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
     await command(ana, {"type": "party.setup", "film_title": "Alien"}, "s1")
+    other = await http_create(live, "Eve")
+    eve, _ = await connect_member(live.ws_url, other["session_id"], other["token"])
+    await command(eve, {"type": "party.setup", "film_title": "Heat"}, "s2")
+    assert (await command(eve, {"type": "ready", "ready": True}, "e1"))["type"] == "ack"
     ready = []
     for n, seat in enumerate(seats[:2]):
         member, _ = await connect_member(live.ws_url, host["session_id"], seat["token"])
@@ -391,11 +396,12 @@ async def test_members_going_offline_together_share_one_read_of_the_party(
     assert sorted(state["ready"]) == sorted(seat["member_id"] for seat in seats[:2])
     party = live.app.state.services.gateway.offline_hooks[0].__self__
     reads = party.readiness_reads
-    await asyncio.gather(
-        *(party.member_offline(Member(host["session_id"], seat["member_id"], 0)) for seat in seats)
-    )
+    going = [Member(host["session_id"], seat["member_id"], 0) for seat in seats]
+    going.append(Member(other["session_id"], other["member_id"], 0))
+    await asyncio.gather(*(party.member_offline(member) for member in going))
     assert party.readiness_reads == reads + 1
     state = (await snapshot(live, host["session_id"], host["token"]))["party"]
     assert state["ready"] == []
-    for member in (ana, *ready):
+    assert (await snapshot(live, other["session_id"], other["token"]))["party"]["ready"] == []
+    for member in (ana, eve, *ready):
         await member.close()

@@ -7,15 +7,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 import pytest
 
+from server.app import create_app
 from server.live.gateway import LiveGateway
 from server.live.replay import ReplayReads
 from server.sessions.service import SessionService
 from server.shared_reads import SharedReads
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, make_settings, run_live
 from tests.live.test_party import command
 from tests.live.test_socket import http_create, http_join, http_leave
 from tests.support.wsclient import connect_member
@@ -196,30 +198,33 @@ async def test_tokens_checked_together_share_one_query_and_each_gets_its_own_ans
 
 
 async def test_a_member_who_holds_the_rooms_latest_seq_resumes_without_reading_the_log(
-    live: LiveServer,
+    tmp_path: Path, database_url: str
 ) -> None:
     """Back with the ``seq`` the room is at: resumed with nothing to replay and no read
-    of the log; back after an event it missed: the replay is read and holds it."""
-    gateway: LiveGateway = live.app.state.services.gateway
-    host = await http_create(live, "Ana")
-    ben_seat = await http_join(live, host["invite_code"], "Ben")
-    sid = host["session_id"]
-    ana, _ = await connect_member(live.ws_url, sid, host["token"])
-    ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"])
-    assert welcome is not None
-    held = welcome["seq"]
-    await ben.close()
-    reads = gateway.replays.reads
-    ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"], held)
-    assert welcome is not None and welcome["resumed"] is True and welcome["seq"] == held
-    assert gateway.replays.reads == reads
-    await ben.close()
-    reply = await command(ana, {"type": "chat", "text": "popcorn?"}, "c1")
-    assert reply["type"] == "ack"
-    ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"], held)
-    assert welcome is not None and welcome["resumed"] is True and welcome["seq"] == held
-    replayed = await ben.recv_type("chat")
-    assert (replayed["seq"], replayed["text"]) == (reply["seq"], "popcorn?")
-    assert gateway.replays.reads == reads + 1
-    await ben.close()
-    await ana.close()
+    of the log; back after an event it missed, with a room that keeps no events
+    (``room_recent_events`` 0): the replay is read and holds it."""
+    settings = make_settings(tmp_path, database_url, room_recent_events=0)
+    async with run_live(create_app(settings), settings) as live:
+        gateway: LiveGateway = live.app.state.services.gateway
+        host = await http_create(live, "Ana")
+        ben_seat = await http_join(live, host["invite_code"], "Ben")
+        sid = host["session_id"]
+        ana, _ = await connect_member(live.ws_url, sid, host["token"])
+        ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"])
+        assert welcome is not None
+        held = welcome["seq"]
+        await ben.close()
+        reads = gateway.replays.reads
+        ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"], held)
+        assert welcome is not None and welcome["resumed"] is True and welcome["seq"] == held
+        assert gateway.replays.reads == reads
+        await ben.close()
+        reply = await command(ana, {"type": "chat", "text": "popcorn?"}, "c1")
+        assert reply["type"] == "ack"
+        ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"], held)
+        assert welcome is not None and welcome["resumed"] is True and welcome["seq"] == held
+        replayed = await ben.recv_type("chat")
+        assert (replayed["seq"], replayed["text"]) == (reply["seq"], "popcorn?")
+        assert gateway.replays.reads == reads + 1
+        await ben.close()
+        await ana.close()

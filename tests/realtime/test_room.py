@@ -8,7 +8,12 @@ from prometheus_client import REGISTRY
 
 from realtime.framing import EPHEMERAL, EVENT, MEMBER_LEFT, SESSION_ENDED, channel_for, pack
 from realtime.hub import MemoryHub
-from realtime.room import Outbound, Rooms
+from realtime.room import Outbound, Room, Rooms
+
+
+def _lingers(room: Room) -> bool:
+    """Kept with no member, until its expiry (a call: mypy does not narrow it)."""
+    return room.expiry is not None
 
 
 class FakeLog:
@@ -191,4 +196,50 @@ async def test_a_recipient_that_fails_is_dropped_and_every_other_one_gets_every_
         assert [seq for seq, _ in member.got] == [1, 2, 3, 4, 5]
         assert member.dropped == []
     assert failing.dropped == ["delivery failed: reconnect and resume"] * 5  # resumes
+    rooms.close()
+
+
+async def test_a_room_keeps_its_last_events_and_answers_only_what_it_holds() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log, recent_events=3)
+    room = rooms.join("s1", Recorder())
+    assert room.recent_after(0) is None  # no position yet
+    room.baseline(0)
+    assert room.recent_after(0) == []
+    channel = channel_for("s1")
+    bodies = {seq: log.add("s1", seq) for seq in range(1, 6)}
+    for seq in (1, 2, 4, 3, 5):  # 4 is held back until 3 comes
+        await hub.publish(channel, pack(seq, bodies[seq]))
+    await hub.publish(channel, pack(EPHEMERAL, b'{"type":"reaction"}'))
+    texts = {seq: bodies[seq].decode() for seq in bodies}
+    assert room.recent_after(2) == [(3, texts[3]), (4, texts[4]), (5, texts[5])]
+    assert room.recent_after(4) == [(5, texts[5])]
+    assert room.recent_after(5) == []
+    assert room.recent_after(1) is None  # 2 is no longer kept
+    assert room.recent_after(6) is None  # past what the room delivered
+    assert (room.version, room.ephemeral_version) == (6, 1)
+    rooms.close()
+
+
+async def test_an_empty_room_lingers_following_its_events_then_goes() -> None:
+    hub, log = MemoryHub(), FakeLog()
+    rooms = Rooms(hub, log, linger_s=0.1, recent_events=8)
+    first = Recorder()
+    room = rooms.join("s1", first)
+    room.baseline(0)
+    rooms.leave("s1", first)
+    assert rooms.get("s1") is room and _lingers(room)
+    await hub.publish(channel_for("s1"), pack(1, log.add("s1", 1)))
+    assert room.next_seq == 2 and [seq for seq, _ in room.recent] == [1]
+    await asyncio.sleep(0.06)
+    back = Recorder()
+    assert rooms.join("s1", back) is room and not _lingers(room)  # back in time: kept
+    await asyncio.sleep(0.08)
+    assert rooms.get("s1") is room
+    rooms.leave("s1", back)
+    await asyncio.sleep(0.15)
+    assert rooms.get("s1") is None and len(rooms) == 0
+    await hub.publish(channel_for("s1"), pack(2, log.add("s1", 2)))  # no longer followed
+    assert room.next_seq == 2
+    assert rooms.join("s1", Recorder()) is not room
     rooms.close()
