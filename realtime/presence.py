@@ -132,39 +132,73 @@ class MemoryPresence:
         self._earliest.clear()
 
 
+_CHANGE = """
+local key, now, entry, prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+local others = 0
+for _, e in ipairs(redis.call('ZRANGEBYSCORE', key, now, '+inf')) do
+  if e ~= entry and string.sub(e, 1, #prefix) == prefix then
+    others = 1
+    break
+  end
+end
+if ARGV[4] ~= '' then
+  redis.call('ZADD', key, ARGV[4], entry)
+else
+  redis.call('ZREM', key, entry)
+end
+redis.call('EXPIRE', key, ARGV[5])
+return others
+"""
+"""Drop expired entries, tell whether the member has another live connection, then add
+(``ARGV[4]``: its expiry) or remove the entry: one command, atomic, answering one
+integer however many members are online."""
+
+_COUNT = """
+local prefix, count = ARGV[2], 0
+for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  if string.sub(e, 1, #prefix) == prefix then
+    count = count + 1
+  end
+end
+return count
+"""
+"""The member's live entries (``ARGV[2]``: ``member_id|``), counted where they are."""
+
+
 class RedisPresence:
-    """Presence in Redis: a sorted set per session scored by each entry's expiry time."""
+    """Presence in Redis: a sorted set per session scored by each entry's expiry time.
+
+    A connect or a disconnect is one script call (``_CHANGE``), and so is counting a
+    member's connections: each answers one integer, not the session's entries."""
 
     def __init__(self, url: str, ttl_s: float = 30.0) -> None:
         self._client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self._ttl_s = ttl_s
+        self._change_script = self._client.register_script(_CHANGE)
+        self._count_script = self._client.register_script(_COUNT)
 
     @staticmethod
     def _key(session_id: str) -> str:
         return f"fn:presence:{session_id}"
 
-    async def _change(
-        self, session_id: str, member_id: str, conn_id: str, *, add: bool
-    ) -> set[str]:
-        """Apply one change; return the members with another live connection (one round trip)."""
+    async def _change(self, session_id: str, member_id: str, conn_id: str, *, add: bool) -> bool:
+        """Apply one change; True when the member has another live connection."""
         now = time.time()
-        key = self._key(session_id)
-        entry = f"{member_id}|{conn_id}"
-        pipe = self._client.pipeline(transaction=True)
-        pipe.zremrangebyscore(key, "-inf", now)
-        pipe.zrangebyscore(key, now, "+inf")
-        if add:
-            pipe.zadd(key, {entry: now + self._ttl_s})
-        else:
-            pipe.zrem(key, entry)
-        pipe.expire(key, int(self._ttl_s * 2) + 1)
-        results = await pipe.execute()
-        before = {_member(e.decode()) for e in results[1] if e.decode() != entry}
-        return before
+        others = await self._change_script(
+            keys=[self._key(session_id)],
+            args=[
+                repr(now),
+                f"{member_id}|{conn_id}",
+                f"{member_id}|",
+                repr(now + self._ttl_s) if add else "",
+                int(self._ttl_s * 2) + 1,
+            ],
+        )
+        return bool(others)
 
     async def connect(self, session_id: str, member_id: str, conn_id: str) -> bool:
-        others = await self._change(session_id, member_id, conn_id, add=True)
-        return member_id not in others
+        return not await self._change(session_id, member_id, conn_id, add=True)
 
     async def refresh(self, session_id: str, member_id: str, conn_id: str) -> None:
         await self.refresh_many(session_id, [(member_id, conn_id)])
@@ -180,16 +214,17 @@ class RedisPresence:
         await pipe.execute()
 
     async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
-        others = await self._change(session_id, member_id, conn_id, add=False)
-        return member_id not in others
+        return not await self._change(session_id, member_id, conn_id, add=False)
 
     async def online(self, session_id: str) -> set[str]:
         entries = await self._client.zrangebyscore(self._key(session_id), time.time(), "+inf")
         return {_member(bytes(e).decode()) for e in entries}  # type: ignore[arg-type]
 
     async def connections(self, session_id: str, member_id: str) -> int:
-        entries = await self._client.zrangebyscore(self._key(session_id), time.time(), "+inf")
-        return sum(_member(bytes(e).decode()) == member_id for e in entries)  # type: ignore[arg-type]
+        count = await self._count_script(
+            keys=[self._key(session_id)], args=[repr(time.time()), f"{member_id}|"]
+        )
+        return int(count)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -90,7 +90,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     ws_pipelined_commands: Positive = 16
     """Chat messages or ballots of one connection being applied at once."""
     ws_connections_per_member: Positive = 5
-    ws_hellos_at_once: Positive = 16
+    ws_hellos_at_once: Positive = 64
     """Hellos a process answers at once (authenticate, welcome, replay); the others wait
     their turn in arrival order instead of queueing for pooled database connections."""
     ws_idle_timeout_s: PositiveFloat = 60.0

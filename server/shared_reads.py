@@ -16,7 +16,7 @@ SQLite a reader's statements run in place (``server.db.sqlite_driver``), so a re
 is over before the next hello has asked, and without spacing 1,000 hellos into one
 session made some 290 token reads (each one a database session, a transaction and a
 statement to build; 130 while reads went to the driver's thread); spaced, each read
-answers the hellos being answered at once (up to ``ws_hellos_at_once``, 16), and a
+answers the hellos being answered at once (up to ``ws_hellos_at_once``), and a
 hello into a session of 1,000 costs the server 0.46 ms of CPU instead of 0.76 ms
 (``uv run python -m bench.realtime welcome``).
 """

@@ -189,8 +189,10 @@ class RedisHub:
         finally:
             self._pubsub = None
             self.connected.clear()
+            # Bounded: cancelled mid-connect (a stop right after the start), the pub/sub
+            # connection may never finish closing, and the stop would wait for ever.
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.wait_for(pubsub.aclose(), 2.0)  # type: ignore[no-untyped-call]
 
     def _on_reconnect(self, _connection: object) -> None:
         self.reconnects += 1

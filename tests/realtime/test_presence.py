@@ -90,3 +90,33 @@ async def test_a_dead_process_members_expire_in_redis(redis_url: str) -> None:
 def test_factory(redis_url: str) -> None:
     assert isinstance(create_presence(None), MemoryPresence)
     assert isinstance(create_presence(redis_url, ttl_s=5), RedisPresence)
+
+
+async def test_a_member_is_told_apart_from_one_whose_id_starts_the_same(
+    stores: tuple[PresenceStore, PresenceStore],
+) -> None:
+    one, two = stores
+    session = secrets.token_hex(6)
+    assert await one.connect(session, "ana", "c1") is True
+    assert await two.connect(session, "anabel", "c2") is True
+    assert await one.connections(session, "ana") == 1
+    assert await two.disconnect(session, "ana", "c1") is True
+    assert await one.connections(session, "ana") == 0
+    assert await one.online(session) == {"anabel"}
+
+
+@pytest.mark.redis
+async def test_an_expired_connection_in_redis_neither_counts_nor_keeps_a_member_online(
+    redis_url: str,
+) -> None:
+    dead = RedisPresence(redis_url, ttl_s=1)
+    alive = RedisPresence(redis_url, ttl_s=30)
+    session = secrets.token_hex(6)
+    assert await dead.connect(session, "ana", "c1") is True
+    assert await alive.connect(session, "ana", "c2") is False
+    await asyncio.sleep(1.1)  # the dead process's entry expires
+    assert await alive.connections(session, "ana") == 1
+    assert await alive.disconnect(session, "ana", "c2") is True
+    assert await alive.connect(session, "ana", "c3") is True
+    await dead.close()
+    await alive.close()
