@@ -29,6 +29,7 @@ from realtime.hub import Hub
 from realtime.protocol import encode
 from server.db.engine import DbSession
 from server.db.models import EventRow, SessionRow
+from server.db.sqlite_driver import statements_in_place
 
 __all__ = ["SessionEngine", "Transaction", "utcnow"]
 
@@ -69,6 +70,12 @@ _TRIM_LOG = delete(_EVENTS).where(
     _EVENTS.c.session_id == bindparam("session_id", type_=_EVENTS.c.session_id.type),
     _EVENTS.c.seq <= bindparam("upto", type_=Integer),
 )
+
+
+async def _in_place(db: DbSession) -> contextlib.AbstractContextManager[bool]:
+    """Begin ``db``'s transaction and have its statements run in place (SQLite)."""
+    raw = await (await db.connection()).get_raw_connection()
+    return statements_in_place(raw.driver_connection)
 
 
 def utcnow() -> datetime:
@@ -194,15 +201,23 @@ class SessionEngine:
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if serialize_writes else None
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, in_place: bool = False) -> AsyncIterator[Transaction]:
+        """A write transaction; its events are published once it has committed.
+
+        ``in_place``: on SQLite, its statements run on the event loop's thread, with no
+        trip to the driver's (``server.db.sqlite_driver.statements_in_place``): for
+        short transactions on the hot path (a batch of chat messages or ballots),
+        never for one that may write much (an import, a sweep)."""
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
             db = await stack.enter_async_context(self._session_factory())
             async with db.begin():
                 tx = Transaction(db, self._event_log_max)
-                yield tx
-                await tx.flush_rows()
+                # Begun before (BEGIN IMMEDIATE may wait for the lock), committed after.
+                with await _in_place(db) if in_place else contextlib.nullcontext():
+                    yield tx
+                    await tx.flush_rows()
         await self.publish_outbox(tx.outbox)
         for callback in tx.after_commit:
             try:

@@ -187,7 +187,7 @@ class ChatBatch(CommandBatcher[Chat]):
             except DomainError as refused:
                 replies[index] = refusal(refused, pending.command_id)
                 decided.add(index)
-        async with self.engine.transaction() as tx:
+        async with self.engine.transaction(in_place=True) as tx:
             duplicates = await already_applied(tx, batch, replies, decided)
             members = [uuid.UUID(m) for m in {pending.member.member_id for pending in batch}]
             conn = await tx.connection()

@@ -62,7 +62,7 @@ class BallotBox(CommandBatcher[Ballot]):
     async def apply(self, batch: list[Pending[Ballot]]) -> list[Reply]:
         replies: list[Reply] = [None] * len(batch)
         decided: set[int] = set()
-        async with self.engine.transaction() as tx:
+        async with self.engine.transaction(in_place=True) as tx:
             duplicates = await already_applied(tx, batch, replies, decided)
             by_session: dict[str, list[int]] = defaultdict(list)
             for index, pending in enumerate(batch):

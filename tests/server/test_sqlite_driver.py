@@ -223,3 +223,39 @@ def test_a_renamed_internal_turns_the_driver_off(
 def test_pyproject_pins_the_tested_range() -> None:
     assert pinned_range("aiosqlite") == sqlite_driver.AIOSQLITE_TESTED
     assert sqlite_driver._version(aiosqlite.__version__) < sqlite_driver.AIOSQLITE_TESTED[1]
+
+
+async def _in_place_then_fail(connection: sqlite_driver.OneTripConnection) -> int:
+    """Statements of a block in place, then a failure inside it; returns the trips made."""
+    with sqlite_driver.statements_in_place(connection) as in_place:
+        assert in_place is True and connection.statements_in_place
+        cursor = await connection.cursor()
+        with _Trips(connection) as trips:
+            await cursor.execute("CREATE TABLE t (a INTEGER)")
+            await cursor.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+            await cursor.execute("SELECT count(*) FROM t")
+            assert await cursor.fetchone() == (2,)
+        await cursor.close()
+        if trips.count == 0:
+            raise RuntimeError("the block failed")
+    return trips.count
+
+
+async def test_statements_in_place_only_on_a_writers_one_trip_connection(tmp_path: Path) -> None:
+    """Another driver's connection (PostgreSQL's), or a reader already in place, is
+    left as it is; a writer's is in place inside the block only, even when it fails."""
+    with sqlite_driver.statements_in_place(object()) as in_place:
+        assert in_place is False
+    connection = await sqlite_driver.connect(str(tmp_path / "place.db"))
+    reader = await sqlite_driver.connect(str(tmp_path / "place.db"), inline=True)
+    assert isinstance(connection, sqlite_driver.OneTripConnection)
+    assert isinstance(reader, sqlite_driver.OneTripConnection)
+    try:
+        with sqlite_driver.statements_in_place(reader) as in_place:
+            assert in_place is False and not reader.statements_in_place
+        with pytest.raises(RuntimeError, match="the block failed"):  # no trip was made
+            await _in_place_then_fail(connection)
+        assert not connection.statements_in_place
+    finally:
+        await connection.close()
+        await reader.close()
