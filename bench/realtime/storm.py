@@ -712,7 +712,13 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
                                 ports=ports,
                             )
                         )
-                        await asyncio.to_thread(proxy.wait_status, {f"web{n}": "UP"}, 60)
+                        try:
+                            await asyncio.to_thread(proxy.wait_status, {f"web{n}": "UP"}, 60)
+                        except AssertionError:
+                            log = web.tmp / f"data-{web.port}" / "server.log"
+                            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                            print(f"web{n} is not back; its log ends:\n{tail}", file=sys.stderr)
+                            raise
                         out[-1].notes.append(_back(web, out[-1]))
                 if args.load:
                     await asyncio.sleep(2)
