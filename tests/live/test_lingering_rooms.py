@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from realtime.connection import Member
 from realtime.room import Room, Rooms
@@ -47,6 +48,18 @@ def _reads(live: LiveServer) -> tuple[int, int]:
     """(state reads, replay reads) made so far."""
     gateway = _gateway(live)
     return gateway.welcomes.reads, gateway.replays.reads
+
+
+async def ben_away(live: LiveServer) -> tuple[dict[str, Any], dict[str, Any], RawMember, int]:
+    """Ana hosts and stays; Ben joins, is welcomed and goes. Returns Ana's seat,
+    Ben's seat, Ana's connection and the ``seq`` Ben holds."""
+    host = await http_create(live, "Ana")
+    ben_seat = await http_join(live, host["invite_code"], "Ben")
+    ana, _ = await connect_member(live.ws_url, host["session_id"], host["token"])
+    ben, welcome = await connect_member(live.ws_url, host["session_id"], ben_seat["token"])
+    assert welcome is not None
+    await ben.close()
+    return host, ben_seat, ana, int(welcome["seq"])
 
 
 async def _seq_frames(member: RawMember, duration: float = 0.3) -> list[tuple[int, str]]:
@@ -106,17 +119,11 @@ async def test_an_ephemeral_change_since_the_kept_state_makes_the_resume_read_it
 ) -> None:
     """The kept state may lack what an ephemeral event changed (no replay brings it):
     the resume reads the state again."""
-    host = await http_create(live, "Ana")
-    ben_seat = await http_join(live, host["invite_code"], "Ben")
-    sid = host["session_id"]
-    ana, _ = await connect_member(live.ws_url, sid, host["token"])
-    ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"])
-    assert welcome is not None
-    await ben.close()
+    host, ben_seat, ana, held = await ben_away(live)
     await ana.send({"type": "reaction", "emoji": "🍿", "id": "r1"})
     await ana.recv_type("reaction")
     states, _ = _reads(live)
-    ben, back = await connect_member(live.ws_url, sid, ben_seat["token"], welcome["seq"])
+    ben, back = await connect_member(live.ws_url, host["session_id"], ben_seat["token"], held)
     assert back is not None and back["resumed"] is True
     assert _reads(live)[0] == states + 1
     await ana.close()
@@ -131,16 +138,11 @@ async def test_what_the_room_does_not_hold_is_read_from_the_log(
     check saw committed does not answer either."""
     settings = make_settings(tmp_path, database_url, room_recent_events=2)
     async with run_live(create_app(settings), settings) as live:
-        host = await http_create(live, "Ana")
-        ben_seat = await http_join(live, host["invite_code"], "Ben")
+        host, ben_seat, ana, held = await ben_away(live)
         sid = host["session_id"]
-        ana, _ = await connect_member(live.ws_url, sid, host["token"])
-        ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"])
-        assert welcome is not None
-        await ben.close()
         sent = [await command(ana, {"type": "chat", "text": f"m{n}"}, f"c{n}") for n in range(3)]
         _, replays = _reads(live)
-        ben, back = await connect_member(live.ws_url, sid, ben_seat["token"], welcome["seq"])
+        ben, back = await connect_member(live.ws_url, sid, ben_seat["token"], held)
         assert back is not None and back["resumed"] is True
         got = [(await ben.recv_type("chat"))["seq"] for _ in sent]
         assert got == [reply["seq"] for reply in sent]

@@ -18,6 +18,7 @@ from server.live.replay import ReplayReads
 from server.sessions.service import SessionService
 from server.shared_reads import SharedReads
 from tests.conftest import LiveServer, make_settings, run_live
+from tests.live.test_lingering_rooms import ben_away
 from tests.live.test_party import command
 from tests.live.test_socket import http_create, http_join, http_leave
 from tests.support.wsclient import connect_member
@@ -206,14 +207,8 @@ async def test_a_member_who_holds_the_rooms_latest_seq_resumes_without_reading_t
     settings = make_settings(tmp_path, database_url, room_recent_events=0)
     async with run_live(create_app(settings), settings) as live:
         gateway: LiveGateway = live.app.state.services.gateway
-        host = await http_create(live, "Ana")
-        ben_seat = await http_join(live, host["invite_code"], "Ben")
+        host, ben_seat, ana, held = await ben_away(live)
         sid = host["session_id"]
-        ana, _ = await connect_member(live.ws_url, sid, host["token"])
-        ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"])
-        assert welcome is not None
-        held = welcome["seq"]
-        await ben.close()
         reads = gateway.replays.reads
         ben, welcome = await connect_member(live.ws_url, sid, ben_seat["token"], held)
         assert welcome is not None and welcome["resumed"] is True and welcome["seq"] == held
