@@ -203,7 +203,11 @@ class Room:
             await self.resync()
 
     async def resync(self) -> None:
-        """Read what this room has not delivered from the durable log."""
+        """Read what this room has not delivered from the durable log.
+
+        Publishes may have been lost (a hub outage, a gap): ephemeral ones too, which
+        no log holds, so a state read before now no longer counts as complete."""
+        self.ephemeral_version += 1
         if self.next_seq is None:
             return
         events = await self._source.logged_after(self.session_id, self.next_seq - 1)

@@ -14,6 +14,8 @@ it while both still hold:
   presence aside), so nothing a member of this room has been sent is missing.
 
 Otherwise the state is read again, once, for the hellos waiting at that moment.
+(A member who resumes may be answered from a kept state that predates some events,
+which its replay then brings: ``LiveGateway._resume_in_room``.)
 Each welcome then fills in, with no awaiting in between, what differs between
 members or with presence: who is online (each member's entry is encoded once per
 state, online, its offline text made from it, and a welcome swaps only the entries whose member's
