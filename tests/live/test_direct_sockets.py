@@ -75,8 +75,7 @@ async def test_a_trailing_slash_is_the_same_route_and_other_paths_are_refused(
     await member.close()
     for path in ("/ws/v1/sessions/", f"/ws/v1/sessions/{host['session_id']}/more", "/ws/v1/x"):
         with pytest.raises(websockets.InvalidStatus):  # Litestar: no such route
-            async with websockets.connect(live.ws_url + path):
-                pass
+            await websockets.connect(live.ws_url + path)
 
 
 async def test_a_fault_of_ours_closes_that_socket_1011_and_the_others_go_on(
