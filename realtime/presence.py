@@ -7,11 +7,14 @@ its members drop out after the TTL instead of staying "online" for ever.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import redis.asyncio as aioredis
+
+from realtime.redis_batches import CommandBatches
 
 __all__ = ["MemoryPresence", "PresenceStore", "RedisPresence", "create_presence"]
 
@@ -170,30 +173,36 @@ class RedisPresence:
     """Presence in Redis: a sorted set per session scored by each entry's expiry time.
 
     A connect or a disconnect is one script call (``_CHANGE``), and so is counting a
-    member's connections: each answers one integer, not the session's entries."""
+    member's connections: each answers one integer, not the session's entries.  The
+    commands of many members go to Redis together (:class:`CommandBatches`), on one
+    connection, however many arrive at once."""
 
     def __init__(self, url: str, ttl_s: float = 30.0) -> None:
         self._client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self._ttl_s = ttl_s
-        self._change_script = self._client.register_script(_CHANGE)
-        self._count_script = self._client.register_script(_COUNT)
+        self._batches = CommandBatches(self._client)
 
     @staticmethod
     def _key(session_id: str) -> str:
         return f"fn:presence:{session_id}"
 
+    def _keep_for(self) -> int:
+        """A session's set outlives its newest entry's expiry (then goes by itself)."""
+        return int(self._ttl_s * 2) + 1
+
     async def _change(self, session_id: str, member_id: str, conn_id: str, *, add: bool) -> bool:
         """Apply one change; True when the member has another live connection."""
         now = time.time()
-        others = await self._change_script(
-            keys=[self._key(session_id)],
-            args=[
-                repr(now),
-                f"{member_id}|{conn_id}",
-                f"{member_id}|",
-                repr(now + self._ttl_s) if add else "",
-                int(self._ttl_s * 2) + 1,
-            ],
+        others = await self._batches.call(
+            "EVAL",
+            _CHANGE,
+            1,
+            self._key(session_id),
+            repr(now),
+            f"{member_id}|{conn_id}",
+            f"{member_id}|",
+            repr(now + self._ttl_s) if add else "",
+            self._keep_for(),
         )
         return bool(others)
 
@@ -207,26 +216,30 @@ class RedisPresence:
         if not entries:
             return
         key = self._key(session_id)
-        expires = time.time() + self._ttl_s
-        pipe = self._client.pipeline(transaction=True)
-        pipe.zadd(key, {f"{member_id}|{conn_id}": expires for member_id, conn_id in entries})
-        pipe.expire(key, int(self._ttl_s * 2) + 1)
-        await pipe.execute()
+        expires = repr(time.time() + self._ttl_s)
+        scored = [part for m, c in entries for part in (expires, f"{m}|{c}")]
+        await asyncio.gather(
+            self._batches.call("ZADD", key, *scored),
+            self._batches.call("EXPIRE", key, self._keep_for()),
+        )
 
     async def disconnect(self, session_id: str, member_id: str, conn_id: str) -> bool:
         return not await self._change(session_id, member_id, conn_id, add=False)
 
     async def online(self, session_id: str) -> set[str]:
-        entries = await self._client.zrangebyscore(self._key(session_id), time.time(), "+inf")
-        return {_member(bytes(e).decode()) for e in entries}  # type: ignore[arg-type]
+        entries = await self._batches.call(
+            "ZRANGEBYSCORE", self._key(session_id), repr(time.time()), "+inf"
+        )
+        return {_member(bytes(e).decode()) for e in entries}
 
     async def connections(self, session_id: str, member_id: str) -> int:
-        count = await self._count_script(
-            keys=[self._key(session_id)], args=[repr(time.time()), f"{member_id}|"]
+        count = await self._batches.call(
+            "EVAL", _COUNT, 1, self._key(session_id), repr(time.time()), f"{member_id}|"
         )
         return int(count)
 
     async def close(self) -> None:
+        await self._batches.close()
         await self._client.aclose()
 
 

@@ -691,6 +691,7 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
                             _cut(clients),
                             len(seats),
                             pids,
+                            profile=args.profile,
                             ports=ports,
                         )
                     )
@@ -864,7 +865,8 @@ def main() -> None:
         "--profile",
         type=Path,
         default=None,
-        help="py-spy's collapsed stacks of the single process during its cut storm, to this file",
+        help="py-spy's collapsed stacks of the (first) server process during its cut storm "
+        "(single process, or web1 behind the proxy), to this file",
     )
     parser.add_argument("--quick", action="store_true", help="200 members (a smoke run)")
     args = parser.parse_args()

@@ -9,6 +9,8 @@
   network blip) the reader reconnects with capped, jittered exponential back-off,
   resubscribes every channel that still has listeners, and then awaits every
   ``on_resync`` callback so rooms re-read what they missed from the database.
+* Publishes are sent in batches (``realtime.redis_batches``): those issued while a
+  batch is on the wire go in the next one, in order, on one connection.
 * Redis subscriptions follow local interest: a channel is subscribed when its first
   local listener arrives and unsubscribed when its last one leaves.
 """
@@ -28,6 +30,7 @@ from redis.exceptions import RedisError
 
 from realtime.framing import pack_batch, unpack_batch
 from realtime.hub.base import Batches, HubUnavailable, Listener, LocalListeners, LocalScope
+from realtime.redis_batches import CommandBatches
 
 __all__ = ["RedisHub"]
 
@@ -56,6 +59,9 @@ class RedisHub:
         self._max_backoff_s = max_backoff_s
         self._poll_timeout_s = poll_timeout_s
         self._client: aioredis.Redis | None = None
+        self._batches: CommandBatches | None = None
+        """Publishes go out in batches, in order, on one connection (every publish of
+        a storm at once would exceed the client's pool)."""
         self._pubsub: aioredis.client.PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._ops: set[asyncio.Task[None]] = set()
@@ -71,6 +77,7 @@ class RedisHub:
         self._client = aioredis.Redis.from_url(
             self._url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
         )
+        self._batches = CommandBatches(self._client)
         self._reader = asyncio.create_task(self._supervise(), name="redis-hub-reader")
 
     async def stop(self) -> None:
@@ -82,6 +89,9 @@ class RedisHub:
         for task in list(self._ops):
             task.cancel()
         await asyncio.gather(*self._ops, return_exceptions=True)
+        if self._batches is not None:
+            await self._batches.close()
+            self._batches = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -100,17 +110,14 @@ class RedisHub:
         if not batches:
             return
         self._listeners.deliver_all(batches)
-        if self._client is None:
+        if self._batches is None:
             raise HubUnavailable("the hub is not started")
+        published = [
+            self._batches.call("PUBLISH", channel, self._origin + pack_batch(payloads))
+            for channel, payloads in batches
+        ]
         try:
-            if len(batches) == 1:
-                channel, payloads = batches[0]
-                await self._client.publish(channel, self._origin + pack_batch(payloads))
-                return
-            pipeline = self._client.pipeline(transaction=False)  # one round trip for all
-            for channel, payloads in batches:
-                pipeline.publish(channel, self._origin + pack_batch(payloads))
-            await pipeline.execute()
+            await (published[0] if len(published) == 1 else asyncio.gather(*published))
         except (RedisError, OSError) as exc:
             raise HubUnavailable(str(exc)) from None
 
