@@ -233,6 +233,7 @@ async def storm(
     timeout: float = 600.0,
     profile: Path | None = None,
     ports: tuple[int, ...] = (),
+    profiled: Callable[[], list[int]] | None = None,
 ) -> Storm:
     """Drop ``expected`` members with ``drop`` (which returns when the drop began) and
     wait until every member dropped has resumed."""
@@ -241,7 +242,7 @@ async def storm(
     server_cpu = CpuMeter(server_pids)
     pids_before = server_pids()
     print(f"storm: {name} ({expected} members)", file=sys.stderr, flush=True)
-    spy = _profiler(pids_before, profile)
+    spy = _profiler(profiled() if profiled is not None else pids_before, profile)
     overflows = _listen_overflows()
     started = await drop()
     deadline = time.time() + timeout
@@ -711,6 +712,9 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
                                 held,
                                 pids,
                                 ports=ports,
+                                # The process its members come back to.
+                                profile=_suffixed(args.profile, f"web{n}-restart"),
+                                profiled=webs[2 - n].pids,
                             )
                         )
                         try:
@@ -736,6 +740,10 @@ async def proxied(args: argparse.Namespace, tmp: Path) -> tuple[list[Storm], dic
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
     return out, load
+
+
+def _suffixed(path: Path | None, suffix: str) -> Path | None:
+    return None if path is None else path.with_name(f"{path.stem}-{suffix}{path.suffix}")
 
 
 def _proxy_maxconn(proxy: Proxy) -> int:
@@ -866,7 +874,8 @@ def main() -> None:
         type=Path,
         default=None,
         help="py-spy's collapsed stacks of the (first) server process during its cut storm "
-        "(single process, or web1 behind the proxy), to this file",
+        "(single process, or web1 behind the proxy), to this file; behind the proxy also "
+        "of the process taking the members during each restart (NAME-webN-restart.EXT)",
     )
     parser.add_argument("--quick", action="store_true", help="200 members (a smoke run)")
     args = parser.parse_args()
