@@ -47,6 +47,12 @@ class CommandBatches:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._send_batch(batch)
+        except BaseException:  # stopped (the loop is closing): nobody is left waiting
+            queued, self._queue = self._queue, []
+            for _, future in queued:
+                if not future.done():
+                    future.set_exception(ConnectionError("stopped"))
+            raise
         finally:
             self._sender = None
 

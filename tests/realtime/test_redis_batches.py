@@ -87,6 +87,19 @@ async def test_an_unreachable_redis_fails_every_caller_and_the_next_batch_tries_
     await redis.aclose()
 
 
+async def test_a_stopped_sender_fails_every_queued_caller(client: aioredis.Redis) -> None:
+    batches = CommandBatches(client, max_batch=1)
+    calls = [batches.call("PING") for _ in range(3)]
+    sender = batches._sender
+    assert sender is not None
+    await asyncio.sleep(0)  # the first batch is on its way
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+    assert await batches.call("PING") is True  # a new sender for the next command
+
+
 async def test_presence_of_a_storm_at_once(redis_url: str) -> None:
     """Hellos of 1,000 members at once: every connect, count and online answers (before
     batching, the 101st command at once failed with MaxConnectionsError)."""
