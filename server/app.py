@@ -25,6 +25,7 @@ from realtime.connection import ConnectionLimits, Connections
 from realtime.hub import Hub, create_hub
 from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
+from server.db.checkpoint import run_checkpoints, sqlite_file
 from server.db.engine import UNREACHABLE, create_engine, create_session_factory
 from server.errors import DomainError
 from server.filmdata.controllers import poster
@@ -96,12 +97,26 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def background_checkpoints(settings: Settings) -> bool:
+    """Does this process checkpoint its SQLite file in the background (not at commit)?"""
+    in_file = sqlite_file(settings.database_url) is not None
+    return in_file and settings.sqlite_checkpoint_interval_s > 0
+
+
+async def _checkpoints(settings: Settings) -> None:
+    path = sqlite_file(settings.database_url)
+    if path is not None and background_checkpoints(settings):
+        await run_checkpoints(path, settings.sqlite_checkpoint_interval_s)
+
+
 def build_services(
     settings: Settings, environ: Mapping[str, str] | None = None
 ) -> tuple[Services, list[AsyncEngine]]:
     # First, so a provider without its key stops start-up before anything is opened.
     provider = create_provider(settings, os.environ if environ is None else environ)
-    write_engine = create_engine(settings.database_url)
+    write_engine = create_engine(
+        settings.database_url, checkpoint_at_commit=not background_checkpoints(settings)
+    )
     engines = [write_engine]
     read_factory = None
     if settings.sqlite:
@@ -272,6 +287,7 @@ def create_app(
         round_clock = asyncio.create_task(services.rounds.run_clock(1.0))
         stall_check = asyncio.create_task(connections.run_stall_check())
         loop_lag = asyncio.create_task(watch_loop_lag())
+        checkpoints = asyncio.create_task(_checkpoints(settings))
         audit("server.start", "ok")
         try:
             yield
@@ -284,6 +300,7 @@ def create_app(
                 round_clock,
                 stall_check,
                 loop_lag,
+                checkpoints,
             ):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

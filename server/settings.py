@@ -117,6 +117,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     with no read of the database. 0: it goes at once."""
     room_recent_events: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 128
     """Durable events each room keeps for those resumes (the log answers older ones)."""
+    sqlite_checkpoint_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    """SQLite: the write-ahead log is checkpointed this often, in the background, not
+    by the commit that fills it (which made every writer wait). 0: SQLite's own
+    checkpoints, at commit."""
     catch_up_interval_s: PositiveFloat = 2.0
     """How often each process checks its rooms against the log (heals lost publishes)."""
     event_log_max: Positive = 10_000

@@ -32,13 +32,17 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, writer: bool = True, checkpoint_at_commit: bool = True
+) -> AsyncEngine:
     """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and one trip to
     the driver's thread per statement (:mod:`server.db.sqlite_driver`).
 
     On SQLite a ``writer`` engine begins every transaction IMMEDIATE (deferred
     transactions that upgrade to writes deadlock under concurrency); a reader engine
-    begins deferred ones, which in WAL mode never wait for the writer.
+    begins deferred ones, which in WAL mode never wait for the writer. Without
+    ``checkpoint_at_commit`` the writer's commits leave the write-ahead log's
+    checkpoints to :func:`server.db.checkpoint.run_checkpoints`.
     """
     if not url.startswith("sqlite"):
         return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
@@ -63,6 +67,8 @@ def create_engine(url: str, *, echo: bool = False, writer: bool = True) -> Async
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        if writer and not checkpoint_at_commit:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
