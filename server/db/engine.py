@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from server.db import sqlite_driver
 
-__all__ = ["UNREACHABLE", "DbSession", "create_engine", "create_session_factory"]
+__all__ = ["UNREACHABLE", "WAL_SIZE_LIMIT", "DbSession", "create_engine", "create_session_factory"]
 
 UNREACHABLE: tuple[type[Exception], ...] = (
     exc.OperationalError,  # SQLite can't open its file; PostgreSQL refuses or went away
@@ -24,6 +24,11 @@ UNREACHABLE: tuple[type[Exception], ...] = (
 )
 """Errors that mean the database can't be reached right now (not a fault of the
 request): HTTP answers 503 with ``Retry-After``, a WebSocket closes 1013."""
+
+
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+"""Bytes of its write-ahead log's file a writer that checkpoints in the background
+keeps once the log is reset (SQLite's own checkpoints at commit keep it small)."""
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -69,6 +74,8 @@ def create_engine(
         cursor.execute("PRAGMA busy_timeout=10000")
         if writer and not checkpoint_at_commit:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+            # After a spike (an import), the log's file shrinks back to this once reset.
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     begin = "BEGIN IMMEDIATE" if writer else "BEGIN"

@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from server.app import background_checkpoints, create_app
 from server.db.checkpoint import checkpoint, run_checkpoints, sqlite_file
-from server.db.engine import create_engine
+from server.db.engine import WAL_SIZE_LIMIT, create_engine
 from server.db.migrate import upgrade
 from tests.conftest import make_settings
 
@@ -28,20 +28,23 @@ def test_the_file_of_a_sqlite_url() -> None:
     assert sqlite_file("postgresql+asyncpg://u@127.0.0.1/test") is None
 
 
-async def _autocheckpoint(url: str, **options: bool) -> int:
+async def _pragmas(url: str, **options: bool) -> tuple[int, int]:
+    """``wal_autocheckpoint`` and ``journal_size_limit`` of the engine's connections."""
     engine = create_engine(url, **options)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one())
+            pages = (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+            limit = (await conn.execute(text("PRAGMA journal_size_limit"))).scalar_one()
+            return int(pages), int(limit)
     finally:
         await engine.dispose()
 
 
 async def test_only_the_writer_leaves_checkpoints_to_the_background(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/d.db"
-    assert await _autocheckpoint(url, checkpoint_at_commit=False) == 0
-    assert await _autocheckpoint(url) == 1000  # SQLite's own default
-    assert await _autocheckpoint(url, writer=False, checkpoint_at_commit=False) == 1000
+    assert await _pragmas(url, checkpoint_at_commit=False) == (0, WAL_SIZE_LIMIT)
+    assert await _pragmas(url) == (1000, -1)  # SQLite's own defaults
+    assert await _pragmas(url, writer=False, checkpoint_at_commit=False) == (1000, -1)
 
 
 async def _write(url: str, rows: int) -> None:
