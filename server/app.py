@@ -25,8 +25,8 @@ from realtime.connection import ConnectionLimits, Connections
 from realtime.hub import Hub, create_hub
 from realtime.presence import PresenceStore, create_presence
 from realtime.room import Rooms
-from server.db.checkpoint import run_checkpoints, sqlite_file
-from server.db.engine import UNREACHABLE, create_engine, create_session_factory
+from server.db.checkpoint import run_checkpoints
+from server.db.engine import UNREACHABLE, create_engine, create_session_factory, sqlite_file
 from server.errors import DomainError
 from server.filmdata.controllers import poster
 from server.filmdata.enrichment import FilmEnricher

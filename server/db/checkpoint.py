@@ -17,22 +17,10 @@ import contextlib
 import sqlite3
 
 import structlog
-from sqlalchemy.engine import make_url
 
-__all__ = ["checkpoint", "run_checkpoints", "sqlite_file"]
+__all__ = ["checkpoint", "run_checkpoints"]
 
 log = structlog.get_logger(__name__)
-
-
-def sqlite_file(url: str) -> str | None:
-    """The database file of a SQLite URL (``None``: in memory, or not SQLite)."""
-    parsed = make_url(url)
-    database = parsed.database
-    if not parsed.drivername.startswith("sqlite") or not database:
-        return None
-    if database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
 
 
 def checkpoint(path: str) -> tuple[int, int, int]:

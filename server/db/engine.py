@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from server.db import sqlite_driver
 
-__all__ = ["UNREACHABLE", "WAL_SIZE_LIMIT", "DbSession", "create_engine", "create_session_factory"]
+__all__ = [
+    "UNREACHABLE",
+    "WAL_SIZE_LIMIT",
+    "DbSession",
+    "create_engine",
+    "create_session_factory",
+    "sqlite_file",
+]
 
 UNREACHABLE: tuple[type[Exception], ...] = (
     exc.OperationalError,  # SQLite can't open its file; PostgreSQL refuses or went away
@@ -31,9 +38,20 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 keeps once the log is reset (SQLite's own checkpoints at commit keep it small)."""
 
 
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (``None``: in memory, or not SQLite)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 def _prepare_sqlite_file(url: str) -> None:
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
+    database = sqlite_file(url)
+    if database is not None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from server.app import background_checkpoints, create_app
-from server.db.checkpoint import checkpoint, run_checkpoints, sqlite_file
-from server.db.engine import WAL_SIZE_LIMIT, create_engine
+from server.db.checkpoint import checkpoint, run_checkpoints
+from server.db.engine import WAL_SIZE_LIMIT, create_engine, sqlite_file
 from server.db.migrate import upgrade
 from tests.conftest import make_settings
 
