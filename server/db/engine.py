@@ -68,7 +68,12 @@ def create_engine(
     checkpoints to :func:`server.db.checkpoint.run_checkpoints`.
     """
     if not url.startswith("sqlite"):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+        # A storm's hellos read with up to ``ws_hellos_at_once`` sessions at a time:
+        # twenty connections stay open, so a burst does not open and close fresh ones
+        # (each a connect, type codecs set up, statements prepared anew).
+        return create_async_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=20, max_overflow=10
+        )
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, echo=echo)
 
