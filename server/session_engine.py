@@ -27,7 +27,9 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from realtime.framing import EPHEMERAL, channel_for, kind_of, pack
 from realtime.hub import Hub
 from realtime.protocol import encode
+from server.db.bind_once import bound, prebound
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import EventRow, SessionRow
 from server.db.sqlite_driver import statements_in_place
 
@@ -65,6 +67,12 @@ _ADVANCE_ONE_SEQ = _advance_seq(_SESSIONS.c.id == bindparam("session", type_=_SE
 """The same for one session: an expanding ``IN`` is rendered anew at every execution
 (in a measurement here, four times the cost of the statement with ``=``), and one
 session is what a command at low load, when latency matters most, writes to."""
+
+_INSERT_EVENTS = _EVENTS.insert().values(
+    session_id=prebound("bound_session"), created_at=prebound("bound_at")
+)
+"""The event rows of a transaction: their session and time bound once per session and
+per transaction (:mod:`server.db.bind_once`), not once per row."""
 
 _TRIM_LOG = delete(_EVENTS).where(
     _EVENTS.c.session_id == bindparam("session_id", type_=_EVENTS.c.session_id.type),
@@ -129,7 +137,7 @@ class Transaction:
         now = utcnow()
         conn = await self.connection()
         if conn.dialect.name == "postgresql":
-            await conn.execute(_LOCK_SESSIONS, {"ids": sorted(counts)})
+            await conn.execute(_LOCK_SESSIONS, {"ids": padded(sorted(counts))})
         by_count: dict[int, list[uuid.UUID]] = {}
         for session_id, count in counts.items():
             by_count.setdefault(count, []).append(session_id)
@@ -140,13 +148,18 @@ class Transaction:
                     _ADVANCE_ONE_SEQ, {"session": ids[0], "step": count, "now": now}
                 )
             else:
-                result = await conn.execute(_ADVANCE_SEQ, {"ids": ids, "step": count, "now": now})
+                result = await conn.execute(
+                    _ADVANCE_SEQ, {"ids": padded(ids), "step": count, "now": now}
+                )
             last_of.update((session_id, int(last)) for session_id, last in result)
         emitted: dict[uuid.UUID, list[E]] = {}
+        dialect = conn.dialect
+        bound_at = bound(_EVENTS.c.created_at, dialect, now)
         for session_id, count in counts.items():
             last = last_of[session_id]
             first = last - count + 1
             channel = channel_for(str(session_id))
+            bound_session = bound(_EVENTS.c.session_id, dialect, session_id)
             events = emitted[session_id] = []
             for seq, build in enumerate(builds[session_id], start=first):
                 event = build(seq)
@@ -154,11 +167,11 @@ class Transaction:
                 tag = event.__struct_config__.tag
                 self.pending_rows.append(
                     {
-                        "session_id": session_id,
+                        "bound_session": bound_session,
                         "seq": seq,
                         "type": tag,
                         "payload": body,
-                        "created_at": now,
+                        "bound_at": bound_at,
                     }
                 )
                 self.outbox.append((channel, pack(seq, body, kind_of(str(tag)))))
@@ -174,7 +187,7 @@ class Transaction:
     async def flush_rows(self) -> None:
         if self.pending_rows:
             rows, self.pending_rows = self.pending_rows, []
-            await (await self.connection()).execute(_EVENTS.insert(), rows)
+            await (await self.connection()).execute(_INSERT_EVENTS, rows)
 
     def publish_ephemeral(self, session_id: uuid.UUID, event: msgspec.Struct) -> None:
         """Queue an event that is not logged (presence, progress) for after the commit."""

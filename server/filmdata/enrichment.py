@@ -44,7 +44,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -238,11 +238,12 @@ class FilmEnricher:
         return self.provider.name != "none"
 
     async def snapshot_part(
-        self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
+        self, db: DbSession, snapshots: Mapping[uuid.UUID, Snapshot], viewer: str | None
     ) -> None:
         """Every snapshot names the provider, so clients credit it as its terms ask."""
         name = self.provider.name
-        snapshot.film_data = name if name in ("tmdb", "kinopoisk") else "none"  # type: ignore[assignment]
+        for snapshot in snapshots.values():
+            snapshot.film_data = name if name in ("tmdb", "kinopoisk") else "none"  # type: ignore[assignment]
 
     def enrich_later(
         self,

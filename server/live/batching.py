@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from realtime.connection import Member
 from realtime.protocol import Ack, ClientMessage, ErrorEvent
+from server.db.in_lists import padded
 from server.db.models import AppliedCommand
 from server.errors import DomainError
 from server.live.gateway import refusal
@@ -145,8 +146,8 @@ async def already_applied(
     rows = await conn.execute(
         _APPLIED_BEFORE,
         {
-            "members": list({uuid.UUID(p.member.member_id) for _, p in keyed}),
-            "ids": list({p.command_id for _, p in keyed}),
+            "members": padded({uuid.UUID(p.member.member_id) for _, p in keyed}),
+            "ids": padded({p.command_id for _, p in keyed}),
         },
     )
     previous = {(str(member), cid): seq for member, cid, seq in rows}

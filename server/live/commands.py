@@ -6,16 +6,26 @@ event it wrote (``None`` for ephemeral effects).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, Table, bindparam, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    Table,
+    bindparam,
+    or_,
+    select,
+    union_all,
+)
 
 from realtime.connection import Member
 from realtime.protocol import (
@@ -30,6 +40,7 @@ from realtime.protocol import (
 )
 from realtime.ratelimit import TokenBucket
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import EventRow, MemberRow, SessionRow
 from server.errors import ApiError, DomainError
 from server.live.batching import (
@@ -49,7 +60,7 @@ __all__ = [
     "REACTIONS",
     "ChatBatch",
     "ChatCommands",
-    "recent_chat",
+    "recent_chats",
     "validate_chat",
 ]
 
@@ -125,10 +136,12 @@ class ChatCommands:
         tx.after_commit.append(lambda: self.forget(*members))
 
     async def snapshot_part(
-        self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
+        self, db: DbSession, snapshots: Mapping[uuid.UUID, Snapshot], viewer: str | None
     ) -> None:
         """A reload keeps the conversation: the snapshot carries the recent chat."""
-        snapshot.chat = await recent_chat(db, session_id, self._history)
+        chats = await recent_chats(db, list(snapshots), self._history)
+        for session_id, snapshot in snapshots.items():
+            snapshot.chat = chats[session_id]
 
     def _throttle(self, member: Member) -> None:
         bucket = self._buckets.get(member.member_id)
@@ -194,7 +207,7 @@ class ChatBatch(CommandBatcher[Chat]):
             if len(members) == 1:
                 rows = await conn.execute(_LOST_SEAT, {"member": members[0]})
             else:
-                rows = await conn.execute(_LOST_SEATS, {"members": members})
+                rows = await conn.execute(_LOST_SEATS, {"members": padded(members)})
             lost = {str(member_id): state for member_id, state in rows}
             by_session: dict[str, list[int]] = defaultdict(list)
             for index, pending in enumerate(batch):
@@ -257,43 +270,73 @@ _LOST_SEAT = _lost_seats(_MEMBERS.c.id == bindparam("member", type_=_MEMBERS.c.i
 _CHAT_EVENT = msgspec.json.Decoder(ChatEvent)
 
 
-async def recent_chat(db: DbSession, session_id: uuid.UUID, limit: int) -> list[ChatLine]:
-    """The last ``limit`` chat messages of the log, oldest first, with their authors' names.
-
-    One range of the ``(session_id, type, seq)`` index, newest first, so the cost is
-    ``limit`` rows whatever the room's size or the length of its log; then one look-up
-    of at most ``limit`` names by primary key (authors who left keep theirs).
-    """
-    if limit <= 0:
-        return []
-    rows = (
-        await db.execute(
-            select(EventRow.payload)
-            .where(EventRow.session_id == session_id, EventRow.type == "chat")
+@functools.lru_cache(maxsize=16)
+def _recent_chats_of(sessions: int, limit: int) -> CompoundSelect[uuid.UUID, int, bytes]:
+    """The last ``limit`` chat events of each of ``sessions`` sessions (parameters
+    ``s0``, ``s1``, ...): a range of the ``(session_id, type, seq)`` index each, newest
+    first, together in one statement."""
+    ranges = []
+    for n in range(sessions):
+        newest = (
+            select(EventRow.session_id, EventRow.seq, EventRow.payload)
+            .where(
+                EventRow.session_id == bindparam(f"s{n}", type_=EventRow.session_id.type),
+                EventRow.type == "chat",
+            )
             .order_by(EventRow.seq.desc())
             .limit(limit)
+            .subquery()
         )
-    ).all()
-    events = [_CHAT_EVENT.decode(bytes(row[0])) for row in reversed(rows)]
-    if not events:
-        return []
-    authors = {uuid.UUID(event.member_id) for event in events}
+        ranges.append(select(newest.c.session_id, newest.c.seq, newest.c.payload))
+    return union_all(*ranges)
+
+
+async def recent_chats(
+    db: DbSession, session_ids: Sequence[uuid.UUID], limit: int
+) -> dict[uuid.UUID, list[ChatLine]]:
+    """Each session's last ``limit`` chat messages of the log, oldest first, with their
+    authors' names.
+
+    One range of the ``(session_id, type, seq)`` index per session, newest first, so
+    the cost is ``limit`` rows a session whatever the room's size or the length of its
+    log; the sessions' ranges in one statement (its number of ranges rounded up to a
+    power of two, the last session repeated, so that few shapes are ever compiled);
+    then one look-up of the authors' names by primary key (those who left keep theirs).
+    """
+    lines: dict[uuid.UUID, list[ChatLine]] = {session_id: [] for session_id in session_ids}
+    if limit <= 0 or not lines:
+        return lines
+    shaped = padded(lines)
+    rows = await db.execute(
+        _recent_chats_of(len(shaped), limit),
+        {f"s{n}": session_id for n, session_id in enumerate(shaped)},
+    )
+    newest: dict[uuid.UUID, dict[int, ChatEvent]] = {session_id: {} for session_id in lines}
+    for session_id, seq, payload in rows:  # a repeated session's rows come twice: kept once
+        newest[session_id][seq] = _CHAT_EVENT.decode(bytes(payload))
+    authors = {
+        uuid.UUID(event.member_id) for events in newest.values() for event in events.values()
+    }
+    if not authors:
+        return lines
     names = {
         str(member_id): name
         for member_id, name in await db.execute(
-            select(MemberRow.id, MemberRow.name).where(MemberRow.id.in_(authors))
+            select(MemberRow.id, MemberRow.name).where(MemberRow.id.in_(padded(authors)))
         )
     }
-    return [
-        ChatLine(
-            seq=event.seq,
-            member_id=event.member_id,
-            name=names.get(event.member_id, ""),
-            text=event.text,
-            at=event.at,
-        )
-        for event in events
-    ]
+    for session_id, events in newest.items():
+        lines[session_id] = [
+            ChatLine(
+                seq=event.seq,
+                member_id=event.member_id,
+                name=names.get(event.member_id, ""),
+                text=event.text,
+                at=event.at,
+            )
+            for _, event in sorted(events.items())
+        ]
+    return lines
 
 
 def _chat_event(member_id: str, text: str, at: int) -> Callable[[int], ChatEvent]:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from realtime.protocol import PartyInfo, PlaybackInfo
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import PartyRow
 from server.party.playback import PlaybackState
 from server.party.ready import ReadyCheck
 
-__all__ = ["PartyRecord", "decode_record", "encode_record", "load_party_info", "to_info"]
+__all__ = ["PartyRecord", "decode_record", "encode_record", "load_party_infos", "to_info"]
 
 
 class PartyRecord(msgspec.Struct, kw_only=True):
@@ -59,10 +61,20 @@ def to_info(record: PartyRecord, online: set[str] | None = None) -> PartyInfo:
     )
 
 
-async def load_party_info(
-    db: DbSession, session_id: uuid.UUID, online: set[str] | None = None
-) -> PartyInfo:
-    row = (
-        await db.execute(select(PartyRow.state).where(PartyRow.session_id == session_id))
-    ).first()
-    return to_info(decode_record(row[0]) if row else PartyRecord(), online)
+_PARTIES_OF = select(PartyRow.session_id, PartyRow.state).where(
+    PartyRow.session_id.in_(bindparam("ids", expanding=True))
+)
+
+
+async def load_party_infos(
+    db: DbSession, session_ids: Sequence[uuid.UUID], online: set[str] | None = None
+) -> dict[uuid.UUID, PartyInfo]:
+    """The parties of ``session_ids``, in one statement (a session with no party row yet
+    has the empty party)."""
+    stored = dict((await db.execute(_PARTIES_OF, {"ids": padded(session_ids)})).all())
+    return {
+        session_id: to_info(
+            decode_record(stored[session_id]) if session_id in stored else PartyRecord(), online
+        )
+        for session_id in session_ids
+    }

@@ -8,19 +8,20 @@ handler call these; they hold no HTTP or socket concerns.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from realtime.protocol import MemberInfo, MemberJoined, MemberLeft, SessionEnded, Snapshot
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import InviteRow, MemberRow, SessionRow
 from server.errors import ApiError
 from server.observability import audited
-from server.party.record import load_party_info
+from server.party.record import load_party_infos
 from server.session_engine import SessionEngine, Transaction, utcnow
 from server.sessions import rules
 from server.sessions.seats import SeatLost
@@ -36,9 +37,16 @@ Personal = Callable[[Snapshot, str | None], None]
 """Sets a snapshot's fields that only its viewer sees (their own ballot): (snapshot,
 viewer); ``None`` clears them. Runs with no I/O, so one snapshot read from the
 database serves every member's welcome (``server.live.welcome``)."""
-SnapshotPart = Callable[[DbSession, uuid.UUID, str | None, Snapshot], Awaitable[Personal | None]]
-"""Completes a snapshot for a viewer (imports, rounds): (db, session_id, viewer, snapshot);
-returns what fills the viewer's own fields, when the part has any."""
+SnapshotPart = Callable[
+    [DbSession, Mapping[uuid.UUID, Snapshot], str | None],
+    Awaitable[Mapping[uuid.UUID, Personal] | None],
+]
+"""Completes the snapshots of one or more sessions for a viewer (imports, rounds):
+(db, snapshots by session, viewer), in one statement for them all where it reads;
+returns, by session, what fills the viewer's own fields, when the part has any."""
+
+SNAPSHOT_BATCH = 64
+"""At most this many sessions' snapshots are read together."""
 
 __all__ = ["CreatedSession", "Identity", "InviteInfo", "JoinedMember", "SessionService"]
 
@@ -109,6 +117,20 @@ INVITE_NOT_FOUND = ApiError(
 )
 
 
+_SESSIONS_OF = select(
+    SessionRow.id,
+    SessionRow.title,
+    SessionRow.state,
+    SessionRow.host_member_id,
+    SessionRow.last_seq,
+    SessionRow.created_at,
+).where(SessionRow.id.in_(bindparam("ids", expanding=True)))
+_MEMBERS_OF = (
+    select(MemberRow.session_id, MemberRow.id, MemberRow.name, MemberRow.bot)
+    .where(MemberRow.session_id.in_(bindparam("ids", expanding=True)), MemberRow.left_at.is_(None))
+    .order_by(MemberRow.session_id, MemberRow.joined_at, MemberRow.id)
+)
+
 IDENTITY_BATCH = 500
 """At most this many tokens are checked in one query."""
 
@@ -129,6 +151,10 @@ class SessionService:
             self._identities_of, spacing_s=BURST_SPACING_S
         )
         """Tokens checked at the same moment (a reconnect storm's hellos) share one query."""
+        self._views: SharedReads[str, uuid.UUID, SnapshotView | None] = SharedReads(
+            self._snapshot_views, spacing_s=BURST_SPACING_S
+        )
+        """Snapshots asked for at the same moment are read together."""
 
     # ------------------------------------------------------------ create and invites
 
@@ -357,59 +383,106 @@ class SessionService:
             return await self.snapshot_in(db, session_id, online, viewer)
 
     async def snapshot_view(self, session_id: uuid.UUID) -> SnapshotView:
-        """The session's state for every viewer at once (one read, however many welcomes)."""
+        """The session's state for every viewer at once (one read, however many welcomes).
+
+        Sessions asked for at the same moment (a reconnect storm brings back the
+        members of many rooms no state is kept for) are read together, a statement
+        per part for all of them (:meth:`_snapshot_views`)."""
+        view = await self._views.ask("sessions", session_id)
+        if view is None:
+            raise ApiError.not_found("session_not_found", "No such session.")
+        return view
+
+    @property
+    def snapshot_reads(self) -> int:
+        """Reads made for :meth:`snapshot_view` (each answers every session asked meanwhile)."""
+        return self._views.reads
+
+    async def _snapshot_views(
+        self, _key: str, session_ids: Sequence[uuid.UUID]
+    ) -> list[SnapshotView | None]:
+        """The views of ``session_ids`` (``None``: no such session), in one database
+        session and one statement per part for up to :data:`SNAPSHOT_BATCH` sessions; a
+        session asked twice gets a view of its own each time (a view is filled in by
+        whoever holds it)."""
+        views: list[SnapshotView | None] = [None] * len(session_ids)
+        todo = list(enumerate(session_ids))
         async with self.engine.reader() as db:
-            personal: list[Personal] = []
-            snapshot = await self._snapshot(db, session_id, None, None, personal)
-        return SnapshotView(snapshot, tuple(personal))
+            while todo:
+                batch: dict[uuid.UUID, int] = {}
+                later = []
+                for index, session_id in todo:
+                    if session_id in batch or len(batch) >= SNAPSHOT_BATCH:
+                        later.append((index, session_id))
+                    else:
+                        batch[session_id] = index
+                personal: dict[uuid.UUID, list[Personal]] = {}
+                snapshots = await self._snapshots(db, list(batch), None, None, personal)
+                for session_id, index in batch.items():
+                    snapshot = snapshots.get(session_id)
+                    if snapshot is not None:
+                        views[index] = SnapshotView(snapshot, tuple(personal[session_id]))
+                todo = later
+        return views
 
     async def snapshot_in(
         self, db: DbSession, session_id: uuid.UUID, online: set[str], viewer: str | None = None
     ) -> Snapshot:
-        return await self._snapshot(db, session_id, online, viewer, [])
+        snapshot = (await self._snapshots(db, [session_id], online, viewer, {})).get(session_id)
+        if snapshot is None:
+            raise ApiError.not_found("session_not_found", "No such session.")
+        return snapshot
 
-    async def _snapshot(
+    async def _snapshots(
         self,
         db: DbSession,
-        session_id: uuid.UUID,
+        session_ids: list[uuid.UUID],
         online: set[str] | None,
         viewer: str | None,
-        personal: list[Personal],
-    ) -> Snapshot:
-        session = await db.get(SessionRow, session_id)
-        if session is None:
-            raise ApiError.not_found("session_not_found", "No such session.")
+        personal: dict[uuid.UUID, list[Personal]],
+    ) -> dict[uuid.UUID, Snapshot]:
+        """The snapshots of the sessions that exist among ``session_ids`` (each read
+        once), every part filled in; ``personal`` gets each one's :data:`Personal` fills."""
         # Columns, not ORM entities: a welcome for a 1,000-member room stays cheap.
-        rows = await db.execute(
-            select(MemberRow.id, MemberRow.name, MemberRow.bot)
-            .where(MemberRow.session_id == session_id, MemberRow.left_at.is_(None))
-            .order_by(MemberRow.joined_at, MemberRow.id)
-        )
-        infos = [
-            MemberInfo(
-                member_id=str(member_id),
-                name=name,
-                bot=bot,
-                host=member_id == session.host_member_id,
-                online=online is not None and str(member_id) in online,
+        sessions = (await db.execute(_SESSIONS_OF, {"ids": padded(session_ids)})).all()
+        if not sessions:
+            return {}
+        found = [row[0] for row in sessions]
+        infos: dict[uuid.UUID, list[MemberInfo]] = {session_id: [] for session_id in found}
+        hosts = {row[0]: row[3] for row in sessions}
+        for session_id, member_id, name, bot in await db.execute(
+            _MEMBERS_OF, {"ids": padded(found)}
+        ):
+            infos[session_id].append(
+                MemberInfo(
+                    member_id=str(member_id),
+                    name=name,
+                    bot=bot,
+                    host=member_id == hosts[session_id],
+                    online=online is not None and str(member_id) in online,
+                )
             )
-            for member_id, name, bot in rows
-        ]
-        snapshot = Snapshot(
-            party=await load_party_info(db, session_id, online),
-            session_id=str(session.id),
-            title=session.title,
-            state="ended" if session.state == "ended" else "lobby",
-            host_id=str(session.host_member_id),
-            seq=session.last_seq,
-            members=infos,
-            created_at=_ms(session.created_at),
-        )
+        parties = await load_party_infos(db, found, online)
+        snapshots = {
+            session_id: Snapshot(
+                party=parties[session_id],
+                session_id=str(session_id),
+                title=title,
+                state="ended" if state == "ended" else "lobby",
+                host_id=str(host_id),
+                seq=last_seq,
+                members=infos[session_id],
+                created_at=_ms(created_at),
+            )
+            for session_id, title, state, host_id, last_seq, created_at in sessions
+        }
+        for session_id in snapshots:
+            personal[session_id] = []
         for part in self.snapshot_parts:
-            fill = await part(db, session_id, viewer, snapshot)
-            if fill is not None:
-                personal.append(fill)
-        return snapshot
+            fills = await part(db, snapshots, viewer)
+            for session_id, fill in (fills or {}).items():
+                personal[session_id].append(fill)
+        return snapshots
 
     # ------------------------------------------------------------ leave and end
 

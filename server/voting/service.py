@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
 
 from realtime.connection import Member
 from realtime.presence import PresenceStore
@@ -44,6 +45,7 @@ from realtime.protocol import (
     Vote,
 )
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import MemberRow, RoundRow, SessionRow
 from server.errors import ApiError
 from server.live.gateway import CommandRouter, Handler
@@ -68,6 +70,19 @@ from server.watchlists.service import WatchlistService
 from server.watchlists.session_limits import load_limits, to_rules
 
 R = TypeVar("R", RoundClose, Vote, Veto)
+
+
+_NEWER = aliased(RoundRow)
+_LATEST_ROUNDS = select(RoundRow).where(
+    RoundRow.session_id.in_(bindparam("ids", expanding=True)),
+    RoundRow.id
+    == select(_NEWER.id)
+    .where(_NEWER.session_id == RoundRow.session_id)
+    .order_by(_NEWER.created_at.desc(), _NEWER.id.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
+"""The latest round of each of the sessions ``ids`` (a snapshot shows it, open or closed)."""
 
 __all__ = ["DEFAULT_SIZES", "RoundCommands"]
 
@@ -451,20 +466,25 @@ class RoundCommands:
     # ------------------------------------------------------------ snapshot
 
     async def _snapshot_part(
-        self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
-    ) -> Personal | None:
-        row = (
-            await db.execute(
-                select(RoundRow)
-                .where(RoundRow.session_id == session_id)
-                .order_by(RoundRow.created_at.desc(), RoundRow.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            return None
-        state = decode_round(row.mode, row.state)
-        films = await self._films(db, state.films)
+        self, db: DbSession, snapshots: Mapping[uuid.UUID, Snapshot], viewer: str | None
+    ) -> dict[uuid.UUID, Personal]:
+        """Each session's latest round (one statement for them all, and one for their films)."""
+        rows = (await db.execute(_LATEST_ROUNDS, {"ids": padded(snapshots)})).scalars().all()
+        states = {row.session_id: decode_round(row.mode, row.state) for row in rows}
+        known = await catalogue.films_by_id(
+            db, [int(f) for state in states.values() for f in state.films if f.isdigit()]
+        )
+        fills: dict[uuid.UUID, Personal] = {}
+        for session_id, state in states.items():
+            films = [known[int(f)] for f in state.films if f.isdigit() and int(f) in known]
+            fills[session_id] = self._round_part(snapshots[session_id], state, films, viewer)
+        return fills
+
+    @staticmethod
+    def _round_part(
+        snapshot: Snapshot, state: AnyRound, films: list[Film], viewer: str | None
+    ) -> Personal:
+        """Fills in ``snapshot``'s round; returns what fills in a viewer's own ballot."""
         result = state.result
         winner = None
         if result is not None and result.winner is not None:

@@ -19,11 +19,12 @@ import contextlib
 import time
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from realtime.connection import Member
 from realtime.protocol import (
@@ -39,6 +40,7 @@ from realtime.protocol import (
 )
 from scraper.source import InvalidSource, parse_source
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import ImportRow, MemberRow, NominationRow, SessionRow, WatchlistRow
 from server.errors import ApiError
 from server.filmdata.details import FilmDataError
@@ -58,12 +60,26 @@ from server.watchlists.session_limits import (
     excluded_films,
     film_facts,
     load_limits,
+    load_limits_of,
     save_limits,
     to_protocol,
     to_rules,
 )
 from server.watchlists.store import StoredLists, WatchlistStore
 from server.watchlists.uploads import UploadResult, parse_upload
+
+_LIST_SIZES_OF = select(WatchlistRow.member_id, WatchlistRow.films).where(
+    WatchlistRow.session_id.in_(bindparam("ids", expanding=True))
+)
+"""How many films each member's list holds, in the sessions ``ids`` (a snapshot's)."""
+_IMPORTS_OF = (
+    select(ImportRow.member_id, ImportRow.state, ImportRow.reason)
+    .where(
+        ImportRow.session_id.in_(bindparam("ids", expanding=True)), ImportRow.state != "cancelled"
+    )
+    .order_by(ImportRow.created_at, ImportRow.id)
+)
+"""The imports of the sessions ``ids``, oldest first (each member's last one counts)."""
 
 __all__ = [
     "CANDIDATES_IN_EVENT",
@@ -758,38 +774,29 @@ class WatchlistService:
     # ------------------------------------------------------------ snapshot
 
     async def _snapshot_part(
-        self, db: DbSession, session_id: uuid.UUID, viewer: str | None, snapshot: Snapshot
+        self, db: DbSession, snapshots: Mapping[uuid.UUID, Snapshot], viewer: str | None
     ) -> None:
-        snapshot.limits = await load_limits(db, session_id)
-        counts = dict(
-            (
-                await db.execute(
-                    select(WatchlistRow.member_id, WatchlistRow.films).where(
-                        WatchlistRow.session_id == session_id
-                    )
-                )
-            ).all()
-        )
+        session_ids = list(snapshots)
+        limits = await load_limits_of(db, session_ids)
+        counts = dict((await db.execute(_LIST_SIZES_OF, {"ids": padded(session_ids)})).all())
         latest: dict[uuid.UUID, tuple[str, str | None]] = {}
-        for member_id, state, reason in await db.execute(
-            select(ImportRow.member_id, ImportRow.state, ImportRow.reason)
-            .where(ImportRow.session_id == session_id, ImportRow.state != "cancelled")
-            .order_by(ImportRow.created_at, ImportRow.id)
-        ):
+        for member_id, state, reason in await db.execute(_IMPORTS_OF, {"ids": padded(session_ids)}):
             latest[member_id] = (state, reason)
-        for info in snapshot.members:
-            member_id = uuid.UUID(info.member_id)
-            films = counts.get(member_id)
-            info.films = films
-            state, reason = latest.get(member_id, ("none", None))
-            if state == "running":
-                info.import_state = "running"
-            elif state == "failed" and (films is None or reason == "unreadable"):
-                info.import_state, info.import_reason = "failed", reason
-            elif films is not None:
-                info.import_state = "done"
-            elif state == "failed":
-                info.import_state, info.import_reason = "failed", reason
+        for session_id, snapshot in snapshots.items():
+            snapshot.limits = limits[session_id]
+            for info in snapshot.members:
+                member_id = uuid.UUID(info.member_id)
+                films = counts.get(member_id)
+                info.films = films
+                state, reason = latest.get(member_id, ("none", None))
+                if state == "running":
+                    info.import_state = "running"
+                elif state == "failed" and (films is None or reason == "unreadable"):
+                    info.import_state, info.import_reason = "failed", reason
+                elif films is not None:
+                    info.import_state = "done"
+                elif state == "failed":
+                    info.import_state, info.import_reason = "failed", reason
 
     # ------------------------------------------------------------ helpers
 

@@ -8,14 +8,16 @@ reads its distinct films once per ranking).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from realtime.protocol import Limits
 from server.db.engine import DbSession
+from server.db.in_lists import padded
 from server.db.models import FilmRow, SessionRow
 from server.watchlists.limits import FilmFacts, TonightLimits, admitter
 
@@ -23,6 +25,7 @@ __all__ = [
     "excluded_films",
     "film_facts",
     "load_limits",
+    "load_limits_of",
     "save_limits",
     "to_protocol",
     "to_rules",
@@ -51,15 +54,25 @@ def to_protocol(limits: TonightLimits) -> Limits:
 
 async def load_limits(db: DbSession, session_id: uuid.UUID) -> Limits:
     """The session's limits (no bound when none were set, or they cannot be read)."""
-    stored = (
-        await db.execute(select(SessionRow.limits).where(SessionRow.id == session_id))
-    ).scalar_one_or_none()
-    if not stored:
-        return Limits()
-    try:
-        return msgspec.convert(stored, Limits)
-    except msgspec.ValidationError:
-        return Limits()
+    return (await load_limits_of(db, [session_id])).get(session_id, Limits())
+
+
+_LIMITS_OF = select(SessionRow.id, SessionRow.limits).where(
+    SessionRow.id.in_(bindparam("ids", expanding=True))
+)
+
+
+async def load_limits_of(
+    db: DbSession, session_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Limits]:
+    """The limits of each of ``session_ids`` (no bound when none were set, or they
+    cannot be read), in one statement."""
+    found = {session_id: Limits() for session_id in session_ids}
+    for session_id, stored in await db.execute(_LIMITS_OF, {"ids": padded(session_ids)}):
+        if stored:
+            with contextlib.suppress(msgspec.ValidationError):
+                found[session_id] = msgspec.convert(stored, Limits)
+    return found
 
 
 async def save_limits(db: DbSession, session_id: uuid.UUID, limits: Limits) -> None:
