@@ -123,6 +123,13 @@ def build_services(
         read_engine = create_engine(settings.database_url, writer=False)
         engines.append(read_engine)
         read_factory = create_session_factory(read_engine)
+    else:
+        # PostgreSQL (READ COMMITTED): a statement sees what was committed when it began,
+        # in a transaction or not, so a read needs none; in autocommit it is spared the
+        # BEGIN and ROLLBACK round trips (a storm's hellos make thousands of reads).
+        read_factory = create_session_factory(
+            write_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
     hub = create_hub(settings.redis_url or None, local_scope=write_pass)
     presence = create_presence(settings.redis_url or None, ttl_s=settings.presence_ttl_s)
     engine = SessionEngine(
