@@ -68,9 +68,9 @@ def create_engine(
     checkpoints to :func:`server.db.checkpoint.run_checkpoints`.
     """
     if not url.startswith("sqlite"):
-        # A storm's hellos read with up to ``ws_hellos_at_once`` sessions at a time:
-        # twenty connections stay open, so a burst does not open and close fresh ones
-        # (each a connect, type codecs set up, statements prepared anew).
+        # Twenty connections stay open, so that a burst (a storm's hellos, up to
+        # ``ws_hellos_at_once`` at a time) does not open and close fresh ones: each
+        # is a connect, its type codecs set up and its statements prepared anew.
         return create_async_engine(
             url, echo=echo, pool_pre_ping=True, pool_size=20, max_overflow=10
         )
