@@ -188,3 +188,18 @@ async def test_recent_chat_of_several_sessions_keeps_each_ones_own_lines(
         newest = [f"{n}:{line}" for line in range(n + 1)][-3:]  # chat_history is 3
         assert [line.text for line in lines] == newest
         assert [line.name for line in lines] == [f"Host {n}"] * len(newest)
+
+
+async def test_more_sessions_than_one_read_takes_are_read_in_turn(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sids, _ = await _sessions(live)
+    service = _service(live)
+    ids = [uuid.UUID(sid) for sid in sids]
+    alone = [_text(await service.snapshot_view(session_id)) for session_id in ids]
+    monkeypatch.setattr("server.sessions.service.SNAPSHOT_BATCH", 3)
+    with _statements() as statements:
+        views = await service._snapshot_views("sessions", [*ids, ids[0]])
+    assert [_text(view) for view in views if view is not None] == [*alone, alone[0]]
+    # Three sessions, then the fourth with the repeated first: two rounds of statements.
+    assert sum(1 for statement in statements if "fn_session.title" in statement) == 2
