@@ -29,8 +29,9 @@ class _Processed(UserDefinedType[Any]):
 
     cache_ok = True
 
-    def get_col_spec(self, **kw: Any) -> str:  # never a column's type  # pragma: no cover
-        raise NotImplementedError
+    def get_col_spec(self, **kw: Any) -> str:
+        """Only parameters have this type: a column declared with it is refused."""
+        raise TypeError("a processed parameter's type is not a column type")
 
 
 _PROCESSED = _Processed()

@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, create_engine, insert, select
+import pytest
+from sqlalchemy import Column, MetaData, Table, create_engine, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.schema import CreateTable
 
 from server.db.bind_once import bound, prebound
 from server.db.models import EventRow
@@ -65,3 +67,9 @@ def test_rows_written_with_prebound_values_read_back_as_written_normally(tmp_pat
     with engine.connect() as conn:
         raw = conn.exec_driver_sql("SELECT session_id, created_at FROM fn_event").all()
     assert len({tuple(row) for row in raw}) == 1
+
+
+def test_the_processed_type_is_refused_as_a_columns_type() -> None:
+    table = Table("t", MetaData(), Column("x", prebound("x").type))
+    with pytest.raises(TypeError, match="not a column type"):
+        CreateTable(table).compile(dialect=create_async_engine("sqlite+aiosqlite://").dialect)
